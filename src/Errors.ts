@@ -1,0 +1,169 @@
+/**
+ * The errors every NovelAI call can fail with. Each is a tagged class extending `Error`, so both
+ * `Effect.catchTag("RateLimitError", ...)` and `error instanceof RateLimitError` work.
+ *
+ * @since 0.1.0
+ */
+import * as Data from "effect/Data"
+import type * as Duration from "effect/Duration"
+import * as Predicate from "effect/Predicate"
+
+/**
+ * Fields shared by every error: what a caller acts on or logs.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface ErrorFields {
+  /** What happened, in the server's words where it gave any. Never contains the API key. */
+  readonly message: string
+  /** The HTTP status, when the failure came with one. */
+  readonly status?: number | undefined
+  /** The request id from the response headers, when the server sent one. */
+  readonly requestId?: string | undefined
+  /** The endpoint the call was made to, e.g. `chatCompletion`. */
+  readonly endpoint?: string | undefined
+}
+
+/**
+ * The key is missing, wrong or expired (401), a subscription is required (402), or the key's tier
+ * may not use this model (403).
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class AuthenticationError extends Data.TaggedError("AuthenticationError")<ErrorFields> {}
+
+/**
+ * The request was refused as invalid: locally, before anything was sent (bad parameter, `field`
+ * names it), or by the server (400, 404 unknown model or path, 409, 413, 422).
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class InvalidRequestError extends Data.TaggedError("InvalidRequestError")<
+  ErrorFields & {
+    /** The offending parameter, e.g. `temperature` or `messages[0].content`, for local validation. */
+    readonly field?: string | undefined
+  }
+> {}
+
+/**
+ * 429: too many requests, or NovelAI's "concurrent generation is locked" (it runs few generations
+ * per account at once). `retryAfter` is set when the server said how long to wait.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class RateLimitError extends Data.TaggedError("RateLimitError")<
+  ErrorFields & {
+    /** From `retry-after-ms` or `retry-after` (seconds or HTTP date), when present. */
+    readonly retryAfter?: Duration.Duration | undefined
+  }
+> {}
+
+/**
+ * The server failed (5xx), or reported an error inside an otherwise successful response or stream.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class ServerError extends Data.TaggedError("ServerError")<ErrorFields> {}
+
+/**
+ * The request never got a complete answer: connection refused or reset, DNS failure, or the body
+ * could not be read.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class TransportError extends Data.TaggedError("TransportError")<
+  ErrorFields & {
+    /** The underlying platform error, for diagnostics. */
+    readonly cause?: unknown
+  }
+> {}
+
+/**
+ * A client-side timeout fired: `"request"` while waiting for the response (headers, and for
+ * non-streaming calls the body), `"idle"` when a stream went quiet for too long between chunks.
+ * Also used for a 408 from the server. The connection is closed when it fires.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class TimeoutError extends Data.TaggedError("TimeoutError")<
+  ErrorFields & {
+    readonly phase: "request" | "idle" | "server"
+  }
+> {}
+
+/**
+ * The server answered, but with a body no schema accepts. `message` says which endpoint and what did
+ * not match.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class ResponseDecodeError extends Data.TaggedError("ResponseDecodeError")<ErrorFields> {}
+
+/**
+ * A stream ended before `[DONE]` and before any choice reported a `finish_reason`: the generation is
+ * incomplete. `chunksReceived` says how many chunks had arrived.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class StreamTruncatedError extends Data.TaggedError("StreamTruncatedError")<
+  ErrorFields & {
+    readonly chunksReceived: number
+  }
+> {}
+
+/**
+ * Every error a NovelAI call can fail with.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type NovelAIError =
+  | AuthenticationError
+  | InvalidRequestError
+  | RateLimitError
+  | ServerError
+  | TransportError
+  | TimeoutError
+  | ResponseDecodeError
+  | StreamTruncatedError
+
+const tags: ReadonlySet<string> = new Set([
+  "AuthenticationError",
+  "InvalidRequestError",
+  "RateLimitError",
+  "ServerError",
+  "TransportError",
+  "TimeoutError",
+  "ResponseDecodeError",
+  "StreamTruncatedError"
+])
+
+/**
+ * Whether a value is one of the {@link NovelAIError} errors.
+ *
+ * @since 0.1.0
+ * @category guards
+ */
+export const isNovelAIError = (u: unknown): u is NovelAIError =>
+  Predicate.hasProperty(u, "_tag") && typeof u._tag === "string" && tags.has(u._tag) && u instanceof Error
+
+/**
+ * The client options were refused when the client was made (bad base URL, plain `http://` to a
+ * remote host, a key with line breaks, a missing key). Raised by `make`, the layers and the
+ * `NovelAI` constructor, never by a call.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class ConfigurationError extends Data.TaggedError("ConfigurationError")<{
+  readonly message: string
+}> {}

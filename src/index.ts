@@ -1,0 +1,100 @@
+/**
+ * effect-novelai: an Effect client for NovelAI's OpenAI-compatible text API (`/oa/v1`).
+ *
+ * @since 0.1.0
+ */
+
+export type {
+  /** @since 0.1.0 */
+  ChatCompletion,
+  /** @since 0.1.0 */
+  ChatCompletionChunk,
+  /** @since 0.1.0 */
+  ChatCompletionParams,
+  /** @since 0.1.0 */
+  ChatMessage
+} from "./ChatCompletions.js"
+/**
+ * Chat completion schemas and types.
+ *
+ * @since 0.1.0
+ */
+export * as ChatCompletions from "./ChatCompletions.js"
+export type {
+  /** @since 0.1.0 */
+  Completion,
+  /** @since 0.1.0 */
+  CompletionChunk,
+  /** @since 0.1.0 */
+  CompletionParams
+} from "./Completions.js"
+/**
+ * Completion schemas and types.
+ *
+ * @since 0.1.0
+ */
+export * as Completions from "./Completions.js"
+/**
+ * The error classes and the `NovelAIError` union.
+ *
+ * @since 0.1.0
+ */
+export * as Errors from "./Errors.js"
+export {
+  /** @since 0.1.0 */
+  AuthenticationError,
+  /** @since 0.1.0 */
+  ConfigurationError,
+  /** @since 0.1.0 */
+  InvalidRequestError,
+  /** @since 0.1.0 */
+  isNovelAIError,
+  /** @since 0.1.0 */
+  type NovelAIError,
+  /** @since 0.1.0 */
+  RateLimitError,
+  /** @since 0.1.0 */
+  ResponseDecodeError,
+  /** @since 0.1.0 */
+  ServerError,
+  /** @since 0.1.0 */
+  StreamTruncatedError,
+  /** @since 0.1.0 */
+  TimeoutError,
+  /** @since 0.1.0 */
+  TransportError
+} from "./Errors.js"
+export type {
+  /** @since 0.1.0 */
+  Model
+} from "./Models.js"
+/**
+ * Model schemas and types.
+ *
+ * @since 0.1.0
+ */
+export * as Models from "./Models.js"
+/**
+ * The client service, its options and layers.
+ *
+ * @since 0.1.0
+ */
+export * as NovelAIClient from "./NovelAIClient.js"
+/**
+ * The `/oa/v1` calls as accessors, and stream helpers.
+ *
+ * @since 0.1.0
+ */
+export * as OpenAI from "./OpenAI.js"
+/**
+ * Shared sampling parameter schemas.
+ *
+ * @since 0.1.0
+ */
+export * as Sampling from "./Sampling.js"
+/**
+ * Token count schemas.
+ *
+ * @since 0.1.0
+ */
+export * as TokenCount from "./TokenCount.js"

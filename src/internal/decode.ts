@@ -1,0 +1,70 @@
+import * as Either from "effect/Either"
+import * as ParseResult from "effect/ParseResult"
+import * as Schema from "effect/Schema"
+import * as Errors from "../Errors.js"
+
+const formatPath = (path: ReadonlyArray<PropertyKey>): string =>
+  path.reduce<string>(
+    (acc, key) =>
+      typeof key === "number" ? `${acc}[${key}]` : acc === "" ? String(key) : `${acc}.${String(key)}`,
+    ""
+  )
+
+/** The first issues of a ParseError as `path: message` lines, for people. */
+export const describeIssues = (
+  error: ParseResult.ParseError,
+  limit = 3
+): ReadonlyArray<{ field: string; message: string }> =>
+  ParseResult.ArrayFormatter.formatErrorSync(error)
+    .slice(0, limit)
+    .map((issue) => ({ field: formatPath(issue.path), message: issue.message }))
+
+/**
+ * A decoder for one endpoint's response: never throws, never leaks a ParseError; a mismatch is a
+ * {@link Errors.ResponseDecodeError} that names the endpoint and what did not match.
+ */
+export const responseDecoder = <A, I>(schema: Schema.Schema<A, I>, endpoint: string, what: string) => {
+  const decode = Schema.decodeUnknownEither(schema)
+  return (input: unknown): Either.Either<A, Errors.ResponseDecodeError> => {
+    const result = decode(input, { errors: "first" })
+    if (Either.isRight(result)) return Either.right(result.right)
+    const details = describeIssues(result.left)
+      .map((i) => (i.field === "" ? i.message : `${i.field}: ${i.message}`))
+      .join("; ")
+    return Either.left(
+      new Errors.ResponseDecodeError({
+        message: `${endpoint}: the ${what} did not have the expected shape (${truncate(details, 400)})`,
+        endpoint
+      })
+    )
+  }
+}
+
+/**
+ * An encoder for one endpoint's parameters: validates ranges and types and renames to the wire's
+ * snake_case. A bad value is an {@link Errors.InvalidRequestError} naming the field and the range.
+ */
+export const paramsEncoder = <A, I>(schema: Schema.Schema<A, I>, endpoint: string) => {
+  const encode = Schema.encodeUnknownEither(schema)
+  return (input: unknown): Either.Either<I, Errors.InvalidRequestError> => {
+    if (typeof input !== "object" || input === null || Array.isArray(input)) {
+      return Either.left(
+        new Errors.InvalidRequestError({ message: `${endpoint}: parameters must be an object`, endpoint })
+      )
+    }
+    const result = encode(input, { errors: "first" })
+    if (Either.isRight(result)) return Either.right(result.right)
+    const [first] = describeIssues(result.left, 1)
+    const field = first?.field === "" ? undefined : first?.field
+    return Either.left(
+      new Errors.InvalidRequestError({
+        message: `${endpoint}: ${field ?? "parameters"} ${first?.message ?? "are invalid"}`,
+        endpoint,
+        field
+      })
+    )
+  }
+}
+
+export const truncate = (text: string, max: number): string =>
+  text.length > max ? `${text.slice(0, max)}…` : text

@@ -1,0 +1,173 @@
+import * as Duration from "effect/Duration"
+import * as Errors from "../Errors.js"
+
+/** What an error needs to know about the call it came from. */
+export interface ErrorContext {
+  readonly endpoint: string
+  /** Removes the API key from any text before it reaches an error. */
+  readonly scrub: (text: string) => string
+}
+
+const MAX_MESSAGE = 1000
+
+const asRecord = (u: unknown): Record<string, unknown> | undefined =>
+  typeof u === "object" && u !== null && !Array.isArray(u) ? (u as Record<string, unknown>) : undefined
+
+const nonEmpty = (u: unknown): string | undefined =>
+  typeof u === "string" && u.trim() !== "" ? u : undefined
+
+/** The server's message from any error body shape seen on the wire. */
+export const messageOf = (body: unknown): string | undefined => {
+  const text = nonEmpty(body)
+  if (text !== undefined) return text
+  const record = asRecord(body)
+  if (record === undefined) return undefined
+  const error = record.error
+  const nested = asRecord(error)
+  return (
+    nonEmpty(nested?.message) ??
+    nonEmpty(error) ??
+    nonEmpty(record.message) ??
+    nonEmpty(record.detail) ??
+    nonEmpty(nested?.type) ??
+    (error !== undefined && error !== null ? safeStringify(error) : undefined)
+  )
+}
+
+const safeStringify = (u: unknown): string | undefined => {
+  try {
+    return JSON.stringify(u)
+  } catch {
+    return undefined
+  }
+}
+
+const asStatus = (u: unknown): number | undefined => {
+  const n = typeof u === "string" && /^\d{3}$/.test(u) ? Number(u) : u
+  return typeof n === "number" && Number.isInteger(n) && n >= 100 && n <= 599 ? n : undefined
+}
+
+/** A status code carried inside a JSON body (`statusCode`, `status`, `error.code`, ...). */
+export const statusOf = (body: unknown): number | undefined => {
+  const record = asRecord(body)
+  if (record === undefined) return undefined
+  const nested = asRecord(record.error)
+  return (
+    asStatus(record.statusCode) ??
+    asStatus(record.status) ??
+    asStatus(record.code) ??
+    asStatus(nested?.statusCode) ??
+    asStatus(nested?.status) ??
+    asStatus(nested?.code)
+  )
+}
+
+/**
+ * Whether a successfully-parsed JSON body (status 200, or an SSE data frame) is really an error:
+ * an `error` field, or a `statusCode`/`message` pair.
+ */
+export const isErrorPayload = (body: unknown): boolean => {
+  const record = asRecord(body)
+  if (record === undefined) return false
+  if (record.error !== undefined && record.error !== null) return true
+  return record.statusCode !== undefined && typeof record.message === "string" && !("choices" in record)
+}
+
+const REQUEST_ID_HEADERS = ["x-request-id", "request-id", "x-amzn-requestid", "cf-ray"] as const
+
+/** The request id a response carries, from the first header that has one. */
+export const requestIdOf = (headers: Readonly<Record<string, string | undefined>>): string | undefined => {
+  for (const name of REQUEST_ID_HEADERS) {
+    const value = headers[name]
+    if (value !== undefined && value !== "") return value
+  }
+  return undefined
+}
+
+/**
+ * How long the server asked us to wait: `retry-after-ms` (milliseconds), else `retry-after` as
+ * seconds or an HTTP date. Undefined when absent or unreadable; never negative.
+ */
+export const retryAfterOf = (
+  headers: Readonly<Record<string, string | undefined>>,
+  nowMillis: number
+): Duration.Duration | undefined => {
+  const ms = headers["retry-after-ms"]
+  if (ms !== undefined && ms.trim() !== "") {
+    const n = Number(ms)
+    if (Number.isFinite(n) && n >= 0) return Duration.millis(n)
+  }
+  const after = headers["retry-after"]
+  if (after === undefined || after.trim() === "") return undefined
+  const seconds = Number(after)
+  if (Number.isFinite(seconds)) return seconds >= 0 ? Duration.seconds(seconds) : undefined
+  const date = Date.parse(after)
+  if (Number.isNaN(date)) return undefined
+  return Duration.millis(Math.max(0, date - nowMillis))
+}
+
+const CONCURRENCY_LOCK = /concurrent generation is locked|too many (concurrent )?requests|rate limit/i
+
+/** Parses an error body as JSON when it is JSON, else keeps the text. */
+export const parseBody = (text: string): unknown => {
+  const trimmed = text.trim()
+  if (trimmed.startsWith("{") || trimmed.startsWith("[") || trimmed.startsWith('"')) {
+    try {
+      return JSON.parse(trimmed)
+    } catch {
+      return text
+    }
+  }
+  return text
+}
+
+const describe = (status: number | undefined): string => {
+  switch (status) {
+    case 401:
+      return "The API key was refused (missing, wrong or expired); check NOVELAI_API_KEY."
+    case 402:
+      return "An active NovelAI subscription is required for this request."
+    case 403:
+      return "This key's subscription tier is not allowed to do this (permission denied)."
+    case 404:
+      return "Not found: unknown model or path."
+    case 408:
+      return "The server timed out waiting for the request."
+    case 429:
+      return "Rate limited: too many requests or generations at once for this account; retry later."
+    default:
+      return status === undefined
+        ? "The server reported an error."
+        : `The server answered with HTTP ${status}.`
+  }
+}
+
+export interface FailureInput {
+  readonly status: number | undefined
+  readonly body: unknown
+  readonly headers: Readonly<Record<string, string | undefined>>
+  readonly nowMillis: number
+}
+
+/**
+ * The one place where an HTTP status and an error body become a {@link Errors.NovelAIError}.
+ * `status` is undefined for errors reported inside a 200 body or stream.
+ */
+export const fromFailure = (ctx: ErrorContext, input: FailureInput): Errors.NovelAIError => {
+  const serverMessage = messageOf(input.body)
+  const status = input.status ?? statusOf(input.body)
+  let message = serverMessage === undefined ? describe(status) : ctx.scrub(serverMessage)
+  if (message.length > MAX_MESSAGE) message = `${message.slice(0, MAX_MESSAGE)}…`
+  if (status === 402 && serverMessage !== undefined) message = `Subscription required: ${message}`
+  if (status === 403 && serverMessage !== undefined) message = `Permission denied: ${message}`
+  const fields = { message, status, requestId: requestIdOf(input.headers), endpoint: ctx.endpoint }
+  if (status === 429 || (status === undefined && CONCURRENCY_LOCK.test(message))) {
+    return new Errors.RateLimitError({ ...fields, retryAfter: retryAfterOf(input.headers, input.nowMillis) })
+  }
+  if (status === undefined) return new Errors.ServerError(fields)
+  if (status === 401 || status === 402 || status === 403) return new Errors.AuthenticationError(fields)
+  if (status === 408) return new Errors.TimeoutError({ ...fields, phase: "server" })
+  if (status >= 500) return new Errors.ServerError(fields)
+  if (status >= 400) return new Errors.InvalidRequestError(fields)
+  return new Errors.ServerError(fields)
+}

@@ -1,0 +1,61 @@
+import * as Schema from "effect/Schema"
+
+const show = (u: unknown): string => {
+  if (typeof u === "string") return JSON.stringify(u.length > 40 ? `${u.slice(0, 40)}…` : u)
+  if (typeof u === "number" || typeof u === "boolean" || u === null || u === undefined) return String(u)
+  return Array.isArray(u) ? "an array" : typeof u
+}
+
+const number = (description: string) =>
+  Schema.Number.annotations({ message: (issue) => `must be ${description} (got ${show(issue.actual)})` })
+
+/** A finite number in `[min, max]`, integer when asked, whose error names the allowed range. */
+export const range = (min: number, max: number, options?: { readonly integer?: boolean }) => {
+  const description = `${options?.integer ? "an integer" : "a number"} from ${min} to ${max}`
+  return number(description).pipe(
+    Schema.filter((n) => n >= min && n <= max && (!options?.integer || Number.isInteger(n)), {
+      message: (issue) => `must be ${description} (got ${show(issue.actual)})`
+    })
+  )
+}
+
+/** An integer at least `min`. */
+export const intAtLeast = (min: number) => {
+  const description = `an integer >= ${min}`
+  return number(description).pipe(
+    Schema.filter((n) => Number.isSafeInteger(n) && n >= min, {
+      message: (issue) => `must be ${description} (got ${show(issue.actual)})`
+    })
+  )
+}
+
+/** Any safe integer. */
+export const integer = number("an integer").pipe(
+  Schema.filter((n) => Number.isSafeInteger(n), {
+    message: (issue) => `must be an integer (got ${show(issue.actual)})`
+  })
+)
+
+/** Any finite number. */
+export const finite = number("a finite number").pipe(
+  Schema.filter((n) => Number.isFinite(n), {
+    message: (issue) => `must be a finite number (got ${show(issue.actual)})`
+  })
+)
+
+export const nonEmptyString = (what: string) =>
+  Schema.String.annotations({ message: (issue) => `must be ${what} (got ${show(issue.actual)})` }).pipe(
+    Schema.filter((s) => s.length > 0, { message: () => `must be ${what}, not empty` })
+  )
+
+export const string = (what: string) =>
+  Schema.String.annotations({ message: (issue) => `must be ${what} (got ${show(issue.actual)})` })
+
+export const boolean = Schema.Boolean.annotations({
+  message: (issue) => `must be true or false (got ${show(issue.actual)})`
+})
+
+/** A stop sequence or a list of them. */
+export const stop = Schema.Union(Schema.String, Schema.Array(Schema.String)).annotations({
+  message: (issue) => `must be a string or an array of strings (got ${show(issue.actual)})`
+})

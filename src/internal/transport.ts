@@ -1,0 +1,131 @@
+import type * as HttpClient from "@effect/platform/HttpClient"
+import type * as HttpClientError from "@effect/platform/HttpClientError"
+import type * as HttpClientRequest from "@effect/platform/HttpClientRequest"
+import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
+import * as Clock from "effect/Clock"
+import * as Effect from "effect/Effect"
+import type * as Either from "effect/Either"
+import * as Stream from "effect/Stream"
+import * as Errors from "../Errors.js"
+import { truncate } from "./decode.js"
+import { type ErrorContext, fromFailure, isErrorPayload, parseBody } from "./errors.js"
+import { decodeSse } from "./sse.js"
+
+/** The one place an `HttpClientError` becomes one of ours. */
+export const toTransportError =
+  (context: ErrorContext) =>
+  (error: HttpClientError.HttpClientError): Errors.TransportError => {
+    const underlying = error.cause instanceof Error ? error.cause : undefined
+    const detail = underlying ? `${underlying.message}${causeCode(underlying)}` : error.reason
+    const what =
+      error._tag === "RequestError"
+        ? "the request could not be sent"
+        : "the connection failed while reading the response"
+    return new Errors.TransportError({
+      message: context.scrub(`${context.endpoint}: ${what} (${detail})`),
+      status: error._tag === "ResponseError" ? error.response.status : undefined,
+      endpoint: context.endpoint,
+      cause: underlying
+    })
+  }
+
+const causeCode = (error: Error): string => {
+  const inner = (error as { cause?: unknown }).cause
+  if (typeof inner === "object" && inner !== null && "code" in inner && typeof inner.code === "string") {
+    return `: ${inner.code}`
+  }
+  return ""
+}
+
+const failureFrom = (context: ErrorContext, response: HttpClientResponse.HttpClientResponse, body: unknown) =>
+  Effect.flatMap(Clock.currentTimeMillis, (nowMillis) =>
+    Effect.fail(fromFailure(context, { status: response.status, body, headers: response.headers, nowMillis }))
+  )
+
+const isOk = (status: number) => status >= 200 && status < 300
+
+/** Executes a request whose answer is one JSON document, decoded by `decode`. */
+export const requestJson = <A>(
+  client: HttpClient.HttpClient,
+  context: ErrorContext,
+  request: HttpClientRequest.HttpClientRequest,
+  decode: (json: unknown) => Either.Either<A, Errors.NovelAIError>
+): Effect.Effect<A, Errors.NovelAIError> =>
+  Effect.flatMap(Effect.mapError(client.execute(request), toTransportError(context)), (response) =>
+    isOk(response.status)
+      ? decodeJsonBody(context, response, decode)
+      : Effect.flatMap(Effect.mapError(response.text, toTransportError(context)), (text) =>
+          failureFrom(context, response, parseBody(text))
+        )
+  )
+
+/**
+ * Executes a streaming request and decodes its SSE body. The request lives in the stream: when the
+ * consumer stops (take, timeout, interruption) or `[DONE]` arrives, the connection is aborted.
+ */
+export const requestSse = <A>(
+  client: HttpClient.HttpClient,
+  context: ErrorContext,
+  request: HttpClientRequest.HttpClientRequest,
+  decode: (json: unknown) => Either.Either<A, Errors.NovelAIError>,
+  isFinal: (chunk: A) => boolean
+): Stream.Stream<A, Errors.NovelAIError> =>
+  Stream.unwrap(
+    Effect.flatMap(
+      Effect.mapError(client.execute(request), toTransportError(context)),
+      (response): Effect.Effect<Stream.Stream<A, Errors.NovelAIError>, Errors.NovelAIError> => {
+        if (!isOk(response.status)) {
+          return Effect.flatMap(Effect.mapError(response.text, toTransportError(context)), (text) =>
+            failureFrom(context, response, parseBody(text))
+          )
+        }
+        const contentType = response.headers["content-type"] ?? ""
+        if (contentType.includes("application/json")) {
+          // A JSON answer to a streaming request: an error, or a whole result sent as one chunk.
+          return Effect.map(decodeJsonBody(context, response, decode), (chunk) => Stream.succeed(chunk))
+        }
+        return Effect.map(Clock.clockWith(Effect.succeed), (clock) =>
+          response.stream.pipe(
+            Stream.mapError(toTransportError(context)),
+            decodeSse({
+              context,
+              headers: response.headers,
+              nowMillis: () => clock.unsafeCurrentTimeMillis(),
+              decode,
+              isFinal
+            })
+          )
+        )
+      }
+    )
+  )
+
+/**
+ * Reads a 2xx body as JSON: an `{ "error": ... }` body (seen with status 200) is a failure, not a
+ * result; anything else goes through `decode`.
+ */
+const decodeJsonBody = <A>(
+  context: ErrorContext,
+  response: HttpClientResponse.HttpClientResponse,
+  decode: (json: unknown) => Either.Either<A, Errors.NovelAIError>
+): Effect.Effect<A, Errors.NovelAIError> =>
+  Effect.flatMap(Effect.mapError(response.text, toTransportError(context)), (text) => {
+    let body: unknown
+    try {
+      body = JSON.parse(text)
+    } catch {
+      return Effect.fail(
+        new Errors.ResponseDecodeError({
+          message: `${context.endpoint}: the response was not JSON: ${JSON.stringify(truncate(context.scrub(text), 200))}`,
+          status: response.status,
+          endpoint: context.endpoint
+        })
+      )
+    }
+    if (isErrorPayload(body)) {
+      return Effect.flatMap(Clock.currentTimeMillis, (nowMillis) =>
+        Effect.fail(fromFailure(context, { status: undefined, body, headers: response.headers, nowMillis }))
+      )
+    }
+    return decode(body)
+  })

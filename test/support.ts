@@ -1,0 +1,51 @@
+import { HttpClient, type HttpClientRequest, HttpClientResponse } from "@effect/platform"
+import { Effect, Layer } from "effect"
+import { NovelAIClient } from "effect-novelai"
+
+export const API_KEY = "pst-test-secret-key-0123456789"
+
+/** What a test client saw of one request. */
+export interface Recorded {
+  readonly method: string
+  readonly url: string
+  readonly headers: Readonly<Record<string, string>>
+  readonly body: unknown
+}
+
+export type Responder = (request: HttpClientRequest.HttpClientRequest) => Response | Promise<Response>
+
+/**
+ * A test HttpClient that records every request and answers with `respond`, plus a NovelAIClient on
+ * top of it.
+ */
+export const makeTestClient = (respond: Responder, options?: Partial<NovelAIClient.Options>) => {
+  const recorded: Array<Recorded> = []
+  const http = HttpClient.make((request) =>
+    Effect.promise(async () => {
+      const body =
+        request.body._tag === "Uint8Array"
+          ? JSON.parse(new TextDecoder().decode(request.body.body))
+          : undefined
+      recorded.push({ method: request.method, url: request.url, headers: { ...request.headers }, body })
+      return HttpClientResponse.fromWeb(request, await respond(request))
+    })
+  )
+  const layer = NovelAIClient.layer({ apiKey: API_KEY, ...options }).pipe(
+    Layer.provide(Layer.succeed(HttpClient.HttpClient, http))
+  )
+  return { recorded, layer }
+}
+
+export const json = (body: unknown, init?: ResponseInit) =>
+  new Response(typeof body === "string" ? body : JSON.stringify(body), {
+    status: 200,
+    ...init,
+    headers: { "content-type": "application/json", ...(init?.headers as Record<string, string>) }
+  })
+
+export const sse = (text: string | ReadableStream<Uint8Array>, init?: ResponseInit) =>
+  new Response(text, {
+    status: 200,
+    ...init,
+    headers: { "content-type": "text/event-stream", ...(init?.headers as Record<string, string>) }
+  })
