@@ -7,6 +7,8 @@ import * as Schema from "effect/Schema"
 import * as S from "./internal/schema.js"
 import { SamplingFields, Usage, UsageFromWire } from "./Sampling.js"
 
+const ROLES: ReadonlySet<string> = new Set(["system", "user", "assistant"])
+
 /**
  * One chat message. `content` must be a plain string: the server rejects array content.
  *
@@ -14,10 +16,11 @@ import { SamplingFields, Usage, UsageFromWire } from "./Sampling.js"
  * @category schemas
  */
 export const ChatMessage = Schema.Struct({
-  role: Schema.Literal("system", "user", "assistant").annotations({
-    message: (issue) =>
-      `must be "system", "user" or "assistant" (got ${JSON.stringify(issue.actual) ?? "undefined"})`
-  }),
+  role: S.string('"system", "user" or "assistant"').pipe(
+    Schema.filter((role): role is "system" | "user" | "assistant" => ROLES.has(role), {
+      message: (issue) => `must be "system", "user" or "assistant" (got ${JSON.stringify(issue.actual)})`
+    })
+  ),
   content: S.string("a string (array content is not supported)"),
   name: Schema.optional(S.string("a string"))
 }).annotations({ identifier: "ChatMessage" })

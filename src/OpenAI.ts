@@ -114,13 +114,21 @@ export const textDeltas = <E, R>(
   stream: Stream.Stream<ChatCompletionChunk | CompletionChunk, E, R>
 ): Stream.Stream<string, E, R> =>
   Stream.filterMap(stream, (chunk) => {
-    const choice = chunk.choices.find((c) => c.index === 0) ?? chunk.choices[0]
+    const choice: AnyChoice | undefined = firstChoice<AnyChoice>(chunk.choices)
     if (choice === undefined) return noText
     const text = "delta" in choice ? choice.delta.content : choice.text
     return text === undefined || text === "" ? noText : someText(text)
   })
 
+type AnyChoice = ChatCompletionChunk["choices"][number] | CompletionChunk["choices"][number]
+
 const noText = Option.none<string>()
+
+/** Choice 0; with `n > 1`, chunks of other choices carry none. */
+const firstChoice = <C extends { readonly index: number }>(choices: ReadonlyArray<C>): C | undefined => {
+  for (const choice of choices) if (choice.index === 0) return choice
+  return undefined
+}
 const someText = Option.some<string>
 
 interface ChoiceAccumulator {

@@ -1,4 +1,4 @@
-import { HttpClient, type HttpClientRequest, HttpClientResponse } from "@effect/platform"
+import { HttpClient, HttpClientError, type HttpClientRequest, HttpClientResponse } from "@effect/platform"
 import { Effect, Layer } from "effect"
 import { NovelAIClient } from "effect-novelai"
 
@@ -21,13 +21,17 @@ export type Responder = (request: HttpClientRequest.HttpClientRequest) => Respon
 export const makeTestClient = (respond: Responder, options?: Partial<NovelAIClient.Options>) => {
   const recorded: Array<Recorded> = []
   const http = HttpClient.make((request) =>
-    Effect.promise(async () => {
-      const body =
-        request.body._tag === "Uint8Array"
-          ? JSON.parse(new TextDecoder().decode(request.body.body))
-          : undefined
-      recorded.push({ method: request.method, url: request.url, headers: { ...request.headers }, body })
-      return HttpClientResponse.fromWeb(request, await respond(request))
+    Effect.tryPromise({
+      try: async () => {
+        const body =
+          request.body._tag === "Uint8Array"
+            ? JSON.parse(new TextDecoder().decode(request.body.body))
+            : undefined
+        recorded.push({ method: request.method, url: request.url, headers: { ...request.headers }, body })
+        return HttpClientResponse.fromWeb(request, await respond(request))
+      },
+      // A responder that throws stands for a network failure, as fetch rejecting would.
+      catch: (cause) => new HttpClientError.RequestError({ request, reason: "Transport", cause })
     })
   )
   const layer = NovelAIClient.layer({ apiKey: API_KEY, ...options }).pipe(

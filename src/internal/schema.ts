@@ -57,5 +57,8 @@ export const boolean = Schema.Boolean.annotations({
 
 /** A stop sequence or a list of them. */
 export const stop = Schema.Union(Schema.String, Schema.Array(Schema.String)).annotations({
-  message: (issue) => `must be a string or an array of strings (got ${show(issue.actual)})`
+  message: (issue) => ({
+    message: `must be a string or an array of strings (got ${show(issue.actual)})`,
+    override: true
+  })
 })

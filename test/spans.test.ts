@@ -1,0 +1,117 @@
+import { describe, expect, it } from "@effect/vitest"
+import { Effect, Logger, LogLevel, Stream, Tracer } from "effect"
+import { OpenAI } from "effect-novelai"
+import { API_KEY, json, makeTestClient, sse } from "./support.js"
+
+/** Runs `effect` under a tracer that records every span it starts. */
+const traced = <A, E>(effect: Effect.Effect<A, E>) =>
+  Effect.gen(function* () {
+    const base = yield* Effect.tracer
+    const spans: Array<Tracer.Span> = []
+    const tracer = Tracer.make({
+      span: (...args) => {
+        const span = base.span(...args)
+        spans.push(span)
+        return span
+      },
+      context: (f, fiber) => base.context(f, fiber)
+    })
+    const exit = yield* effect.pipe(Effect.withTracer(tracer), Effect.exit)
+    return { spans, exit }
+  })
+
+const chatBody = {
+  id: "x",
+  object: "chat.completion",
+  created: 1,
+  model: "glm-4-5",
+  choices: [{ index: 0, message: { role: "assistant", content: "ok" }, finish_reason: "stop" }],
+  usage: { prompt_tokens: 4, completion_tokens: 1, total_tokens: 5 }
+}
+
+const allText = (spans: ReadonlyArray<Tracer.Span>) =>
+  spans.map((s) => `${s.name} ${JSON.stringify([...s.attributes.entries()])}`).join("\n")
+
+describe("spans", () => {
+  it.effect("each call runs in a span named after the endpoint with GenAI attributes", () =>
+    Effect.gen(function* () {
+      const { layer } = makeTestClient(() => json(chatBody))
+      const { spans } = yield* traced(
+        OpenAI.chatCompletion({ model: "glm-4-5", messages: [{ role: "user", content: "Hi" }] }).pipe(
+          Effect.provide(layer)
+        )
+      )
+      const span = spans.find((s) => s.name === "NovelAI.chatCompletion")
+      expect(span).toBeDefined()
+      expect(span!.kind).toBe("client")
+      expect(Object.fromEntries(span!.attributes)).toMatchObject({
+        "gen_ai.system": "novelai",
+        "gen_ai.operation.name": "chat",
+        "gen_ai.request.model": "glm-4-5",
+        "gen_ai.usage.input_tokens": 4,
+        "gen_ai.usage.output_tokens": 1
+      })
+      // The platform's HTTP span is a child, and its Authorization header is redacted.
+      const http = spans.find((s) => s.name.startsWith("http.client"))
+      expect(http).toBeDefined()
+      expect(allText(spans)).not.toContain(API_KEY)
+    })
+  )
+
+  it.effect("streams and the other endpoints have their spans, the default model named", () =>
+    Effect.gen(function* () {
+      const { layer } = makeTestClient((request) =>
+        request.url.endsWith("/models")
+          ? json([{ id: "glm-4-6" }])
+          : request.url.endsWith("token-count")
+            ? json({ token_count: 3 })
+            : sse("data: [DONE]\n\n")
+      )
+      const { spans } = yield* traced(
+        Effect.all([
+          OpenAI.listModels(),
+          OpenAI.tokenCount({ prompt: "x" }),
+          Stream.runDrain(OpenAI.chatCompletionStream({ messages: [{ role: "user", content: "x" }] })),
+          Stream.runDrain(OpenAI.completionStream({ prompt: "x" }))
+        ]).pipe(Effect.provide(layer))
+      )
+      const names = spans.map((s) => s.name)
+      expect(names).toEqual(
+        expect.arrayContaining([
+          "NovelAI.listModels",
+          "NovelAI.tokenCount",
+          "NovelAI.chatCompletionStream",
+          "NovelAI.completionStream"
+        ])
+      )
+      const stream = spans.find((s) => s.name === "NovelAI.chatCompletionStream")!
+      expect(stream.attributes.get("gen_ai.request.model")).toBe("glm-4-6")
+      expect(allText(spans)).not.toContain(API_KEY)
+    })
+  )
+
+  it.effect("a failed call logged at every level shows no key", () =>
+    Effect.gen(function* () {
+      const lines: Array<string> = []
+      const logger = Logger.make(({ message, cause }) => {
+        lines.push(`${String(message)} ${JSON.stringify(message)} ${String(cause)}`)
+      })
+      const { layer } = makeTestClient(() =>
+        json({ statusCode: 401, message: `bad key ${API_KEY}` }, { status: 401 })
+      )
+      const failing = OpenAI.listModels().pipe(Effect.provide(layer))
+      for (const level of LogLevel.allLevels) {
+        yield* failing.pipe(
+          Effect.tapErrorCause((cause) => Effect.logWithLevel(level, "call failed", cause)),
+          Effect.tapError((error) => Effect.logWithLevel(level, error)),
+          Effect.ignore,
+          Effect.provide(Logger.replace(Logger.defaultLogger, logger)),
+          Logger.withMinimumLogLevel(LogLevel.All)
+        )
+      }
+      expect(lines.length).toBeGreaterThanOrEqual(LogLevel.allLevels.length)
+      expect(lines.join("\n")).toContain("bad key")
+      expect(lines.join("\n")).not.toContain(API_KEY)
+    })
+  )
+})
