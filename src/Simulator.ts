@@ -588,13 +588,21 @@ export const startSimulator = async (options: SimulatorOptions = {}): Promise<Si
       requests.length = 0
       faults.length = 0
     },
-    close: () =>
-      new Promise<void>((resolve) => {
-        for (const timer of timers) clearTimeout(timer)
-        timers.clear()
-        server.close(() => resolve())
-        server.closeAllConnections()
-      })
+    close: async () => {
+      for (const timer of timers) clearTimeout(timer)
+      timers.clear()
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()))
+      await Promise.all(
+        [...sockets].map(
+          (socket) =>
+            new Promise<void>((resolve) => {
+              socket.once("close", () => resolve())
+              socket.destroy()
+            })
+        )
+      )
+      await closed
+    }
   }
 }
 
