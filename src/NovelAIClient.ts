@@ -9,11 +9,10 @@ import * as Config from "effect/Config"
 import * as ConfigError from "effect/ConfigError"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
-import * as Either from "effect/Either"
 import { flow, identity } from "effect/Function"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
-import * as Redacted from "effect/Redacted"
+import type * as Redacted from "effect/Redacted"
 import type * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import {
@@ -33,8 +32,9 @@ import {
 import { ConfigurationError, type NovelAIError } from "./Errors.js"
 import { paramsEncoder, responseDecoder } from "./internal/decode.js"
 import type { ErrorContext } from "./internal/errors.js"
+import * as defaults from "./internal/options.js"
+import { resolveOptions } from "./internal/options.js"
 import { requestJson, requestSse } from "./internal/transport.js"
-import { VERSION } from "./internal/version.js"
 import { type Model, ModelListFromWire } from "./Models.js"
 import { TokenCountFromWire, TokenCountParams } from "./TokenCount.js"
 
@@ -44,7 +44,7 @@ import { TokenCountFromWire, TokenCountParams } from "./TokenCount.js"
  * @since 0.1.0
  * @category constants
  */
-export const DEFAULT_BASE_URL = "https://text.novelai.net"
+export const DEFAULT_BASE_URL = defaults.DEFAULT_BASE_URL
 
 /**
  * The model used when a call names none.
@@ -52,7 +52,7 @@ export const DEFAULT_BASE_URL = "https://text.novelai.net"
  * @since 0.1.0
  * @category constants
  */
-export const DEFAULT_MODEL = "glm-4-6"
+export const DEFAULT_MODEL = defaults.DEFAULT_MODEL
 
 /**
  * The NovelAI client service. Provide it with {@link layer} or {@link layerConfig}.
@@ -130,55 +130,6 @@ export interface Options {
   readonly allowInsecureHttp?: boolean | undefined
 }
 
-const LOOPBACK = /^(localhost|127(?:\.\d{1,3}){3}|\[::1\])$/i
-const HEADER_UNSAFE = /[\r\n\0]/
-
-interface Resolved {
-  readonly apiKey: Redacted.Redacted
-  readonly baseUrl: string
-  readonly defaultModel: string
-  readonly userAgent: string
-  readonly scrub: (text: string) => string
-}
-
-const resolve = (options: Options): Either.Either<Resolved, ConfigurationError> => {
-  const fail = (message: string) => Either.left(new ConfigurationError({ message }))
-  if (options === null || typeof options !== "object") return fail("options must be an object with an apiKey")
-  const apiKey =
-    typeof options.apiKey === "string"
-      ? Redacted.make(options.apiKey)
-      : Redacted.isRedacted(options.apiKey)
-        ? options.apiKey
-        : undefined
-  if (apiKey === undefined) return fail("apiKey is missing: pass your NovelAI API key or set NOVELAI_API_KEY")
-  const key = Redacted.value(apiKey)
-  if (typeof key !== "string" || key.trim() === "") return fail("apiKey is empty: pass your NovelAI API key")
-  if (HEADER_UNSAFE.test(key)) return fail("apiKey contains a line break or NUL character and was refused")
-  let url: URL
-  try {
-    url = new URL(options.baseUrl ?? DEFAULT_BASE_URL)
-  } catch {
-    return fail(`baseUrl is not a valid URL: ${JSON.stringify(String(options.baseUrl))}`)
-  }
-  if (url.protocol !== "https:" && url.protocol !== "http:") {
-    return fail(`baseUrl must use https:// (got ${url.protocol})`)
-  }
-  if (url.protocol === "http:" && !LOOPBACK.test(url.hostname) && options.allowInsecureHttp !== true) {
-    return fail(
-      `baseUrl ${url.origin} is plain http to a remote host: the API key would be sent unencrypted. Use https, or set allowInsecureHttp: true`
-    )
-  }
-  const userAgent = options.userAgent ?? `effect-novelai/${VERSION}`
-  if (HEADER_UNSAFE.test(userAgent)) return fail("userAgent contains a line break and was refused")
-  const defaultModel = options.defaultModel ?? DEFAULT_MODEL
-  if (typeof defaultModel !== "string" || defaultModel === "")
-    return fail("defaultModel must be a non-empty string")
-  const path = url.pathname.replace(/\/+$/, "").replace(/\/oa\/v1$/, "")
-  const baseUrl = `${url.origin}${path}`
-  const scrub = key.length >= 4 ? (text: string) => text.split(key).join("[redacted]") : identity<string>
-  return Either.right({ apiKey, baseUrl, defaultModel, userAgent, scrub })
-}
-
 const gen_ai = (operation: string, model: unknown) => ({
   "gen_ai.system": "novelai",
   "gen_ai.operation.name": operation,
@@ -208,7 +159,7 @@ export const make = (
   options: Options
 ): Effect.Effect<NovelAIClient.Service, ConfigurationError, HttpClient.HttpClient> =>
   Effect.gen(function* () {
-    const resolved = yield* resolve(options)
+    const resolved = yield* resolveOptions(options)
     const client = (yield* HttpClient.HttpClient).pipe(
       HttpClient.mapRequest(
         flow(

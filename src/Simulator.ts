@@ -178,7 +178,7 @@ const generate = (
       sentence = (sentence + 1 + Math.floor(nextRandom(state) * 3)) % SENTENCES.length
     }
   }
-  const natural = forced ?? 12 + (start % 40)
+  const natural = forced ?? 24 + (start % 400)
   const limit = maxTokens ?? 64
   let length = forced ?? Math.min(natural, limit)
   let finishReason: "stop" | "length" = forced !== undefined || natural <= limit ? "stop" : "length"

@@ -74,6 +74,16 @@ export type {
  * @since 0.1.0
  */
 export * as Models from "./Models.js"
+export {
+  /** @since 0.1.0 */
+  NovelAI,
+  /** @since 0.1.0 */
+  type NovelAIOptions,
+  /** @since 0.1.0 */
+  type OpenAIPromiseApi,
+  /** @since 0.1.0 */
+  type RequestOptions
+} from "./NovelAI.js"
 /**
  * The client service, its options and layers.
  *

@@ -1,0 +1,209 @@
+/**
+ * The Promise facade, for code migrating from the Promise-based SDK (or not using Effect):
+ * `new NovelAI({ apiKey })` and `client.openai.*`, built on the Effect client with one
+ * `ManagedRuntime`. Errors thrown are the same classes the Effect API fails with.
+ *
+ * @since 0.1.0
+ */
+import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
+import type * as HttpClient from "@effect/platform/HttpClient"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Exit from "effect/Exit"
+import * as Layer from "effect/Layer"
+import * as ManagedRuntime from "effect/ManagedRuntime"
+import * as Redacted from "effect/Redacted"
+import * as Stream from "effect/Stream"
+import type { ChatCompletion, ChatCompletionChunk, ChatCompletionParams } from "./ChatCompletions.js"
+import type { Completion, CompletionChunk, CompletionParams } from "./Completions.js"
+import { ConfigurationError } from "./Errors.js"
+import { abortError, iterate, toThrown } from "./internal/iterate.js"
+import { resolveOptions } from "./internal/options.js"
+import type { Model } from "./Models.js"
+import * as NovelAIClient from "./NovelAIClient.js"
+import type { TokenCountParams } from "./TokenCount.js"
+
+/**
+ * Options of {@link NovelAI}: those of the Effect client, with the key falling back to
+ * `NOVELAI_API_KEY` and the host to `NOVELAI_BASE_URL`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface NovelAIOptions extends Omit<NovelAIClient.Options, "apiKey" | "transformClient"> {
+  /** The API key; default `process.env.NOVELAI_API_KEY`. */
+  readonly apiKey?: string | Redacted.Redacted | undefined
+  /** A `fetch` to send requests with (a mock, a proxy-aware fetch); makes the client use the Fetch transport. */
+  readonly fetch?: typeof globalThis.fetch | undefined
+  /**
+   * The transport: an `HttpClient` layer. Default: `@effect/platform-node`'s undici client when it
+   * is installed (faster on Node), else the Fetch client.
+   */
+  readonly httpClient?: Layer.Layer<HttpClient.HttpClient> | undefined
+}
+
+/**
+ * Per-call options of the Promise methods.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface RequestOptions {
+  /** Aborting rejects the call with an error named `"AbortError"` and closes the HTTP request. */
+  readonly signal?: AbortSignal | undefined
+}
+
+/**
+ * The `client.openai` calls, returning Promises and async iterables.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface OpenAIPromiseApi {
+  readonly listModels: (options?: RequestOptions) => Promise<Array<Model>>
+  readonly completion: (params: CompletionParams, options?: RequestOptions) => Promise<Completion>
+  readonly chatCompletion: (params: ChatCompletionParams, options?: RequestOptions) => Promise<ChatCompletion>
+  readonly tokenCount: (params: TokenCountParams, options?: RequestOptions) => Promise<number>
+  /** Completion chunks for `for await`; `break` or aborting `signal` closes the request. */
+  readonly completionStream: (
+    params: CompletionParams,
+    signal?: AbortSignal
+  ) => AsyncIterableIterator<CompletionChunk>
+  /** Chat chunks for `for await`; `break` or aborting `signal` closes the request. */
+  readonly chatCompletionStream: (
+    params: ChatCompletionParams,
+    signal?: AbortSignal
+  ) => AsyncIterableIterator<ChatCompletionChunk>
+}
+
+const env = (name: string): string | undefined =>
+  typeof process !== "undefined" && typeof process.env === "object"
+    ? process.env[name] || undefined
+    : undefined
+
+/** Node's undici client when `@effect/platform-node` is installed, else Fetch. */
+const defaultHttpClient: Layer.Layer<HttpClient.HttpClient> = Layer.unwrapEffect(
+  Effect.tryPromise(() => import("@effect/platform-node/NodeHttpClient")).pipe(
+    Effect.map((module) => module.layerUndici),
+    Effect.orElseSucceed(() => FetchHttpClient.layer)
+  )
+)
+
+const inspectSymbol = Symbol.for("nodejs.util.inspect.custom")
+
+/**
+ * A NovelAI client with Promise methods, as in the spec's SDK.
+ *
+ * @since 0.1.0
+ * @category constructors
+ * @example
+ * ```ts
+ * import { NovelAI } from "effect-novelai"
+ *
+ * const client = new NovelAI({ apiKey: process.env.NOVELAI_API_KEY })
+ * const response = await client.openai.chatCompletion({ messages: [{ role: "user", content: "Hello!" }] })
+ * console.log(response.choices[0].message.content)
+ * await client.close()
+ * ```
+ */
+export class NovelAI {
+  /** The `/oa/v1` calls. */
+  readonly openai: OpenAIPromiseApi
+  /** The host this client talks to. */
+  readonly baseUrl: string
+  /** The model used when a call names none. */
+  readonly defaultModel: string
+  readonly #runtime: ManagedRuntime.ManagedRuntime<NovelAIClient.NovelAIClient, ConfigurationError>
+
+  /**
+   * @throws {ConfigurationError} when no key is given or found in `NOVELAI_API_KEY`, or an option is refused.
+   */
+  constructor(options: NovelAIOptions = {}) {
+    const apiKey = options.apiKey ?? env("NOVELAI_API_KEY")
+    if (apiKey === undefined) {
+      throw new ConfigurationError({
+        message: "No API key: pass new NovelAI({ apiKey }) or set NOVELAI_API_KEY (keys look like pst-...)"
+      })
+    }
+    const { fetch, httpClient, ...rest } = options
+    const clientOptions: NovelAIClient.Options = {
+      ...rest,
+      apiKey: typeof apiKey === "string" ? Redacted.make(apiKey) : apiKey,
+      baseUrl: options.baseUrl ?? env("NOVELAI_BASE_URL")
+    }
+    // Refuse bad options here, synchronously, rather than at the first call.
+    const resolved = resolveOptions(clientOptions)
+    if (Either.isLeft(resolved)) throw resolved.left
+    this.baseUrl = resolved.right.baseUrl
+    this.defaultModel = resolved.right.defaultModel
+
+    const transport =
+      httpClient ??
+      (fetch !== undefined
+        ? FetchHttpClient.layer.pipe(Layer.provide(Layer.succeed(FetchHttpClient.Fetch, fetch)))
+        : defaultHttpClient)
+    const runtime = ManagedRuntime.make(NovelAIClient.layer(clientOptions).pipe(Layer.provide(transport)))
+    this.#runtime = runtime
+
+    const run = <A, E>(
+      f: (api: NovelAIClient.NovelAIClient.OpenAIApi) => Effect.Effect<A, E>,
+      signal: AbortSignal | undefined
+    ): Promise<A> => {
+      if (signal?.aborted) return Promise.reject(abortError(signal))
+      return runtime
+        .runPromiseExit(
+          Effect.flatMap(NovelAIClient.NovelAIClient, (client) => f(client.openai)),
+          signal ? { signal } : undefined
+        )
+        .then((exit) => {
+          if (Exit.isSuccess(exit)) return exit.value
+          throw toThrown(exit.cause, signal)
+        })
+    }
+
+    this.openai = {
+      listModels: (options) =>
+        run((api) => Effect.map(api.listModels(), (models) => [...models]), options?.signal),
+      completion: (params, options) => run((api) => api.completion(params), options?.signal),
+      chatCompletion: (params, options) => run((api) => api.chatCompletion(params), options?.signal),
+      tokenCount: (params, options) => run((api) => api.tokenCount(params), options?.signal),
+      completionStream: (params, signal) =>
+        iterate(
+          runtime,
+          NovelAIClient.NovelAIClient.pipe(
+            Effect.map((c) => c.openai.completionStream(params)),
+            Stream.unwrap
+          ),
+          signal
+        ),
+      chatCompletionStream: (params, signal) =>
+        iterate(
+          runtime,
+          NovelAIClient.NovelAIClient.pipe(
+            Effect.map((c) => c.openai.chatCompletionStream(params)),
+            Stream.unwrap
+          ),
+          signal
+        )
+    }
+  }
+
+  /** Releases the client's resources (connections, the runtime). Calls after this fail. */
+  close(): Promise<void> {
+    return this.#runtime.dispose()
+  }
+
+  /** `await using client = new NovelAI()` closes it at the end of the block. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close()
+  }
+
+  /** Shows the host and model, never the key. */
+  toJSON(): { readonly baseUrl: string; readonly defaultModel: string } {
+    return { baseUrl: this.baseUrl, defaultModel: this.defaultModel }
+  }
+
+  [inspectSymbol](): string {
+    return `NovelAI { baseUrl: ${JSON.stringify(this.baseUrl)}, defaultModel: ${JSON.stringify(this.defaultModel)} }`
+  }
+}

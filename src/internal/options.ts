@@ -1,0 +1,58 @@
+import * as Either from "effect/Either"
+import { identity } from "effect/Function"
+import * as Redacted from "effect/Redacted"
+import { ConfigurationError } from "../Errors.js"
+import type { Options } from "../NovelAIClient.js"
+import { VERSION } from "./version.js"
+
+export const DEFAULT_BASE_URL = "https://text.novelai.net"
+export const DEFAULT_MODEL = "glm-4-6"
+
+const LOOPBACK = /^(localhost|127(?:\.\d{1,3}){3}|\[::1\])$/i
+const HEADER_UNSAFE = /[\r\n\0]/
+
+export interface Resolved {
+  readonly apiKey: Redacted.Redacted
+  readonly baseUrl: string
+  readonly defaultModel: string
+  readonly userAgent: string
+  readonly scrub: (text: string) => string
+}
+
+export const resolveOptions = (options: Options): Either.Either<Resolved, ConfigurationError> => {
+  const fail = (message: string) => Either.left(new ConfigurationError({ message }))
+  if (options === null || typeof options !== "object") return fail("options must be an object with an apiKey")
+  const apiKey =
+    typeof options.apiKey === "string"
+      ? Redacted.make(options.apiKey)
+      : Redacted.isRedacted(options.apiKey)
+        ? options.apiKey
+        : undefined
+  if (apiKey === undefined) return fail("apiKey is missing: pass your NovelAI API key or set NOVELAI_API_KEY")
+  const key = Redacted.value(apiKey)
+  if (typeof key !== "string" || key.trim() === "") return fail("apiKey is empty: pass your NovelAI API key")
+  if (HEADER_UNSAFE.test(key)) return fail("apiKey contains a line break or NUL character and was refused")
+  let url: URL
+  try {
+    url = new URL(options.baseUrl ?? DEFAULT_BASE_URL)
+  } catch {
+    return fail(`baseUrl is not a valid URL: ${JSON.stringify(String(options.baseUrl))}`)
+  }
+  if (url.protocol !== "https:" && url.protocol !== "http:") {
+    return fail(`baseUrl must use https:// (got ${url.protocol})`)
+  }
+  if (url.protocol === "http:" && !LOOPBACK.test(url.hostname) && options.allowInsecureHttp !== true) {
+    return fail(
+      `baseUrl ${url.origin} is plain http to a remote host: the API key would be sent unencrypted. Use https, or set allowInsecureHttp: true`
+    )
+  }
+  const userAgent = options.userAgent ?? `effect-novelai/${VERSION}`
+  if (HEADER_UNSAFE.test(userAgent)) return fail("userAgent contains a line break and was refused")
+  const defaultModel = options.defaultModel ?? DEFAULT_MODEL
+  if (typeof defaultModel !== "string" || defaultModel === "")
+    return fail("defaultModel must be a non-empty string")
+  const path = url.pathname.replace(/\/+$/, "").replace(/\/oa\/v1$/, "")
+  const baseUrl = `${url.origin}${path}`
+  const scrub = key.length >= 4 ? (text: string) => text.split(key).join("[redacted]") : identity<string>
+  return Either.right({ apiKey, baseUrl, defaultModel, userAgent, scrub })
+}
