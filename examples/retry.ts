@@ -1,27 +1,29 @@
 /**
- * Retrying with a Schedule: NovelAI runs one generation per account at once and answers 429
- * ("concurrent generation is locked") to the rest. Retry only RateLimitError, with exponential
- * backoff and jitter, a bounded number of times.
+ * Retrying with your own Schedule: NovelAI runs one generation per account at once and answers 429
+ * ("concurrent generation is locked") to the rest. The client retries twice by default; here a
+ * call brings its own, more patient policy.
  */
 import { NodeHttpClient, NodeRuntime } from "@effect/platform-node"
 import { Console, Effect, Layer, Ref, Schedule } from "effect"
-import { NovelAIClient, OpenAI } from "effect-novelai"
+import { NovelAIClient, OpenAI, Retry } from "effect-novelai"
 
-const policy = Schedule.exponential("100 millis").pipe(
-  Schedule.jittered,
-  Schedule.intersect(Schedule.recurs(8)),
-  Schedule.whileInput((error: { readonly _tag: string }) => error._tag === "RateLimitError")
-)
+// Retry only what is worth retrying, with exponential backoff and jitter, a bounded number of
+// times; count the retries as they happen.
+const policy = (retries: Ref.Ref<number>) =>
+  Schedule.exponential("100 millis").pipe(
+    Schedule.jittered,
+    Schedule.intersect(Schedule.recurs(8)),
+    Schedule.whileInput(Retry.isRetryable),
+    Schedule.tapInput(() => Ref.update(retries, (n) => n + 1))
+  )
 
 const program = Effect.gen(function* () {
   const retries = yield* Ref.make(0)
+  // A per-call `retrySchedule` replaces the client's default policy for that call.
   const ask = (i: number) =>
-    OpenAI.chatCompletion({
-      messages: [{ role: "user", content: `Line ${i} of a poem` }],
-      maxTokens: 15
-    }).pipe(
-      Effect.tapErrorTag("RateLimitError", () => Ref.update(retries, (n) => n + 1)),
-      Effect.retry(policy)
+    OpenAI.chatCompletion(
+      { messages: [{ role: "user", content: `Line ${i} of a poem` }], maxTokens: 15 },
+      { retrySchedule: policy(retries) }
     )
   // Three at once: all but one meet the generation lock at first, and get through on retry.
   const replies = yield* Effect.all([ask(1), ask(2), ask(3)], { concurrency: "unbounded" })

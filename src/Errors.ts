@@ -23,6 +23,8 @@ export interface ErrorFields {
   readonly requestId?: string | undefined
   /** The endpoint the call was made to, e.g. `chatCompletion`. */
   readonly endpoint?: string | undefined
+  /** The server's `x-should-retry` header, when it sent one: it overrides the retry classification. */
+  readonly shouldRetry?: boolean | undefined
 }
 
 /**
@@ -85,16 +87,16 @@ export class TransportError extends Data.TaggedError("TransportError")<
 > {}
 
 /**
- * A client-side timeout fired: `"request"` while waiting for the response (headers, and for
- * non-streaming calls the body), `"idle"` when a stream went quiet for too long between chunks.
- * Also used for a 408 from the server. The connection is closed when it fires.
+ * A timeout: `"request"` when no response (headers) came in time, `"body"` when a non-streaming
+ * response's body did not finish in time, `"idle"` when a stream went quiet for too long between
+ * chunks, `"server"` for a 408 from the server. The connection is closed when a client-side one fires.
  *
  * @since 0.1.0
  * @category errors
  */
 export class TimeoutError extends Data.TaggedError("TimeoutError")<
   ErrorFields & {
-    readonly phase: "request" | "idle" | "server"
+    readonly phase: "request" | "body" | "idle" | "server"
   }
 > {}
 

@@ -48,7 +48,7 @@ export interface NovelAIOptions extends Omit<NovelAIClient.Options, "apiKey" | "
  * @since 0.1.0
  * @category models
  */
-export interface RequestOptions {
+export interface RequestOptions extends NovelAIClient.CallOptions {
   /** Aborting rejects the call with an error named `"AbortError"` and closes the HTTP request. */
   readonly signal?: AbortSignal | undefined
 }
@@ -90,6 +90,9 @@ const defaultHttpClient: Layer.Layer<HttpClient.HttpClient> = Layer.unwrapEffect
 )
 
 const inspectSymbol = Symbol.for("nodejs.util.inspect.custom")
+
+const isSignal = (u: unknown): u is AbortSignal =>
+  typeof AbortSignal !== "undefined" && u instanceof AbortSignal
 
 /**
  * A NovelAI client with Promise methods, as in the spec's SDK.

@@ -5,15 +5,21 @@
  */
 import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
+import * as Chunk from "effect/Chunk"
 import * as Config from "effect/Config"
 import * as ConfigError from "effect/ConfigError"
 import * as Context from "effect/Context"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import { flow, identity } from "effect/Function"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
+import * as RateLimiter from "effect/RateLimiter"
 import type * as Redacted from "effect/Redacted"
+import * as Schedule from "effect/Schedule"
 import type * as Schema from "effect/Schema"
+import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import {
   type ChatCompletion,
@@ -34,8 +40,9 @@ import { paramsEncoder, responseDecoder } from "./internal/decode.js"
 import type { ErrorContext } from "./internal/errors.js"
 import * as defaults from "./internal/options.js"
 import { resolveOptions } from "./internal/options.js"
-import { requestJson, requestSse } from "./internal/transport.js"
+import { requestJson, requestSse, type Timeouts } from "./internal/transport.js"
 import { type Model, ModelListFromWire } from "./Models.js"
+import * as Retry from "./Retry.js"
 import { TokenCountFromWire, TokenCountParams } from "./TokenCount.js"
 
 /**
@@ -91,20 +98,50 @@ export declare namespace NovelAIClient {
    */
   export interface OpenAIApi {
     /** `GET /oa/v1/models`: the available models. */
-    readonly listModels: () => Effect.Effect<ReadonlyArray<Model>, NovelAIError>
+    readonly listModels: (options?: CallOptions) => Effect.Effect<ReadonlyArray<Model>, NovelAIError>
     /** `POST /oa/v1/completions`: a text completion. */
-    readonly completion: (params: CompletionParams) => Effect.Effect<Completion, NovelAIError>
+    readonly completion: (
+      params: CompletionParams,
+      options?: CallOptions
+    ) => Effect.Effect<Completion, NovelAIError>
     /** `POST /oa/v1/completions` with `stream: true`: completion chunks as they arrive. */
-    readonly completionStream: (params: CompletionParams) => Stream.Stream<CompletionChunk, NovelAIError>
+    readonly completionStream: (
+      params: CompletionParams,
+      options?: CallOptions
+    ) => Stream.Stream<CompletionChunk, NovelAIError>
     /** `POST /oa/v1/chat/completions`: a chat completion. */
-    readonly chatCompletion: (params: ChatCompletionParams) => Effect.Effect<ChatCompletion, NovelAIError>
+    readonly chatCompletion: (
+      params: ChatCompletionParams,
+      options?: CallOptions
+    ) => Effect.Effect<ChatCompletion, NovelAIError>
     /** `POST /oa/v1/chat/completions` with `stream: true`: chat chunks as they arrive. */
     readonly chatCompletionStream: (
-      params: ChatCompletionParams
+      params: ChatCompletionParams,
+      options?: CallOptions
     ) => Stream.Stream<ChatCompletionChunk, NovelAIError>
     /** `POST /oa/v1/internal/token-count`: how many tokens `prompt` is for `model`. */
-    readonly tokenCount: (params: TokenCountParams) => Effect.Effect<number, NovelAIError>
+    readonly tokenCount: (
+      params: TokenCountParams,
+      options?: CallOptions
+    ) => Effect.Effect<number, NovelAIError>
   }
+}
+
+/**
+ * Per-call overrides of the client's reliability settings.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface CallOptions {
+  /** Retries of transient failures; 0 disables. Default: the client's (2). */
+  readonly maxRetries?: number | undefined
+  /** Your own retry policy, replacing the default one entirely (see `Retry.schedule`, `Retry.isRetryable`). */
+  readonly retrySchedule?: Schedule.Schedule<unknown, NovelAIError> | undefined
+  /** Until the response headers, and for non-streaming calls until the body is read. Default: the client's (10 minutes). */
+  readonly timeout?: Duration.DurationInput | undefined
+  /** Longest silence between two reads of a stream. Default: the client's (2 minutes). */
+  readonly idleTimeout?: Duration.DurationInput | undefined
 }
 
 /**
@@ -126,6 +163,18 @@ export interface Options {
   readonly transformClient?: ((client: HttpClient.HttpClient) => HttpClient.HttpClient) | undefined
   /** Send W3C/B3 trace headers to the server. Default false: NovelAI has no use for them. */
   readonly tracePropagation?: boolean | undefined
+  /** Retries of transient failures (429, 408, 5xx, transport, timeouts before a response); default 2, 0 disables. */
+  readonly maxRetries?: number | undefined
+  /** Your own retry policy, replacing the default one (see `Retry.schedule`). */
+  readonly retrySchedule?: Schedule.Schedule<unknown, NovelAIError> | undefined
+  /** Request timeout: until the headers, and for non-streaming calls the body; default 10 minutes. */
+  readonly timeout?: Duration.DurationInput | undefined
+  /** Stream idle timeout: the longest silence between two reads of a stream; default 2 minutes. */
+  readonly idleTimeout?: Duration.DurationInput | undefined
+  /** Most requests in flight at once; more wait their turn (a stream holds its slot until it ends). Default unbounded. */
+  readonly maxConcurrency?: number | undefined
+  /** Requests started per interval, e.g. `{ limit: 10, interval: "1 second" }` (Effect's `RateLimiter`). Default none. */
+  readonly rateLimit?: RateLimiter.RateLimiter.Options | undefined
   /** Allow a plain `http://` base URL to a host that is not loopback. Default false: the key would travel in clear. */
   readonly allowInsecureHttp?: boolean | undefined
 }
@@ -150,14 +199,15 @@ const hasFinishReason = (chunk: {
 
 /**
  * Builds the service from options, on the `HttpClient` in the context (Fetch, Node, or a test
- * client). Fails with a {@link ConfigurationError} when the options are refused.
+ * client). Fails with a {@link ConfigurationError} when the options are refused. The scope holds
+ * the rate limiter, when one is configured.
  *
  * @since 0.1.0
  * @category constructors
  */
 export const make = (
   options: Options
-): Effect.Effect<NovelAIClient.Service, ConfigurationError, HttpClient.HttpClient> =>
+): Effect.Effect<NovelAIClient.Service, ConfigurationError, HttpClient.HttpClient | Scope.Scope> =>
   Effect.gen(function* () {
     const resolved = yield* resolveOptions(options)
     const client = (yield* HttpClient.HttpClient).pipe(
@@ -171,116 +221,198 @@ export const make = (
       HttpClient.withTracerPropagation(options.tracePropagation ?? false),
       options.transformClient ?? identity
     )
-    const context = (endpoint: string): ErrorContext => ({ endpoint, scrub: resolved.scrub })
 
-    const endpoint = <P, I>(name: string, schema: Schema.Schema<P, I>, path: string) => {
-      const ctx = context(name)
-      const encode = paramsEncoder(schema, name)
-      return (params: unknown, model: unknown, stream: boolean) =>
-        Effect.map(encode(withModel(params, model)), (body) =>
-          HttpClientRequest.post(path).pipe(
-            HttpClientRequest.setHeader("accept", stream ? "text/event-stream" : "application/json"),
-            HttpClientRequest.bodyUnsafeJson(stream ? { ...(body as object), stream: true } : body)
-          )
-        ).pipe(Effect.map((request) => ({ request, ctx })))
+    // Each attempt passes the gate: the rate limiter, then a slot among maxConcurrency.
+    const limiter = options.rateLimit === undefined ? undefined : yield* RateLimiter.make(options.rateLimit)
+    const slots =
+      resolved.maxConcurrency === undefined ? undefined : yield* Effect.makeSemaphore(resolved.maxConcurrency)
+    const gate = <A, E>(effect: Effect.Effect<A, E>): Effect.Effect<A, E> => {
+      const slotted = slots === undefined ? effect : slots.withPermits(1)(effect)
+      return limiter === undefined ? slotted : limiter(slotted)
     }
-
-    const completionRequest = endpoint("completion", CompletionParams, "/oa/v1/completions")
-    const completionStreamRequest = endpoint("completionStream", CompletionParams, "/oa/v1/completions")
-    const chatRequest = endpoint("chatCompletion", ChatCompletionParams, "/oa/v1/chat/completions")
-    const chatStreamRequest = endpoint(
-      "chatCompletionStream",
-      ChatCompletionParams,
-      "/oa/v1/chat/completions"
-    )
-    const tokenCountRequest = endpoint("tokenCount", TokenCountParams, "/oa/v1/internal/token-count")
-
-    const decodeModels = responseDecoder(ModelListFromWire, "listModels", "model list")
-    const decodeCompletion = responseDecoder(CompletionFromWire, "completion", "completion")
-    const decodeCompletionChunk = responseDecoder(
-      CompletionChunkFromWire,
-      "completionStream",
-      "completion chunk"
-    )
-    const decodeChat = responseDecoder(ChatCompletionFromWire, "chatCompletion", "chat completion")
-    const decodeChatChunk = responseDecoder(ChatCompletionChunkFromWire, "chatCompletionStream", "chat chunk")
-    const decodeTokenCount = responseDecoder(TokenCountFromWire, "tokenCount", "token count")
-
-    const listModelsRequest = HttpClientRequest.get("/oa/v1/models").pipe(HttpClientRequest.acceptJson)
-    const listModelsContext = context("listModels")
-
-    const openai: NovelAIClient.OpenAIApi = {
-      listModels: () =>
-        requestJson(client, listModelsContext, listModelsRequest, decodeModels).pipe(
-          Effect.withSpan("NovelAI.listModels", {
-            kind: "client",
-            attributes: { "gen_ai.system": "novelai", "gen_ai.operation.name": "list_models" }
-          })
-        ),
-      completion: (params) => {
-        const model = modelOf(params, resolved.defaultModel)
-        return Effect.flatMap(completionRequest(params, model, false), ({ ctx, request }) =>
-          requestJson(client, ctx, request, decodeCompletion)
-        ).pipe(
-          Effect.tap(annotateUsage),
-          Effect.withSpan("NovelAI.completion", {
-            kind: "client",
-            attributes: gen_ai("text_completion", model)
-          })
-        )
-      },
-      completionStream: (params) => {
-        const model = modelOf(params, resolved.defaultModel)
-        return Stream.unwrap(
-          Effect.map(completionStreamRequest(params, model, true), ({ ctx, request }) =>
-            requestSse(client, ctx, request, decodeCompletionChunk, hasFinishReason)
+    const gateStream = <A, E>(stream: Stream.Stream<A, E>): Stream.Stream<A, E> =>
+      limiter === undefined && slots === undefined
+        ? stream
+        : Stream.unwrapScoped(
+            Effect.gen(function* () {
+              if (limiter !== undefined) yield* limiter(Effect.void)
+              if (slots !== undefined) yield* Effect.acquireRelease(slots.take(1), () => slots.release(1))
+              return stream
+            })
           )
-        ).pipe(withStreamSpan("NovelAI.completionStream", gen_ai("text_completion", model)))
-      },
-      chatCompletion: (params) => {
-        const model = modelOf(params, resolved.defaultModel)
-        return Effect.flatMap(chatRequest(params, model, false), ({ ctx, request }) =>
-          requestJson(client, ctx, request, decodeChat)
-        ).pipe(
-          Effect.tap(annotateUsage),
-          Effect.withSpan("NovelAI.chatCompletion", { kind: "client", attributes: gen_ai("chat", model) })
+
+    const clientPolicy = options.retrySchedule ?? Retry.schedule({ maxRetries: resolved.maxRetries })
+    const policyOf = (
+      call: CallOptions | undefined
+    ): Schedule.Schedule<unknown, NovelAIError> | undefined => {
+      if (call?.retrySchedule !== undefined) return call.retrySchedule
+      const maxRetries =
+        call?.maxRetries ?? (options.retrySchedule === undefined ? resolved.maxRetries : undefined)
+      if (maxRetries === 0) return undefined
+      return call?.maxRetries === undefined ? clientPolicy : Retry.schedule({ maxRetries })
+    }
+    const timeoutsOf = (call: CallOptions | undefined): Timeouts => ({
+      request: call?.timeout === undefined ? resolved.timeout : Duration.decode(call.timeout),
+      idle: call?.idleTimeout === undefined ? resolved.idleTimeout : Duration.decode(call.idleTimeout)
+    })
+
+    /** A non-streaming endpoint: encode, then gate, timeout and retry each attempt, in a span. */
+    const call = <P, I, A>(spec: {
+      readonly name: string
+      readonly operation: string
+      readonly method: "GET" | "POST"
+      readonly path: string
+      readonly params?: Schema.Schema<P, I>
+      readonly decode: (json: unknown) => Either.Either<A, NovelAIError>
+    }) => {
+      const context: ErrorContext = { endpoint: spec.name, scrub: resolved.scrub }
+      const encode = spec.params === undefined ? undefined : paramsEncoder(spec.params, spec.name)
+      const base =
+        spec.method === "GET"
+          ? HttpClientRequest.get(spec.path)
+          : HttpClientRequest.post(spec.path).pipe(HttpClientRequest.acceptJson)
+      return (params: unknown, callOptions: CallOptions | undefined): Effect.Effect<A, NovelAIError> => {
+        const model = encode === undefined ? undefined : modelOf(params, resolved.defaultModel)
+        const request =
+          encode === undefined
+            ? Either.right(base.pipe(HttpClientRequest.acceptJson))
+            : Either.map(encode(withModel(params, model)), (body) =>
+                HttpClientRequest.bodyUnsafeJson(base, body)
+              )
+        const attempt = Effect.flatMap(request, (req) =>
+          gate(requestJson(client, context, req, spec.decode, timeoutsOf(callOptions)))
         )
-      },
-      chatCompletionStream: (params) => {
-        const model = modelOf(params, resolved.defaultModel)
-        return Stream.unwrap(
-          Effect.map(chatStreamRequest(params, model, true), ({ ctx, request }) =>
-            requestSse(client, ctx, request, decodeChatChunk, hasFinishReason)
-          )
-        ).pipe(withStreamSpan("NovelAI.chatCompletionStream", gen_ai("chat", model)))
-      },
-      tokenCount: (params) => {
-        const model = modelOf(params, resolved.defaultModel)
-        return Effect.flatMap(tokenCountRequest(params, model, false), ({ ctx, request }) =>
-          requestJson(client, ctx, request, decodeTokenCount)
-        ).pipe(
-          Effect.withSpan("NovelAI.tokenCount", { kind: "client", attributes: gen_ai("token_count", model) })
+        const policy = policyOf(callOptions)
+        return (policy === undefined ? attempt : Effect.retry(attempt, policy)).pipe(
+          Effect.tap(annotateUsage),
+          Effect.withSpan(`NovelAI.${spec.name}`, {
+            kind: "client",
+            attributes: gen_ai(spec.operation, model)
+          })
         )
       }
+    }
+
+    /**
+     * A streaming endpoint: the request lives in the stream. A failure is retried only while no
+     * chunk has been emitted, so generated text is never repeated or spliced.
+     */
+    const stream = <
+      P,
+      I,
+      A extends { readonly choices: ReadonlyArray<{ readonly finish_reason: string | null }> }
+    >(spec: {
+      readonly name: string
+      readonly operation: string
+      readonly path: string
+      readonly params: Schema.Schema<P, I>
+      readonly decode: (json: unknown) => Either.Either<A, NovelAIError>
+    }) => {
+      const context: ErrorContext = { endpoint: spec.name, scrub: resolved.scrub }
+      const encode = paramsEncoder(spec.params, spec.name)
+      const base = HttpClientRequest.post(spec.path).pipe(
+        HttpClientRequest.setHeader("accept", "text/event-stream")
+      )
+      return (params: unknown, callOptions: CallOptions | undefined): Stream.Stream<A, NovelAIError> => {
+        const model = modelOf(params, resolved.defaultModel)
+        const request = Either.map(encode(withModel(params, model)), (body) =>
+          HttpClientRequest.bodyUnsafeJson(base, { ...(body as object), stream: true })
+        )
+        const timeouts = timeoutsOf(callOptions)
+        const policy = policyOf(callOptions)
+        const attempt = Stream.unwrap(
+          Effect.map(request, (req) =>
+            gateStream(requestSse(client, context, req, spec.decode, hasFinishReason, timeouts))
+          )
+        )
+        const retried =
+          policy === undefined
+            ? attempt
+            : Stream.suspend(() => {
+                let emitted = false
+                return attempt.pipe(
+                  Stream.mapChunks((chunk) => {
+                    if (!emitted && Chunk.isNonEmpty(chunk)) emitted = true
+                    return chunk
+                  }),
+                  Stream.retry(Schedule.whileInput(policy, () => !emitted))
+                )
+              })
+        return Stream.withSpan(retried, `NovelAI.${spec.name}`, {
+          kind: "client",
+          attributes: gen_ai(spec.operation, model)
+        })
+      }
+    }
+
+    const listModels = call({
+      name: "listModels",
+      operation: "list_models",
+      method: "GET",
+      path: "/oa/v1/models",
+      decode: responseDecoder(ModelListFromWire, "listModels", "model list")
+    })
+    const completion = call({
+      name: "completion",
+      operation: "text_completion",
+      method: "POST",
+      path: "/oa/v1/completions",
+      params: CompletionParams,
+      decode: responseDecoder(CompletionFromWire, "completion", "completion")
+    })
+    const chatCompletion = call({
+      name: "chatCompletion",
+      operation: "chat",
+      method: "POST",
+      path: "/oa/v1/chat/completions",
+      params: ChatCompletionParams,
+      decode: responseDecoder(ChatCompletionFromWire, "chatCompletion", "chat completion")
+    })
+    const tokenCount = call({
+      name: "tokenCount",
+      operation: "token_count",
+      method: "POST",
+      path: "/oa/v1/internal/token-count",
+      params: TokenCountParams,
+      decode: responseDecoder(TokenCountFromWire, "tokenCount", "token count")
+    })
+    const completionStream = stream({
+      name: "completionStream",
+      operation: "text_completion",
+      path: "/oa/v1/completions",
+      params: CompletionParams,
+      decode: responseDecoder(CompletionChunkFromWire, "completionStream", "completion chunk")
+    })
+    const chatCompletionStream = stream({
+      name: "chatCompletionStream",
+      operation: "chat",
+      path: "/oa/v1/chat/completions",
+      params: ChatCompletionParams,
+      decode: responseDecoder(ChatCompletionChunkFromWire, "chatCompletionStream", "chat chunk")
+    })
+
+    const openai: NovelAIClient.OpenAIApi = {
+      listModels: (callOptions) => listModels(undefined, callOptions),
+      completion: (params, callOptions) => completion(params, callOptions),
+      completionStream: (params, callOptions) => completionStream(params, callOptions),
+      chatCompletion: (params, callOptions) => chatCompletion(params, callOptions),
+      chatCompletionStream: (params, callOptions) => chatCompletionStream(params, callOptions),
+      tokenCount: (params, callOptions) => tokenCount(params, callOptions)
     }
 
     return { openai, defaultModel: resolved.defaultModel, baseUrl: resolved.baseUrl }
   })
 
-const annotateUsage = (result: {
-  readonly usage?: { readonly prompt_tokens: number; readonly completion_tokens: number } | undefined
-}) =>
-  result.usage === undefined
+const annotateUsage = (result: unknown) => {
+  const usage = (result as { readonly usage?: { prompt_tokens: number; completion_tokens: number } } | null)
+    ?.usage
+  return usage === undefined
     ? Effect.void
     : Effect.annotateCurrentSpan({
-        "gen_ai.usage.input_tokens": result.usage.prompt_tokens,
-        "gen_ai.usage.output_tokens": result.usage.completion_tokens
+        "gen_ai.usage.input_tokens": usage.prompt_tokens,
+        "gen_ai.usage.output_tokens": usage.completion_tokens
       })
-
-const withStreamSpan =
-  (name: string, attributes: Record<string, unknown>) =>
-  <A, E, R>(stream: Stream.Stream<A, E, R>): Stream.Stream<A, E, R> =>
-    Stream.withSpan(stream, name, { kind: "client", attributes })
+}
 
 /**
  * A layer providing {@link NovelAIClient} from options. Requires an `HttpClient`: provide
@@ -302,7 +434,7 @@ const withStreamSpan =
 export const layer = (
   options: Options
 ): Layer.Layer<NovelAIClient, ConfigurationError, HttpClient.HttpClient> =>
-  Layer.effect(NovelAIClient, make(options))
+  Layer.scoped(NovelAIClient, make(options))
 
 /**
  * The configuration {@link layerConfig} reads: `NOVELAI_API_KEY` (redacted) and, optionally,
@@ -338,7 +470,7 @@ const describeConfigError = (error: ConfigError.ConfigError): string =>
 export const layerConfig = (
   options?: Omit<Options, "apiKey">
 ): Layer.Layer<NovelAIClient, ConfigurationError, HttpClient.HttpClient> =>
-  Layer.effect(
+  Layer.scoped(
     NovelAIClient,
     Effect.flatMap(
       Effect.mapError(config, (error) => new ConfigurationError({ message: describeConfigError(error) })),

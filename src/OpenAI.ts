@@ -17,7 +17,7 @@ import {
 import { Completion, type CompletionChunk, type CompletionParams } from "./Completions.js"
 import type { NovelAIError } from "./Errors.js"
 import type { Model } from "./Models.js"
-import { NovelAIClient } from "./NovelAIClient.js"
+import { type CallOptions, NovelAIClient } from "./NovelAIClient.js"
 import type { Usage } from "./Sampling.js"
 import type { TokenCountParams } from "./TokenCount.js"
 
@@ -27,8 +27,10 @@ import type { TokenCountParams } from "./TokenCount.js"
  * @since 0.1.0
  * @category accessors
  */
-export const listModels = (): Effect.Effect<ReadonlyArray<Model>, NovelAIError, NovelAIClient> =>
-  Effect.flatMap(NovelAIClient, (client) => client.openai.listModels())
+export const listModels = (
+  options?: CallOptions
+): Effect.Effect<ReadonlyArray<Model>, NovelAIError, NovelAIClient> =>
+  Effect.flatMap(NovelAIClient, (client) => client.openai.listModels(options))
 
 /**
  * A text completion.
@@ -37,9 +39,10 @@ export const listModels = (): Effect.Effect<ReadonlyArray<Model>, NovelAIError, 
  * @category accessors
  */
 export const completion = (
-  params: CompletionParams
+  params: CompletionParams,
+  options?: CallOptions
 ): Effect.Effect<Completion, NovelAIError, NovelAIClient> =>
-  Effect.flatMap(NovelAIClient, (client) => client.openai.completion(params))
+  Effect.flatMap(NovelAIClient, (client) => client.openai.completion(params, options))
 
 /**
  * A streamed text completion: chunks carry `choices[i].text`.
@@ -48,9 +51,10 @@ export const completion = (
  * @category accessors
  */
 export const completionStream = (
-  params: CompletionParams
+  params: CompletionParams,
+  options?: CallOptions
 ): Stream.Stream<CompletionChunk, NovelAIError, NovelAIClient> =>
-  Stream.unwrap(Effect.map(NovelAIClient, (client) => client.openai.completionStream(params)))
+  Stream.unwrap(Effect.map(NovelAIClient, (client) => client.openai.completionStream(params, options)))
 
 /**
  * A chat completion: the reply is `choices[0].message.content`.
@@ -69,9 +73,10 @@ export const completionStream = (
  * ```
  */
 export const chatCompletion = (
-  params: ChatCompletionParams
+  params: ChatCompletionParams,
+  options?: CallOptions
 ): Effect.Effect<ChatCompletionClass, NovelAIError, NovelAIClient> =>
-  Effect.flatMap(NovelAIClient, (client) => client.openai.chatCompletion(params))
+  Effect.flatMap(NovelAIClient, (client) => client.openai.chatCompletion(params, options))
 
 /**
  * A streamed chat completion: chunks carry `choices[i].delta.content`.
@@ -80,9 +85,10 @@ export const chatCompletion = (
  * @category accessors
  */
 export const chatCompletionStream = (
-  params: ChatCompletionParams
+  params: ChatCompletionParams,
+  options?: CallOptions
 ): Stream.Stream<ChatCompletionChunk, NovelAIError, NovelAIClient> =>
-  Stream.unwrap(Effect.map(NovelAIClient, (client) => client.openai.chatCompletionStream(params)))
+  Stream.unwrap(Effect.map(NovelAIClient, (client) => client.openai.chatCompletionStream(params, options)))
 
 /**
  * How many tokens `prompt` is for a model.
@@ -90,8 +96,11 @@ export const chatCompletionStream = (
  * @since 0.1.0
  * @category accessors
  */
-export const tokenCount = (params: TokenCountParams): Effect.Effect<number, NovelAIError, NovelAIClient> =>
-  Effect.flatMap(NovelAIClient, (client) => client.openai.tokenCount(params))
+export const tokenCount = (
+  params: TokenCountParams,
+  options?: CallOptions
+): Effect.Effect<number, NovelAIError, NovelAIClient> =>
+  Effect.flatMap(NovelAIClient, (client) => client.openai.tokenCount(params, options))
 
 /**
  * The new text of each chunk of the first choice (`delta.content` for chat, `text` for

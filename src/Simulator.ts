@@ -649,7 +649,7 @@ export const layer = (options?: SimulatorOptions): Layer.Layer<NovelAISimulator>
 export const layerClient = (
   options?: SimulatorOptions & Omit<NovelAIClient.Options, "apiKey" | "baseUrl">
 ): Layer.Layer<NovelAISimulator | NovelAIClient.NovelAIClient, never, HttpClient.HttpClient> =>
-  Layer.effect(
+  Layer.scoped(
     NovelAIClient.NovelAIClient,
     Effect.flatMap(NovelAISimulator, (sim) =>
       Effect.orDie(NovelAIClient.make({ ...options, apiKey: sim.apiKey, baseUrl: sim.url }))

@@ -97,6 +97,12 @@ export * as NovelAIClient from "./NovelAIClient.js"
  */
 export * as OpenAI from "./OpenAI.js"
 /**
+ * Retry building blocks: `isRetryable`, `schedule`.
+ *
+ * @since 0.1.0
+ */
+export * as Retry from "./Retry.js"
+/**
  * Shared sampling parameter schemas.
  *
  * @since 0.1.0

@@ -26,10 +26,14 @@ const hi = { messages: [{ role: "user" as const, content: "Tell me a story" }] }
 const withSim = <A, E>(
   http: Layer.Layer<HttpClient.HttpClient>,
   f: Effect.Effect<A, E, NovelAISimulator | NovelAIClient.NovelAIClient>,
-  options?: SimulatorOptions
+  options?: SimulatorOptions & Omit<NovelAIClient.Options, "apiKey" | "baseUrl">
 ) =>
   Effect.scoped(
-    Effect.provide(f, layerClient({ keepAliveTimeoutMs: 200, ...options }).pipe(Layer.provide(http)))
+    // Retries off unless a test asks for them: the fault table checks what one attempt gives.
+    Effect.provide(
+      f,
+      layerClient({ keepAliveTimeoutMs: 200, maxRetries: 0, ...options }).pipe(Layer.provide(http))
+    )
   )
 
 /** Waits (bounded) until the simulator has no open connection left. */
@@ -86,6 +90,7 @@ for (const [name, http] of clients) {
           (s) => Effect.promise(() => s.close())
         )
         const bad = NovelAIClient.layer({ apiKey: "pst-wrong", baseUrl: sim.url }).pipe(Layer.provide(http))
+        // Authentication and validation failures are not retried, even with the default policy.
         const auth = yield* OpenAI.listModels().pipe(Effect.provide(bad), Effect.flip)
         expect(auth).toMatchObject({ _tag: "AuthenticationError", status: 401 })
         const good = NovelAIClient.layer({ apiKey: sim.apiKey, baseUrl: sim.url }).pipe(Layer.provide(http))

@@ -93,10 +93,14 @@ describe.concurrent("the spec's samples (examples/spec) run unchanged but for th
   it("error handling: a wrong key, and a rate limit", async () => {
     const auth = await runExample("examples/spec/error-handling.ts", { key: "pst-wrong" })
     expect(auth.stderr).toBe("Invalid API Key\n")
+    // The client retries a 429 twice by default: the third one reaches the sample's handler.
     const limited = await runExample("examples/spec/error-handling.ts", {
-      before: (sim) => sim.enqueueFault({ kind: "rate-limit" })
+      before: (sim) => {
+        for (let i = 0; i < 3; i++) sim.enqueueFault({ kind: "rate-limit", retryAfterMs: 10 })
+      }
     })
     expect(limited.stderr).toBe("Rate limit exceeded\n")
+    expect(limited.sim.requests.map((r) => r.status)).toEqual([429, 429, 429])
   })
 })
 

@@ -15,7 +15,7 @@ let client: NovelAI
 
 beforeAll(async () => {
   sim = await startSimulator({ chunkDelayMs: 2, concurrencyLimit: 4 })
-  client = new NovelAI({ apiKey: sim.apiKey, baseUrl: sim.url })
+  client = new NovelAI({ apiKey: sim.apiKey, baseUrl: sim.url, maxRetries: 0 })
 })
 afterAll(async () => {
   await client.close()

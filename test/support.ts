@@ -34,7 +34,8 @@ export const makeTestClient = (respond: Responder, options?: Partial<NovelAIClie
       catch: (cause) => new HttpClientError.RequestError({ request, reason: "Transport", cause })
     })
   )
-  const layer = NovelAIClient.layer({ apiKey: API_KEY, ...options }).pipe(
+  // Retries off unless a test asks for them: these tests are about one exchange each.
+  const layer = NovelAIClient.layer({ apiKey: API_KEY, maxRetries: 0, ...options }).pipe(
     Layer.provide(Layer.succeed(HttpClient.HttpClient, http))
   )
   return { recorded, layer }

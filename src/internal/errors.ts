@@ -160,7 +160,14 @@ export const fromFailure = (ctx: ErrorContext, input: FailureInput): Errors.Nove
   if (message.length > MAX_MESSAGE) message = `${message.slice(0, MAX_MESSAGE)}…`
   if (status === 402 && serverMessage !== undefined) message = `Subscription required: ${message}`
   if (status === 403 && serverMessage !== undefined) message = `Permission denied: ${message}`
-  const fields = { message, status, requestId: requestIdOf(input.headers), endpoint: ctx.endpoint }
+  const should = input.headers["x-should-retry"]
+  const fields = {
+    message,
+    status,
+    requestId: requestIdOf(input.headers),
+    endpoint: ctx.endpoint,
+    shouldRetry: should === "true" ? true : should === "false" ? false : undefined
+  }
   if (status === 429 || (status === undefined && CONCURRENCY_LOCK.test(message))) {
     return new Errors.RateLimitError({ ...fields, retryAfter: retryAfterOf(input.headers, input.nowMillis) })
   }

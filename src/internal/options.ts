@@ -1,17 +1,42 @@
+import * as Duration from "effect/Duration"
 import * as Either from "effect/Either"
 import { identity } from "effect/Function"
 import * as Redacted from "effect/Redacted"
 import { ConfigurationError } from "../Errors.js"
 import type { Options } from "../NovelAIClient.js"
+import { DEFAULT_MAX_RETRIES } from "../Retry.js"
 import { VERSION } from "./version.js"
 
 export const DEFAULT_BASE_URL = "https://text.novelai.net"
 export const DEFAULT_MODEL = "glm-4-6"
+/** Long enough for a 2048-token generation, short enough that a dead connection is noticed. */
+export const DEFAULT_TIMEOUT = Duration.minutes(10)
+/** NovelAI streams tokens steadily once it starts; two quiet minutes means something is wrong. */
+export const DEFAULT_IDLE_TIMEOUT = Duration.minutes(2)
+
+const duration = (
+  name: string,
+  input: Duration.DurationInput | undefined,
+  fallback: Duration.Duration
+): Either.Either<Duration.Duration, string> => {
+  if (input === undefined) return Either.right(fallback)
+  const decoded = Duration.decodeUnknown(input)
+  if (decoded._tag === "None" || !Duration.isFinite(decoded.value) || Duration.toMillis(decoded.value) <= 0) {
+    return Either.left(
+      `${name} must be a positive duration such as "30 seconds" or 30000 (got ${JSON.stringify(input)})`
+    )
+  }
+  return Either.right(decoded.value)
+}
 
 const LOOPBACK = /^(localhost|127(?:\.\d{1,3}){3}|\[::1\])$/i
 const HEADER_UNSAFE = /[\r\n\0]/
 
 export interface Resolved {
+  readonly maxRetries: number
+  readonly maxConcurrency: number | undefined
+  readonly timeout: Duration.Duration
+  readonly idleTimeout: Duration.Duration
   readonly apiKey: Redacted.Redacted
   readonly baseUrl: string
   readonly defaultModel: string
@@ -54,5 +79,26 @@ export const resolveOptions = (options: Options): Either.Either<Resolved, Config
   const path = url.pathname.replace(/\/+$/, "").replace(/\/oa\/v1$/, "")
   const baseUrl = `${url.origin}${path}`
   const scrub = key.length >= 4 ? (text: string) => text.split(key).join("[redacted]") : identity<string>
-  return Either.right({ apiKey, baseUrl, defaultModel, userAgent, scrub })
+  const maxRetries = options.maxRetries ?? DEFAULT_MAX_RETRIES
+  if (!Number.isSafeInteger(maxRetries) || maxRetries < 0)
+    return fail(`maxRetries must be an integer >= 0 (got ${maxRetries})`)
+  const maxConcurrency = options.maxConcurrency
+  if (maxConcurrency !== undefined && (!Number.isSafeInteger(maxConcurrency) || maxConcurrency < 1)) {
+    return fail(`maxConcurrency must be an integer >= 1 (got ${maxConcurrency})`)
+  }
+  const timeout = duration("timeout", options.timeout, DEFAULT_TIMEOUT)
+  if (Either.isLeft(timeout)) return fail(timeout.left)
+  const idleTimeout = duration("idleTimeout", options.idleTimeout, DEFAULT_IDLE_TIMEOUT)
+  if (Either.isLeft(idleTimeout)) return fail(idleTimeout.left)
+  return Either.right({
+    apiKey,
+    baseUrl,
+    defaultModel,
+    userAgent,
+    scrub,
+    maxRetries,
+    maxConcurrency,
+    timeout: timeout.right,
+    idleTimeout: idleTimeout.right
+  })
 }

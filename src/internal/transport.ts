@@ -3,6 +3,7 @@ import type * as HttpClientError from "@effect/platform/HttpClientError"
 import type * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import * as Clock from "effect/Clock"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import type * as Either from "effect/Either"
 import * as Stream from "effect/Stream"
@@ -44,20 +45,52 @@ const failureFrom = (context: ErrorContext, response: HttpClientResponse.HttpCli
 
 const isOk = (status: number) => status >= 200 && status < 300
 
+/** How long to wait, per call. */
+export interface Timeouts {
+  /** Until the response headers, and for non-streaming calls until the body is read. */
+  readonly request: Duration.Duration
+  /** Longest gap between two reads of a streaming body. */
+  readonly idle: Duration.Duration
+}
+
+const timeoutError = (context: ErrorContext, phase: "request" | "body" | "idle", after: Duration.Duration) =>
+  new Errors.TimeoutError({
+    message: `${context.endpoint}: ${
+      phase === "request"
+        ? "no response"
+        : phase === "body"
+          ? "the response body did not complete"
+          : "the stream sent nothing"
+    } within ${Duration.format(after)}; the connection was closed`,
+    endpoint: context.endpoint,
+    phase
+  })
+
 /** Executes a request whose answer is one JSON document, decoded by `decode`. */
 export const requestJson = <A>(
   client: HttpClient.HttpClient,
   context: ErrorContext,
   request: HttpClientRequest.HttpClientRequest,
-  decode: (json: unknown) => Either.Either<A, Errors.NovelAIError>
+  decode: (json: unknown) => Either.Either<A, Errors.NovelAIError>,
+  timeouts: Timeouts
 ): Effect.Effect<A, Errors.NovelAIError> =>
-  Effect.flatMap(Effect.mapError(client.execute(request), toTransportError(context)), (response) =>
-    isOk(response.status)
-      ? decodeJsonBody(context, response, decode)
-      : Effect.flatMap(Effect.mapError(response.text, toTransportError(context)), (text) =>
-          failureFrom(context, response, parseBody(text))
-        )
-  )
+  Effect.suspend(() => {
+    // Whether the headers came decides if a timeout is retryable (nothing was generated for us yet).
+    let responded = false
+    return Effect.flatMap(Effect.mapError(client.execute(request), toTransportError(context)), (response) => {
+      responded = true
+      return isOk(response.status)
+        ? decodeJsonBody(context, response, decode)
+        : Effect.flatMap(Effect.mapError(response.text, toTransportError(context)), (text) =>
+            failureFrom(context, response, parseBody(text))
+          )
+    }).pipe(
+      Effect.timeoutFail({
+        duration: timeouts.request,
+        onTimeout: () => timeoutError(context, responded ? "body" : "request", timeouts.request)
+      })
+    )
+  })
 
 /**
  * Executes a streaming request and decodes its SSE body. The request lives in the stream: when the
@@ -68,11 +101,17 @@ export const requestSse = <A>(
   context: ErrorContext,
   request: HttpClientRequest.HttpClientRequest,
   decode: (json: unknown) => Either.Either<A, Errors.NovelAIError>,
-  isFinal: (chunk: A) => boolean
+  isFinal: (chunk: A) => boolean,
+  timeouts: Timeouts
 ): Stream.Stream<A, Errors.NovelAIError> =>
   Stream.unwrap(
     Effect.flatMap(
-      Effect.mapError(client.execute(request), toTransportError(context)),
+      Effect.mapError(client.execute(request), toTransportError(context)).pipe(
+        Effect.timeoutFail({
+          duration: timeouts.request,
+          onTimeout: () => timeoutError(context, "request", timeouts.request)
+        })
+      ),
       (response): Effect.Effect<Stream.Stream<A, Errors.NovelAIError>, Errors.NovelAIError> => {
         if (!isOk(response.status)) {
           return Effect.flatMap(Effect.mapError(response.text, toTransportError(context)), (text) =>
@@ -87,6 +126,7 @@ export const requestSse = <A>(
         return Effect.map(Clock.clockWith(Effect.succeed), (clock) =>
           response.stream.pipe(
             Stream.mapError(toTransportError(context)),
+            Stream.timeoutFail(() => timeoutError(context, "idle", timeouts.idle), timeouts.idle),
             decodeSse({
               context,
               headers: response.headers,
