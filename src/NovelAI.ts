@@ -164,30 +164,31 @@ export class NovelAI {
         })
     }
 
+    const stream = <A>(
+      f: (
+        api: NovelAIClient.NovelAIClient.OpenAIApi,
+        options: RequestOptions | undefined
+      ) => Stream.Stream<A, unknown>,
+      signalOrOptions: AbortSignal | RequestOptions | undefined
+    ) => {
+      const options = isSignal(signalOrOptions) ? { signal: signalOrOptions } : signalOrOptions
+      return iterate(
+        runtime,
+        Stream.unwrap(Effect.map(NovelAIClient.NovelAIClient, (client) => f(client.openai, options))),
+        options?.signal
+      )
+    }
+
     this.openai = {
       listModels: (options) =>
-        run((api) => Effect.map(api.listModels(), (models) => [...models]), options?.signal),
-      completion: (params, options) => run((api) => api.completion(params), options?.signal),
-      chatCompletion: (params, options) => run((api) => api.chatCompletion(params), options?.signal),
-      tokenCount: (params, options) => run((api) => api.tokenCount(params), options?.signal),
+        run((api) => Effect.map(api.listModels(options), (models) => [...models]), options?.signal),
+      completion: (params, options) => run((api) => api.completion(params, options), options?.signal),
+      chatCompletion: (params, options) => run((api) => api.chatCompletion(params, options), options?.signal),
+      tokenCount: (params, options) => run((api) => api.tokenCount(params, options), options?.signal),
       completionStream: (params, signal) =>
-        iterate(
-          runtime,
-          NovelAIClient.NovelAIClient.pipe(
-            Effect.map((c) => c.openai.completionStream(params)),
-            Stream.unwrap
-          ),
-          signal
-        ),
+        stream((api, options) => api.completionStream(params, options), signal),
       chatCompletionStream: (params, signal) =>
-        iterate(
-          runtime,
-          NovelAIClient.NovelAIClient.pipe(
-            Effect.map((c) => c.openai.chatCompletionStream(params)),
-            Stream.unwrap
-          ),
-          signal
-        )
+        stream((api, options) => api.chatCompletionStream(params, options), signal)
     }
   }
 
