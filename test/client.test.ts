@@ -207,6 +207,20 @@ describe("configuration", () => {
     })
   )
 
+  it("neither the layer nor a Redacted key shows the key when printed", () => {
+    const key = Redacted.make(API_KEY)
+    const layer = NovelAIClient.layer({ apiKey: key, maxRetries: 1 })
+    for (const text of [
+      inspect(layer, { depth: 20 }),
+      String(key),
+      JSON.stringify(key),
+      inspect(key),
+      inspect({ apiKey: key })
+    ]) {
+      expect(text).not.toContain(API_KEY)
+    }
+  })
+
   it("the User-Agent version is the package version", () => {
     expect(VERSION).toBe(pkg.version)
   })

@@ -1,0 +1,175 @@
+import { HttpClient, HttpClientResponse } from "@effect/platform"
+import { describe, expect, it } from "@effect/vitest"
+import { type Duration, Effect, Exit, Fiber, Layer, Stream, TestClock } from "effect"
+import { NovelAIClient, OpenAI, TimeoutError } from "effect-novelai"
+import { API_KEY } from "./support.js"
+
+const hi = { messages: [{ role: "user" as const, content: "Hi" }] }
+const settle = Effect.promise(() => new Promise((resolve) => setTimeout(resolve, 5)))
+
+type Behaviour = "no-headers" | "stalled-body" | "stalled-stream"
+
+/** A client whose server misbehaves as told, recording whether each request was aborted. */
+const misbehaving = (behaviour: Behaviour, options?: Partial<NovelAIClient.Options>) => {
+  const state = { requests: 0, aborted: 0 }
+  const http = HttpClient.make((request, _url, signal) => {
+    state.requests++
+    signal.addEventListener("abort", () => {
+      state.aborted++
+    })
+    if (behaviour === "no-headers") return Effect.never
+    const body = new ReadableStream<Uint8Array>({
+      start(controller) {
+        if (behaviour === "stalled-stream") {
+          controller.enqueue(
+            new TextEncoder().encode(
+              'data: {"choices":[{"index":0,"delta":{"content":"a"},"finish_reason":null}]}\n\n'
+            )
+          )
+        } else {
+          controller.enqueue(new TextEncoder().encode('{"choices":[{"message":{"content":"par'))
+        }
+        // ...and then nothing more, ever.
+      }
+    })
+    const type = behaviour === "stalled-stream" ? "text/event-stream" : "application/json"
+    return Effect.succeed(
+      HttpClientResponse.fromWeb(request, new Response(body, { headers: { "content-type": type } }))
+    )
+  })
+  const layer = NovelAIClient.layer({ apiKey: API_KEY, maxRetries: 0, ...options }).pipe(
+    Layer.provide(Layer.succeed(HttpClient.HttpClient, http))
+  )
+  return { state, layer }
+}
+
+const runFor = <A, E>(effect: Effect.Effect<A, E>, ...steps: Array<Duration.DurationInput>) =>
+  Effect.gen(function* () {
+    const fiber = yield* Effect.fork(effect)
+    yield* settle
+    const done: Array<boolean> = []
+    for (const step of steps) {
+      yield* TestClock.adjust(step)
+      yield* settle
+      done.push(fiber.unsafePoll() !== null)
+    }
+    return { done, exit: yield* Fiber.await(fiber) }
+  })
+
+describe("timeouts (TestClock)", () => {
+  it.effect("request timeout: no headers within `timeout` is a TimeoutError (request) and aborts", () =>
+    Effect.gen(function* () {
+      const { state, layer } = misbehaving("no-headers", { timeout: "30 seconds" })
+      const { done, exit } = yield* runFor(
+        OpenAI.chatCompletion(hi).pipe(Effect.provide(layer)),
+        "29 seconds",
+        "1 second"
+      )
+      expect(done).toEqual([false, true])
+      const error = Exit.isFailure(exit) && exit.cause._tag === "Fail" ? exit.cause.error : undefined
+      expect(error).toBeInstanceOf(TimeoutError)
+      expect(error).toMatchObject({ phase: "request", endpoint: "chatCompletion" })
+      expect(error?.message).toBe("chatCompletion: no response within 30s; the connection was closed")
+      expect(state.aborted).toBe(1)
+    })
+  )
+
+  it.effect("the default request timeout is 10 minutes", () =>
+    Effect.gen(function* () {
+      const { layer } = misbehaving("no-headers")
+      const { done } = yield* runFor(
+        OpenAI.listModels().pipe(Effect.provide(layer)),
+        "9 minutes",
+        "59 seconds",
+        "1 second"
+      )
+      expect(done).toEqual([false, false, true])
+    })
+  )
+
+  it.effect("a non-streaming body that stalls is a TimeoutError (body), not retried by default", () =>
+    Effect.gen(function* () {
+      const { state, layer } = misbehaving("stalled-body", { timeout: "5 seconds", maxRetries: 2 })
+      const { exit } = yield* runFor(
+        OpenAI.chatCompletion(hi).pipe(Effect.provide(layer)),
+        "5 seconds",
+        "1 minute"
+      )
+      expect(Exit.isFailure(exit) && exit.cause._tag === "Fail" && exit.cause.error).toMatchObject({
+        _tag: "TimeoutError",
+        phase: "body"
+      })
+      expect(state.requests).toBe(1)
+      expect(state.aborted).toBe(1)
+    })
+  )
+
+  it.effect("a request timeout before any response is retried", () =>
+    Effect.gen(function* () {
+      const { state, layer } = misbehaving("no-headers", { timeout: "1 second", maxRetries: 2 })
+      yield* runFor(
+        OpenAI.listModels().pipe(Effect.provide(layer)),
+        "1 second",
+        "1 second",
+        "2 seconds",
+        "5 seconds"
+      )
+      expect(state.requests).toBe(3)
+      expect(state.aborted).toBe(3)
+    })
+  )
+
+  it.effect("stream idle timeout: silence after a chunk fails the stream and aborts; per call too", () =>
+    Effect.gen(function* () {
+      const { state, layer } = misbehaving("stalled-stream", { idleTimeout: "20 seconds" })
+      const collected = OpenAI.chatCompletionStream(hi).pipe(
+        OpenAI.textDeltas,
+        Stream.either,
+        Stream.runCollect,
+        Effect.provide(layer)
+      )
+      const { done, exit } = yield* runFor(collected, "19 seconds", "1 second")
+      expect(done).toEqual([false, true])
+      const items = Exit.isSuccess(exit) ? [...exit.value] : []
+      expect(items[0]).toMatchObject({ _tag: "Right", right: "a" })
+      expect(items[1]).toMatchObject({ _tag: "Left", left: { _tag: "TimeoutError", phase: "idle" } })
+      expect(state.aborted).toBe(1)
+
+      const perCall = OpenAI.chatCompletionStream(hi, { idleTimeout: "3 seconds" }).pipe(
+        Stream.runDrain,
+        Effect.provide(layer)
+      )
+      const second = yield* runFor(perCall, "2 seconds", "1 second")
+      expect(second.done).toEqual([false, true])
+    })
+  )
+
+  it.effect("the default idle timeout is 2 minutes; a slow consumer does not count as silence", () =>
+    Effect.gen(function* () {
+      const { layer } = misbehaving("stalled-stream")
+      const slow = OpenAI.chatCompletionStream(hi).pipe(
+        Stream.tap(() => Effect.sleep("5 minutes")),
+        Stream.runDrain,
+        Effect.provide(layer)
+      )
+      // 5 minutes consuming the first chunk, then 2 minutes of real silence from the server.
+      const { done } = yield* runFor(slow, "5 minutes", "119 seconds", "1 second")
+      expect(done).toEqual([false, false, true])
+    })
+  )
+
+  it.effect("bad durations are refused when the client is made", () =>
+    Effect.gen(function* () {
+      for (const options of [
+        { timeout: -1 },
+        { idleTimeout: "soon" as never },
+        { maxRetries: -1 },
+        { maxConcurrency: 0 }
+      ]) {
+        const { layer } = misbehaving("no-headers", options)
+        const error = yield* OpenAI.listModels().pipe(Effect.provide(layer), Effect.flip)
+        expect(error._tag).toBe("ConfigurationError")
+      }
+    })
+  )
+})
