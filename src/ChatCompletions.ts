@@ -161,15 +161,14 @@ export const splitThinking = (
 }
 
 /**
- * Decodes any chat response shape the server sends into the documented {@link ChatCompletion}.
+ * Normalises a decoded wire response of any chat shape into the documented {@link ChatCompletion}.
  *
  * @since 0.1.0
- * @category schemas
+ * @category utils
  */
-export const ChatCompletionFromWire = Schema.transform(WireChat, Schema.typeSchema(ChatCompletion), {
-  strict: true,
-  decode: (wire) =>
-    new ChatCompletion({
+export const normaliseChatCompletion = (wire: typeof WireChat.Type): ChatCompletion =>
+  ChatCompletion.make(
+    {
       id: wire.id ?? "",
       object: "chat.completion",
       created: wire.created ?? 0,
@@ -185,8 +184,57 @@ export const ChatCompletionFromWire = Schema.transform(WireChat, Schema.typeSche
         }
       }),
       ...(wire.usage ? { usage: wire.usage } : {})
-    }),
+    },
+    // The wire schema has checked every field: the class need not validate its own output again.
+    true
+  )
+
+/**
+ * Decodes any chat response shape the server sends into the documented {@link ChatCompletion}.
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const ChatCompletionFromWire = Schema.transform(WireChat, Schema.typeSchema(ChatCompletion), {
+  strict: true,
+  decode: normaliseChatCompletion,
   encode: (completion) => ({ ...completion, choices: completion.choices, usage: completion.usage })
+})
+
+/**
+ * The chat shapes seen on the wire, before normalisation (`message`, `delta` or `text` choices).
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const ChatWire = WireChat
+
+/**
+ * Normalises a decoded wire chunk into a {@link ChatCompletionChunk}: `text` or `message` becomes
+ * `delta`, missing fields get their documented defaults.
+ *
+ * @since 0.1.0
+ * @category utils
+ */
+export const normaliseChatChunk = (wire: typeof WireChat.Type): ChatCompletionChunk => ({
+  id: wire.id ?? "",
+  object: "chat.completion.chunk",
+  created: wire.created ?? 0,
+  model: wire.model ?? "",
+  choices: wire.choices.map((choice, i) => {
+    const source = choice.delta ?? choice.message
+    const content = source?.content ?? choice.text ?? undefined
+    return {
+      index: choice.index ?? i,
+      delta: {
+        ...(source?.role ? { role: source.role } : {}),
+        ...(content !== undefined && content !== null ? { content } : {}),
+        ...(source?.reasoning_content ? { reasoning_content: source.reasoning_content } : {})
+      },
+      finish_reason: choice.finish_reason ?? null
+    }
+  }),
+  ...(wire.usage ? { usage: wire.usage } : {})
 })
 
 /**
@@ -201,26 +249,7 @@ export const ChatCompletionChunkFromWire = Schema.transform(
   Schema.typeSchema(ChatCompletionChunk),
   {
     strict: true,
-    decode: (wire) => ({
-      id: wire.id ?? "",
-      object: "chat.completion.chunk" as const,
-      created: wire.created ?? 0,
-      model: wire.model ?? "",
-      choices: wire.choices.map((choice, i) => {
-        const source = choice.delta ?? choice.message
-        const content = source?.content ?? choice.text ?? undefined
-        return {
-          index: choice.index ?? i,
-          delta: {
-            ...(source?.role ? { role: source.role } : {}),
-            ...(content !== undefined && content !== null ? { content } : {}),
-            ...(source?.reasoning_content ? { reasoning_content: source.reasoning_content } : {})
-          },
-          finish_reason: choice.finish_reason ?? null
-        }
-      }),
-      ...(wire.usage ? { usage: wire.usage } : {})
-    }),
+    decode: normaliseChatChunk,
     encode: (chunk) => chunk
   }
 )

@@ -86,7 +86,21 @@ const WireCompletion = Schema.Struct({
   usage: Schema.optional(Schema.NullOr(UsageFromWire))
 })
 
-const normalise = (wire: typeof WireCompletion.Type) => ({
+/**
+ * The completion shapes seen on the wire, before normalisation.
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const CompletionWire = WireCompletion
+
+/**
+ * Normalises a decoded wire completion (or chunk) into the documented form.
+ *
+ * @since 0.1.0
+ * @category utils
+ */
+export const normaliseCompletion = (wire: typeof WireCompletion.Type): CompletionChunk => ({
   id: wire.id ?? "",
   object: "text_completion" as const,
   created: wire.created ?? 0,
@@ -107,7 +121,7 @@ const normalise = (wire: typeof WireCompletion.Type) => ({
  */
 export const CompletionFromWire = Schema.transform(WireCompletion, Schema.typeSchema(Completion), {
   strict: true,
-  decode: (wire) => new Completion(normalise(wire)),
+  decode: (wire) => new Completion(normaliseCompletion(wire)),
   encode: (completion) => completion
 })
 
@@ -119,6 +133,6 @@ export const CompletionFromWire = Schema.transform(WireCompletion, Schema.typeSc
  */
 export const CompletionChunkFromWire = Schema.transform(WireCompletion, Schema.typeSchema(CompletionChunk), {
   strict: true,
-  decode: normalise,
+  decode: normaliseCompletion,
   encode: (chunk) => chunk
 })

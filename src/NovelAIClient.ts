@@ -24,16 +24,17 @@ import * as Stream from "effect/Stream"
 import {
   type ChatCompletion,
   type ChatCompletionChunk,
-  ChatCompletionChunkFromWire,
-  ChatCompletionFromWire,
-  ChatCompletionParams
+  ChatCompletionParams,
+  ChatWire,
+  normaliseChatChunk,
+  normaliseChatCompletion
 } from "./ChatCompletions.js"
 import {
-  type Completion,
+  Completion,
   type CompletionChunk,
-  CompletionChunkFromWire,
-  CompletionFromWire,
-  CompletionParams
+  CompletionParams,
+  CompletionWire,
+  normaliseCompletion
 } from "./Completions.js"
 import { ConfigurationError, type NovelAIError } from "./Errors.js"
 import { paramsEncoder, responseDecoder } from "./internal/decode.js"
@@ -159,6 +160,8 @@ export interface Options {
   readonly defaultModel?: string | undefined
   /** `User-Agent` header; default `effect-novelai/<version>`. */
   readonly userAgent?: string | undefined
+  /** Extra headers sent with every request (a proxy's, a tracing id). Values with line breaks are refused. */
+  readonly headers?: Readonly<Record<string, string>> | undefined
   /** Applied to the configured `HttpClient` last: add retries, logging, middleware. */
   readonly transformClient?: ((client: HttpClient.HttpClient) => HttpClient.HttpClient) | undefined
   /** Send W3C/B3 trace headers to the server. Default false: NovelAI has no use for them. */
@@ -215,7 +218,8 @@ export const make = (
         flow(
           HttpClientRequest.prependUrl(resolved.baseUrl),
           HttpClientRequest.bearerToken(resolved.apiKey),
-          HttpClientRequest.setHeader("user-agent", resolved.userAgent)
+          HttpClientRequest.setHeader("user-agent", resolved.userAgent),
+          HttpClientRequest.setHeaders(resolved.headers)
         )
       ),
       HttpClient.withTracerPropagation(options.tracePropagation ?? false),
@@ -283,10 +287,11 @@ export const make = (
           gate(requestJson(client, context, req, spec.decode, timeoutsOf(callOptions)))
         )
         const policy = policyOf(callOptions)
-        return (policy === undefined ? attempt : Effect.retry(attempt, policy)).pipe(
+        return (policy === undefined ? attempt : retryAfterFailure(attempt, policy)).pipe(
           Effect.tap(annotateUsage),
           Effect.withSpan(`NovelAI.${spec.name}`, {
             kind: "client",
+            captureStackTrace: false,
             attributes: gen_ai(spec.operation, model)
           })
         )
@@ -340,6 +345,7 @@ export const make = (
               })
         return Stream.withSpan(retried, `NovelAI.${spec.name}`, {
           kind: "client",
+          captureStackTrace: false,
           attributes: gen_ai(spec.operation, model)
         })
       }
@@ -358,7 +364,9 @@ export const make = (
       method: "POST",
       path: "/oa/v1/completions",
       params: CompletionParams,
-      decode: responseDecoder(CompletionFromWire, "completion", "completion")
+      decode: responseDecoder(CompletionWire, "completion", "completion", (wire) =>
+        Completion.make(normaliseCompletion(wire), true)
+      )
     })
     const chatCompletion = call({
       name: "chatCompletion",
@@ -366,7 +374,7 @@ export const make = (
       method: "POST",
       path: "/oa/v1/chat/completions",
       params: ChatCompletionParams,
-      decode: responseDecoder(ChatCompletionFromWire, "chatCompletion", "chat completion")
+      decode: responseDecoder(ChatWire, "chatCompletion", "chat completion", normaliseChatCompletion)
     })
     const tokenCount = call({
       name: "tokenCount",
@@ -381,14 +389,14 @@ export const make = (
       operation: "text_completion",
       path: "/oa/v1/completions",
       params: CompletionParams,
-      decode: responseDecoder(CompletionChunkFromWire, "completionStream", "completion chunk")
+      decode: responseDecoder(CompletionWire, "completionStream", "completion chunk", normaliseCompletion)
     })
     const chatCompletionStream = stream({
       name: "chatCompletionStream",
       operation: "chat",
       path: "/oa/v1/chat/completions",
       params: ChatCompletionParams,
-      decode: responseDecoder(ChatCompletionChunkFromWire, "chatCompletionStream", "chat chunk")
+      decode: responseDecoder(ChatWire, "chatCompletionStream", "chat chunk", normaliseChatChunk)
     })
 
     const openai: NovelAIClient.OpenAIApi = {
@@ -401,6 +409,26 @@ export const make = (
     }
 
     return { openai, defaultModel: resolved.defaultModel, baseUrl: resolved.baseUrl }
+  })
+
+/**
+ * `Effect.retry`, but the schedule's driver is only set up once a first attempt has failed: most
+ * calls succeed, and should not pay for it. The first error is fed to the schedule as usual.
+ */
+const retryAfterFailure = <A, E, R>(
+  attempt: Effect.Effect<A, E, R>,
+  policy: Schedule.Schedule<unknown, E>
+): Effect.Effect<A, E, R> =>
+  Effect.catchAll(attempt, (first) => {
+    let failedOnce = false
+    return Effect.retry(
+      Effect.suspend(() => {
+        if (failedOnce) return attempt
+        failedOnce = true
+        return Effect.fail(first)
+      }),
+      policy
+    )
   })
 
 const annotateUsage = (result: unknown) => {

@@ -211,6 +211,18 @@ const parseFaultHeader = (value: string | undefined): Fault | undefined => {
   return { kind, ...params } as Fault
 }
 
+/** Waits until the response can take more, or is closed; leaves no listener behind. */
+const drained = (res: Http.ServerResponse) =>
+  new Promise<void>((resolve) => {
+    const done = () => {
+      res.off("drain", done)
+      res.off("close", done)
+      resolve()
+    }
+    res.on("drain", done)
+    res.on("close", done)
+  })
+
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
 
 /**
@@ -453,8 +465,7 @@ export const startSimulator = async (options: SimulatorOptions = {}): Promise<Si
     const write = async (text: string) => {
       if (res.destroyed) return
       if (!crlf) {
-        if (!res.write(text))
-          await new Promise<void>((resolve) => res.once("drain", resolve).once("close", resolve))
+        if (!res.write(text)) await drained(res)
         return
       }
       // Random byte cuts, yielding between them so they reach the socket as separate writes.

@@ -169,7 +169,9 @@ describe("configuration", () => {
     ["a base URL that is not a URL", { baseUrl: "not a url" }, /not a valid URL/],
     ["plain http to a remote host", { baseUrl: "http://text.novelai.net" }, /plain http/],
     ["an ftp base URL", { baseUrl: "ftp://example.com" }, /https/],
-    ["a user agent with a line break", { userAgent: "a\nb" }, /userAgent/]
+    ["a user agent with a line break", { userAgent: "a\nb" }, /userAgent/],
+    ["a header value with a line break", { headers: { "x-proxy": "a\r\nb" } }, /headers.x-proxy/],
+    ["an authorization header", { headers: { Authorization: "Bearer other" } }, /apiKey/]
   ]
   for (const [name, options, message] of refused) {
     it.effect(`make refuses ${name} before any request`, () =>

@@ -185,11 +185,13 @@ describe("requests on the wire", () => {
     Effect.gen(function* () {
       const { recorded, layer } = makeTestClient(() => json([{ id: "glm-4-6" }]), {
         baseUrl: "https://proxy.example.com/novelai/oa/v1/",
-        userAgent: "my-app/2.0"
+        userAgent: "my-app/2.0",
+        headers: { "x-proxy-token": "abc" }
       })
       yield* OpenAI.listModels().pipe(Effect.provide(layer))
       expect(recorded[0]!.url).toBe("https://proxy.example.com/novelai/oa/v1/models")
       expect(recorded[0]!.headers["user-agent"]).toBe("my-app/2.0")
+      expect(recorded[0]!.headers["x-proxy-token"]).toBe("abc")
     })
   )
 })

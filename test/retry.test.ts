@@ -260,7 +260,7 @@ describe("streams are retried only before their first chunk", () => {
     Effect.gen(function* () {
       random = [0]
       const { recorded, layer } = makeTestClient(
-        scripted(status(503), () => sse(chunk("a") + chunk("b", "stop") + "data: [DONE]\n\n")),
+        scripted(status(503), () => sse(`${chunk("a") + chunk("b", "stop")}data: [DONE]\n\n`)),
         { maxRetries: undefined }
       )
       const fiber = yield* OpenAI.chatCompletionStream(hi).pipe(
@@ -284,7 +284,7 @@ describe("streams are retried only before their first chunk", () => {
       const { recorded, layer } = makeTestClient(
         scripted(
           () => sse('data: {"error":{"message":"concurrent generation is locked","code":429}}\n\n'),
-          () => sse(chunk("x", "stop") + "data: [DONE]\n\n")
+          () => sse(`${chunk("x", "stop")}data: [DONE]\n\n`)
         ),
         { maxRetries: undefined }
       )

@@ -21,13 +21,21 @@ export const describeIssues = (
 
 /**
  * A decoder for one endpoint's response: never throws, never leaks a ParseError; a mismatch is a
- * {@link Errors.ResponseDecodeError} that names the endpoint and what did not match.
+ * {@link Errors.ResponseDecodeError} that names the endpoint and what did not match. With
+ * `normalise`, the schema validates the wire shape and `normalise` (typed) builds the result, so
+ * the hot streaming path validates each chunk once rather than twice.
  */
-export const responseDecoder = <A, I>(schema: Schema.Schema<A, I>, endpoint: string, what: string) => {
+export const responseDecoder = <A, I, B = A>(
+  schema: Schema.Schema<A, I>,
+  endpoint: string,
+  what: string,
+  normalise?: (decoded: A) => B
+) => {
   const decode = Schema.decodeUnknownEither(schema)
-  return (input: unknown): Either.Either<A, Errors.ResponseDecodeError> => {
+  return (input: unknown): Either.Either<B, Errors.ResponseDecodeError> => {
     const result = decode(input, { errors: "first" })
-    if (Either.isRight(result)) return Either.right(result.right)
+    if (Either.isRight(result))
+      return Either.right(normalise ? normalise(result.right) : (result.right as unknown as B))
     const details = describeIssues(result.left)
       .map((i) => (i.field === "" ? i.message : `${i.field}: ${i.message}`))
       .join("; ")

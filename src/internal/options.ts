@@ -33,6 +33,7 @@ const LOOPBACK = /^(localhost|127(?:\.\d{1,3}){3}|\[::1\])$/i
 const HEADER_UNSAFE = /[\r\n\0]/
 
 export interface Resolved {
+  readonly headers: Readonly<Record<string, string>>
   readonly maxRetries: number
   readonly maxConcurrency: number | undefined
   readonly timeout: Duration.Duration
@@ -73,6 +74,13 @@ export const resolveOptions = (options: Options): Either.Either<Resolved, Config
   }
   const userAgent = options.userAgent ?? `effect-novelai/${VERSION}`
   if (HEADER_UNSAFE.test(userAgent)) return fail("userAgent contains a line break and was refused")
+  const headers = options.headers ?? {}
+  for (const [name, value] of Object.entries(headers)) {
+    if (typeof value !== "string" || HEADER_UNSAFE.test(value) || HEADER_UNSAFE.test(name)) {
+      return fail(`headers.${name} must be a string without line breaks`)
+    }
+    if (name.toLowerCase() === "authorization") return fail("headers may not set authorization: pass apiKey")
+  }
   const defaultModel = options.defaultModel ?? DEFAULT_MODEL
   if (typeof defaultModel !== "string" || defaultModel === "")
     return fail("defaultModel must be a non-empty string")
@@ -91,6 +99,7 @@ export const resolveOptions = (options: Options): Either.Either<Resolved, Config
   const idleTimeout = duration("idleTimeout", options.idleTimeout, DEFAULT_IDLE_TIMEOUT)
   if (Either.isLeft(idleTimeout)) return fail(idleTimeout.left)
   return Either.right({
+    headers,
     apiKey,
     baseUrl,
     defaultModel,

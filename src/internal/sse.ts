@@ -82,8 +82,12 @@ export const decodeSse =
                 out
               )
             }
-            if (data === "[DONE]" || data.trim() === "[DONE]") return { _tag: "Done", out }
-            if (data.trim() === "") continue
+            // Trim only short payloads: a JSON chunk is never "[DONE]", and trimming each one costs a copy.
+            if (data.length < 16) {
+              const short = data.trim()
+              if (short === "[DONE]") return { _tag: "Done", out }
+              if (short === "") continue
+            }
             let json: unknown
             try {
               json = JSON.parse(data)

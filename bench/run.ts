@@ -1,0 +1,212 @@
+/**
+ * `npm run bench`: what each client adds on top of the network, measured against raw fetch and the
+ * official `openai` package on the same machine in the same run. `--smoke` runs a tiny workload
+ * (for the test suite: it checks the script works, and times nothing that is asserted).
+ */
+import { execFileSync } from "node:child_process"
+import { writeFileSync } from "node:fs"
+import * as os from "node:os"
+import { all, type Contender } from "./contenders.js"
+import { measureMemory } from "./memory.js"
+import { spawnSimulator } from "./simulator.js"
+import { measureSize } from "./size.js"
+import { median, quantile, rotate } from "./stats.js"
+
+const smoke = process.argv.includes("--smoke")
+const write = !smoke && !process.argv.includes("--no-write")
+const config = smoke
+  ? {
+      rounds: 2,
+      latencyCalls: 5,
+      rpsCalls: 64,
+      concurrency: 8,
+      streamChunks: 200,
+      memory: [200, 400],
+      imports: 1
+    }
+  : {
+      rounds: 6,
+      latencyCalls: 300,
+      rpsCalls: 3000,
+      concurrency: 64,
+      streamChunks: 10_000,
+      memory: [100_000, 1_000_000],
+      imports: 7
+    }
+
+const log = (line: string) => console.log(line)
+const fmt = (n: number, digits = 0) =>
+  Number.isFinite(n)
+    ? n.toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: digits })
+    : "n/a"
+
+interface Row {
+  readonly name: string
+  p50: Array<number>
+  p99: Array<number>
+  rps: Array<number>
+  chunksPerSecond: Array<number>
+  firstChunk: Array<number>
+}
+
+const main = async () => {
+  const sim = await spawnSimulator()
+  const target = { url: sim.url, apiKey: sim.apiKey }
+  const contenders: Array<Contender> = all.map((make) => make(target))
+  const rows = new Map<string, Row>(
+    contenders.map((c) => [
+      c.name,
+      { name: c.name, p50: [], p99: [], rps: [], chunksPerSecond: [], firstChunk: [] }
+    ])
+  )
+  try {
+    log(`Simulator at ${sim.url}; ${config.rounds} rounds (the first is warm-up), contenders interleaved.`)
+    for (let round = 0; round < config.rounds; round++) {
+      const measured = round > 0
+      for (const contender of rotate(contenders, round)) {
+        const row = rows.get(contender.name)!
+        // 1. Latency at concurrency 1.
+        const times: Array<number> = []
+        for (let i = 0; i < config.latencyCalls; i++) {
+          const started = performance.now()
+          await contender.chat()
+          times.push(performance.now() - started)
+        }
+        // 2. Throughput at concurrency 64.
+        let next = 0
+        const started = performance.now()
+        await Promise.all(
+          Array.from({ length: config.concurrency }, async () => {
+            while (next++ < config.rpsCalls) await contender.chat()
+          })
+        )
+        const rps = config.rpsCalls / ((performance.now() - started) / 1000)
+        // 3. Streaming throughput and time to first chunk.
+        const streamStarted = performance.now()
+        const result = await contender.stream(config.streamChunks)
+        const streamSeconds = (performance.now() - streamStarted) / 1000
+        if (result.chunks !== config.streamChunks) {
+          throw new Error(`${contender.name} got ${result.chunks} chunks, expected ${config.streamChunks}`)
+        }
+        if (measured) {
+          row.p50.push(median(times))
+          row.p99.push(quantile(times, 0.99))
+          row.rps.push(rps)
+          row.chunksPerSecond.push(result.chunks / streamSeconds)
+          row.firstChunk.push(result.firstChunkMs)
+        }
+      }
+      log(`round ${round + 1}/${config.rounds}${measured ? "" : " (warm-up)"} done`)
+    }
+  } finally {
+    for (const contender of contenders) await contender.close()
+  }
+
+  log("Memory: heap while consuming long streams (separate processes)...")
+  const memory = await measureMemory(target, config.memory as [number, number])
+  await sim.stop()
+  log("Size and start-up...")
+  const size = await measureSize(config.imports)
+
+  const summary = [...rows.values()].map((row) => ({
+    name: row.name,
+    p50: median(row.p50),
+    p99: median(row.p99),
+    rps: median(row.rps),
+    chunksPerSecond: median(row.chunksPerSecond),
+    firstChunk: median(row.firstChunk)
+  }))
+  const raw = summary[0]!
+  const openai = summary.find((s) => s.name === "openai package")!
+  const added = (s: (typeof summary)[number]) => (s.p50 - raw.p50) * 1000
+
+  const lines: Array<string> = []
+  lines.push("### Non-streaming chat completion", "")
+  lines.push(
+    "| contender | p50 latency (ms) | p99 (ms) | added over raw fetch (µs) | ratio to raw | req/s at concurrency 64 | ratio to raw |"
+  )
+  lines.push("|---|---|---|---|---|---|---|")
+  for (const s of summary) {
+    lines.push(
+      `| ${s.name} | ${fmt(s.p50, 3)} | ${fmt(s.p99, 3)} | ${s === raw ? "-" : fmt(added(s))} | ${fmt(s.p50 / raw.p50, 2)} | ${fmt(s.rps)} | ${fmt(s.rps / raw.rps, 2)} |`
+    )
+  }
+  lines.push("", `### Streaming: a ${fmt(config.streamChunks)}-chunk chat stream`, "")
+  lines.push("| contender | chunks/s | ratio to raw | ratio to openai | time to first chunk (ms) |")
+  lines.push("|---|---|---|---|---|")
+  for (const s of summary) {
+    lines.push(
+      `| ${s.name} | ${fmt(s.chunksPerSecond)} | ${fmt(s.chunksPerSecond / raw.chunksPerSecond, 2)} | ${fmt(s.chunksPerSecond / openai.chunksPerSecond, 2)} | ${fmt(s.firstChunk, 3)} |`
+    )
+  }
+  const [small, large] = config.memory.map((n) => fmt(n))
+  lines.push("", "### Memory: heap used after consuming a stream, and at its peak", "")
+  lines.push(
+    `| contender | after ${small} chunks (MB) | after ${large} chunks (MB) | ratio | peak, ${small} (MB) | peak, ${large} (MB) | ratio |`
+  )
+  lines.push("|---|---|---|---|---|---|---|")
+  for (const m of memory) {
+    lines.push(
+      `| ${m.name} | ${fmt(m.small.retained / 1e6, 1)} | ${fmt(m.large.retained / 1e6, 1)} | ${fmt(m.large.retained / m.small.retained, 2)} | ${fmt(m.small.peak / 1e6, 1)} | ${fmt(m.large.peak / 1e6, 1)} | ${fmt(m.large.peak / m.small.peak, 2)} |`
+    )
+  }
+  lines.push("", "### Size and start-up", "")
+  lines.push("| what | minified | minified + gzip |")
+  lines.push("|---|---|---|")
+  for (const b of size.bundles) lines.push(`| ${b.name} | ${fmt(b.minified)} B | ${fmt(b.gzip)} B |`)
+  lines.push("", "| cold `import` in a new Node process | median (ms) |", "|---|---|")
+  for (const i of size.imports) lines.push(`| ${i.name} | ${fmt(i.ms, 1)} |`)
+
+  const checks = summary
+    .filter((s) => s.name === "Effect API (Node undici)" || s.name === "Promise facade")
+    .flatMap((s) => [
+      {
+        what: `${s.name}: added latency <= half of openai's`,
+        ok: added(s) <= added(openai) / 2,
+        detail: `${fmt(added(s))} µs vs ${fmt(added(openai))} µs`
+      },
+      {
+        what: `${s.name}: req/s >= openai's`,
+        ok: s.rps >= openai.rps,
+        detail: `${fmt(s.rps)} vs ${fmt(openai.rps)}`
+      },
+      {
+        what: `${s.name}: chunks/s >= 1.5x openai's`,
+        ok: s.chunksPerSecond >= 1.5 * openai.chunksPerSecond,
+        detail: `${fmt(s.chunksPerSecond / openai.chunksPerSecond, 2)}x`
+      }
+    ])
+    .concat(
+      memory.map((m) => ({
+        what: `${m.name}: heap after consuming is flat in stream length (ratio < 1.1)`,
+        ok: m.large.retained / m.small.retained < 1.1,
+        detail: fmt(m.large.retained / m.small.retained, 2)
+      }))
+    )
+  lines.push("", "### Targets", "", "| target | met | measured |", "|---|---|---|")
+  for (const c of checks) lines.push(`| ${c.what} | ${c.ok ? "yes" : "**no**"} | ${c.detail} |`)
+
+  const report = lines.join("\n")
+  log(`\n${report}\n`)
+  if (write) {
+    const cpus = os.cpus()
+    const machine = `${cpus[0]?.model ?? "unknown CPU"}, ${cpus.length} cores, ${fmt(os.totalmem() / 2 ** 30)} GiB, ${os.type()} ${os.release()}, Node ${process.version}`
+    const commit = (() => {
+      try {
+        return execFileSync("git", ["rev-parse", "--short", "HEAD"]).toString().trim()
+      } catch {
+        return "unknown"
+      }
+    })()
+    writeFileSync(
+      new URL("../../BENCHMARKS.md", import.meta.url),
+      `# Benchmarks\n\nMeasured ${new Date().toISOString().slice(0, 10)} at commit ${commit} on ${machine}.\n\nReproduce: \`npm run bench\` (builds, starts the simulator in its own process in its fastest mode on loopback, then runs ${config.rounds} interleaved rounds, the first a warm-up; values are medians over rounds; ratios are against raw \`fetch\` + \`JSON.parse\` measured in the same run).\n\n${report}\n`
+    )
+    log("Wrote BENCHMARKS.md")
+  }
+}
+
+main().catch((error) => {
+  console.error(error)
+  process.exit(1)
+})
