@@ -4,7 +4,7 @@
  * (for the test suite: it checks the script works, and times nothing that is asserted).
  */
 import { execFileSync } from "node:child_process"
-import { writeFileSync } from "node:fs"
+import { readFileSync, writeFileSync } from "node:fs"
 import * as os from "node:os"
 import { all, type Contender } from "./contenders.js"
 import { measureMemory } from "./memory.js"
@@ -14,22 +14,20 @@ import { median, quantile, rotate } from "./stats.js"
 
 const smoke = process.argv.includes("--smoke")
 const write = !smoke && !process.argv.includes("--no-write")
+// Each phase alternates the contenders in small blocks over many rounds (the first a warm-up), so
+// the drift of a shared, noisy machine hits them alike.
 const config = smoke
   ? {
-      rounds: 2,
-      latencyCalls: 5,
-      rpsCalls: 64,
-      concurrency: 8,
-      streamChunks: 200,
+      latency: { rounds: 2, calls: 5 },
+      rps: { rounds: 2, calls: 64, concurrency: 8 },
+      stream: { rounds: 2, chunks: 200 },
       memory: [200, 400],
       imports: 1
     }
   : {
-      rounds: 6,
-      latencyCalls: 300,
-      rpsCalls: 3000,
-      concurrency: 64,
-      streamChunks: 10_000,
+      latency: { rounds: 21, calls: 100 },
+      rps: { rounds: 6, calls: 2000, concurrency: 64 },
+      stream: { rounds: 9, chunks: 10_000 },
       memory: [100_000, 1_000_000],
       imports: 7
     }
@@ -59,45 +57,56 @@ const main = async () => {
       { name: c.name, p50: [], p99: [], rps: [], chunksPerSecond: [], firstChunk: [] }
     ])
   )
-  try {
-    log(`Simulator at ${sim.url}; ${config.rounds} rounds (the first is warm-up), contenders interleaved.`)
-    for (let round = 0; round < config.rounds; round++) {
-      const measured = round > 0
-      for (const contender of rotate(contenders, round)) {
-        const row = rows.get(contender.name)!
-        // 1. Latency at concurrency 1.
-        const times: Array<number> = []
-        for (let i = 0; i < config.latencyCalls; i++) {
-          const started = performance.now()
-          await contender.chat()
-          times.push(performance.now() - started)
-        }
-        // 2. Throughput at concurrency 64.
-        let next = 0
-        const started = performance.now()
-        await Promise.all(
-          Array.from({ length: config.concurrency }, async () => {
-            while (next++ < config.rpsCalls) await contender.chat()
-          })
-        )
-        const rps = config.rpsCalls / ((performance.now() - started) / 1000)
-        // 3. Streaming throughput and time to first chunk.
-        const streamStarted = performance.now()
-        const result = await contender.stream(config.streamChunks)
-        const streamSeconds = (performance.now() - streamStarted) / 1000
-        if (result.chunks !== config.streamChunks) {
-          throw new Error(`${contender.name} got ${result.chunks} chunks, expected ${config.streamChunks}`)
-        }
-        if (measured) {
-          row.p50.push(median(times))
-          row.p99.push(quantile(times, 0.99))
-          row.rps.push(rps)
-          row.chunksPerSecond.push(result.chunks / streamSeconds)
-          row.firstChunk.push(result.firstChunkMs)
-        }
-      }
-      log(`round ${round + 1}/${config.rounds}${measured ? "" : " (warm-up)"} done`)
+  const phase = async (
+    name: string,
+    rounds: number,
+    run: (contender: Contender, row: Row, measured: boolean) => Promise<void>
+  ) => {
+    for (let round = 0; round < rounds; round++) {
+      for (const contender of rotate(contenders, round))
+        await run(contender, rows.get(contender.name)!, round > 0)
     }
+    log(`${name}: ${rounds} rounds done (the first a warm-up)`)
+  }
+  try {
+    log(`Simulator at ${sim.url}; contenders interleaved in every phase.`)
+    // 1. Latency at concurrency 1.
+    await phase("latency", config.latency.rounds, async (contender, row, measured) => {
+      const times: Array<number> = []
+      for (let i = 0; i < config.latency.calls; i++) {
+        const started = performance.now()
+        await contender.chat()
+        times.push(performance.now() - started)
+      }
+      if (measured) {
+        row.p50.push(median(times))
+        row.p99.push(quantile(times, 0.99))
+      }
+    })
+    // 2. Throughput at concurrency 64.
+    await phase("throughput", config.rps.rounds, async (contender, row, measured) => {
+      let next = 0
+      const started = performance.now()
+      await Promise.all(
+        Array.from({ length: config.rps.concurrency }, async () => {
+          while (next++ < config.rps.calls) await contender.chat()
+        })
+      )
+      if (measured) row.rps.push(config.rps.calls / ((performance.now() - started) / 1000))
+    })
+    // 3. Streaming throughput and time to first chunk.
+    await phase("streaming", config.stream.rounds, async (contender, row, measured) => {
+      const started = performance.now()
+      const result = await contender.stream(config.stream.chunks)
+      const seconds = (performance.now() - started) / 1000
+      if (result.chunks !== config.stream.chunks) {
+        throw new Error(`${contender.name} got ${result.chunks} chunks, expected ${config.stream.chunks}`)
+      }
+      if (measured) {
+        row.chunksPerSecond.push(result.chunks / seconds)
+        row.firstChunk.push(result.firstChunkMs)
+      }
+    })
   } finally {
     for (const contender of contenders) await contender.close()
   }
@@ -131,7 +140,7 @@ const main = async () => {
       `| ${s.name} | ${fmt(s.p50, 3)} | ${fmt(s.p99, 3)} | ${s === raw ? "-" : fmt(added(s))} | ${fmt(s.p50 / raw.p50, 2)} | ${fmt(s.rps)} | ${fmt(s.rps / raw.rps, 2)} |`
     )
   }
-  lines.push("", `### Streaming: a ${fmt(config.streamChunks)}-chunk chat stream`, "")
+  lines.push("", `### Streaming: a ${fmt(config.stream.chunks)}-chunk chat stream`, "")
   lines.push("| contender | chunks/s | ratio to raw | ratio to openai | time to first chunk (ms) |")
   lines.push("|---|---|---|---|---|")
   for (const s of summary) {
@@ -198,9 +207,10 @@ const main = async () => {
         return "unknown"
       }
     })()
+    const history = readFileSync(new URL("../../bench/history.md", import.meta.url), "utf8")
     writeFileSync(
       new URL("../../BENCHMARKS.md", import.meta.url),
-      `# Benchmarks\n\nMeasured ${new Date().toISOString().slice(0, 10)} at commit ${commit} on ${machine}.\n\nReproduce: \`npm run bench\` (builds, starts the simulator in its own process in its fastest mode on loopback, then runs ${config.rounds} interleaved rounds, the first a warm-up; values are medians over rounds; ratios are against raw \`fetch\` + \`JSON.parse\` measured in the same run).\n\n${report}\n`
+      `# Benchmarks\n\nMeasured ${new Date().toISOString().slice(0, 10)} at commit ${commit} on ${machine}.\n\nReproduce: \`npm run bench\` (builds, starts the simulator in its own process in its fastest mode on loopback, then runs each phase in interleaved rounds (latency ${config.latency.rounds} rounds of ${config.latency.calls} calls, throughput ${config.rps.rounds} rounds of ${config.rps.calls} calls, streaming ${config.stream.rounds} streams each), the first round of each a warm-up; values are medians over rounds; ratios are against raw \`fetch\` + \`JSON.parse\` measured in the same run).\n\n${report}\n\n${history}`
     )
     log("Wrote BENCHMARKS.md")
   }

@@ -51,11 +51,27 @@ describe("spans", () => {
         "gen_ai.usage.input_tokens": 4,
         "gen_ai.usage.output_tokens": 1
       })
-      // The platform's HTTP span is a child, and its Authorization header is redacted.
-      const http = spans.find((s) => s.name.startsWith("http.client"))
-      expect(http).toBeDefined()
+      // No platform HTTP span unless asked for.
+      expect(spans.find((s) => s.name.startsWith("http.client"))).toBeUndefined()
       expect(allText(spans)).not.toContain(API_KEY)
     })
+  )
+
+  it.effect(
+    "with httpSpans, the platform's HTTP span is a child, with the Authorization header redacted",
+    () =>
+      Effect.gen(function* () {
+        const { layer } = makeTestClient(() => json(chatBody), { httpSpans: true })
+        const { spans } = yield* traced(
+          OpenAI.chatCompletion({ messages: [{ role: "user", content: "Hi" }] }).pipe(Effect.provide(layer))
+        )
+        const parent = spans.find((s) => s.name === "NovelAI.chatCompletion")!
+        const http = spans.find((s) => s.name.startsWith("http.client"))
+        expect(http).toBeDefined()
+        expect(http!.parent._tag === "Some" && http!.parent.value.spanId).toBe(parent.spanId)
+        expect(http!.attributes.get("http.request.header.authorization")).toBe("<redacted>")
+        expect(allText(spans)).not.toContain(API_KEY)
+      })
   )
 
   it.effect("streams and the other endpoints have their spans, the default model named", () =>
