@@ -9,7 +9,7 @@ import * as Chunk from "effect/Chunk"
 import * as Config from "effect/Config"
 import * as ConfigError from "effect/ConfigError"
 import * as Context from "effect/Context"
-import * as Duration from "effect/Duration"
+import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import { flow, identity } from "effect/Function"
@@ -36,11 +36,11 @@ import {
   CompletionWire,
   normaliseCompletion
 } from "./Completions.js"
-import { ConfigurationError, type NovelAIError } from "./Errors.js"
+import { ConfigurationError, InvalidRequestError, type NovelAIError } from "./Errors.js"
 import { paramsEncoder, responseDecoder } from "./internal/decode.js"
 import type { ErrorContext } from "./internal/errors.js"
 import * as defaults from "./internal/options.js"
-import { resolveOptions } from "./internal/options.js"
+import { duration, resolveOptions, retries } from "./internal/options.js"
 import { requestJson, requestSse, type Timeouts } from "./internal/transport.js"
 import { type Model, ModelListFromWire } from "./Models.js"
 import * as Retry from "./Retry.js"
@@ -253,19 +253,35 @@ export const make = (
           )
 
     const clientPolicy = options.retrySchedule ?? Retry.schedule({ maxRetries: resolved.maxRetries })
-    const policyOf = (
+
+    /** The retry policy and timeouts of one call; bad per-call options are an InvalidRequestError. */
+    const callSettings = (
+      endpoint: string,
       call: CallOptions | undefined
-    ): Schedule.Schedule<unknown, NovelAIError> | undefined => {
-      if (call?.retrySchedule !== undefined) return call.retrySchedule
+    ): Either.Either<
+      { readonly policy: Schedule.Schedule<unknown, NovelAIError> | undefined; readonly timeouts: Timeouts },
+      InvalidRequestError
+    > => {
+      const invalid = (message: string) =>
+        Either.left(new InvalidRequestError({ message: `${endpoint}: ${message}`, endpoint }))
+      const badRetries = retries(call?.maxRetries)
+      if (badRetries !== undefined) return invalid(badRetries)
+      const request = duration("timeout", call?.timeout, resolved.timeout)
+      if (Either.isLeft(request)) return invalid(request.left)
+      const idle = duration("idleTimeout", call?.idleTimeout, resolved.idleTimeout)
+      if (Either.isLeft(idle)) return invalid(idle.left)
       const maxRetries =
         call?.maxRetries ?? (options.retrySchedule === undefined ? resolved.maxRetries : undefined)
-      if (maxRetries === 0) return undefined
-      return call?.maxRetries === undefined ? clientPolicy : Retry.schedule({ maxRetries })
+      const policy =
+        call?.retrySchedule !== undefined
+          ? call.retrySchedule
+          : maxRetries === 0
+            ? undefined
+            : call?.maxRetries === undefined
+              ? clientPolicy
+              : Retry.schedule({ maxRetries })
+      return Either.right({ policy, timeouts: { request: request.right, idle: idle.right } })
     }
-    const timeoutsOf = (call: CallOptions | undefined): Timeouts => ({
-      request: call?.timeout === undefined ? resolved.timeout : Duration.decode(call.timeout),
-      idle: call?.idleTimeout === undefined ? resolved.idleTimeout : Duration.decode(call.idleTimeout)
-    })
 
     /** A non-streaming endpoint: encode, then gate, timeout and retry each attempt, in a span. */
     const call = <P, I, A>(spec: {
@@ -278,23 +294,24 @@ export const make = (
     }) => {
       const context: ErrorContext = { endpoint: spec.name, scrub: resolved.scrub }
       const encode = spec.params === undefined ? undefined : paramsEncoder(spec.params, spec.name)
-      const base =
-        spec.method === "GET"
-          ? HttpClientRequest.get(spec.path)
-          : HttpClientRequest.post(spec.path).pipe(HttpClientRequest.acceptJson)
+      const base = (spec.method === "GET" ? HttpClientRequest.get : HttpClientRequest.post)(spec.path).pipe(
+        HttpClientRequest.acceptJson
+      )
       return (params: unknown, callOptions: CallOptions | undefined): Effect.Effect<A, NovelAIError> => {
         const model = encode === undefined ? undefined : modelOf(params, resolved.defaultModel)
-        const request =
+        // Parameters and options are checked once, before anything is sent; only the HTTP attempt is retried.
+        const prepared = Either.flatMap(callSettings(spec.name, callOptions), (settings) =>
           encode === undefined
-            ? Either.right(base.pipe(HttpClientRequest.acceptJson))
-            : Either.map(encode(withModel(params, model)), (body) =>
-                HttpClientRequest.bodyUnsafeJson(base, body)
-              )
-        const attempt = Effect.flatMap(request, (req) =>
-          gate(requestJson(client, context, req, spec.decode, timeoutsOf(callOptions)))
+            ? Either.right({ settings, request: base })
+            : Either.map(encode(withModel(params, model)), (body) => ({
+                settings,
+                request: HttpClientRequest.bodyUnsafeJson(base, body)
+              }))
         )
-        const policy = policyOf(callOptions)
-        return (policy === undefined ? attempt : retryAfterFailure(attempt, policy)).pipe(
+        return Effect.flatMap(prepared, ({ settings, request }) => {
+          const attempt = gate(requestJson(client, context, request, spec.decode, settings.timeouts))
+          return settings.policy === undefined ? attempt : retryAfterFailure(attempt, settings.policy)
+        }).pipe(
           Effect.tap(annotateUsage),
           Effect.withSpan(`NovelAI.${spec.name}`, {
             kind: "client",
@@ -327,29 +344,31 @@ export const make = (
       )
       return (params: unknown, callOptions: CallOptions | undefined): Stream.Stream<A, NovelAIError> => {
         const model = modelOf(params, resolved.defaultModel)
-        const request = Either.map(encode(withModel(params, model)), (body) =>
-          HttpClientRequest.bodyUnsafeJson(base, { ...(body as object), stream: true })
+        const prepared = Either.flatMap(callSettings(spec.name, callOptions), (settings) =>
+          Either.map(encode(withModel(params, model)), (body) => ({
+            settings,
+            request: HttpClientRequest.bodyUnsafeJson(base, { ...(body as object), stream: true })
+          }))
         )
-        const timeouts = timeoutsOf(callOptions)
-        const policy = policyOf(callOptions)
-        const attempt = Stream.unwrap(
-          Effect.map(request, (req) =>
-            gateStream(requestSse(client, context, req, spec.decode, hasFinishReason, timeouts))
-          )
+        const retried = Stream.unwrap(
+          Effect.map(prepared, ({ settings, request }) => {
+            const attempt = gateStream(
+              requestSse(client, context, request, spec.decode, hasFinishReason, settings.timeouts)
+            )
+            const policy = settings.policy
+            if (policy === undefined) return attempt
+            return Stream.suspend(() => {
+              let emitted = false
+              return attempt.pipe(
+                Stream.mapChunks((chunk) => {
+                  if (!emitted && Chunk.isNonEmpty(chunk)) emitted = true
+                  return chunk
+                }),
+                Stream.retry(Schedule.whileInput(policy, () => !emitted))
+              )
+            })
+          })
         )
-        const retried =
-          policy === undefined
-            ? attempt
-            : Stream.suspend(() => {
-                let emitted = false
-                return attempt.pipe(
-                  Stream.mapChunks((chunk) => {
-                    if (!emitted && Chunk.isNonEmpty(chunk)) emitted = true
-                    return chunk
-                  }),
-                  Stream.retry(Schedule.whileInput(policy, () => !emitted))
-                )
-              })
         return Stream.withSpan(retried, `NovelAI.${spec.name}`, {
           kind: "client",
           captureStackTrace: false,

@@ -267,3 +267,35 @@ describe("local validation: InvalidRequestError naming the field, nothing sent",
     })
   )
 })
+
+describe("bad per-call options: InvalidRequestError, nothing sent", () => {
+  const bad: ReadonlyArray<[string, Record<string, unknown>, RegExp]> = [
+    ["a timeout that is not a duration", { timeout: "soon" }, /timeout must be a positive duration/],
+    ["a negative idle timeout", { idleTimeout: -5 }, /idleTimeout must be a positive duration/],
+    ["a fractional retry count", { maxRetries: 1.5 }, /maxRetries must be an integer >= 0/],
+    ["a negative retry count", { maxRetries: -1 }, /maxRetries must be an integer >= 0/]
+  ]
+  for (const [name, options, message] of bad) {
+    it.effect(name, () =>
+      Effect.gen(function* () {
+        const { recorded, layer } = makeTestClient(() => json({}))
+        const hi = { messages: [{ role: "user" as const, content: "Hi" }] }
+        const call = yield* OpenAI.chatCompletion(hi, options as never).pipe(
+          Effect.flip,
+          Effect.provide(layer)
+        )
+        expect(call).toBeInstanceOf(InvalidRequestError)
+        expect(call.message).toMatch(message)
+        const stream = yield* OpenAI.chatCompletionStream(hi, options as never).pipe(
+          OpenAI.collectChatCompletion,
+          Effect.flip,
+          Effect.provide(layer)
+        )
+        expect(stream).toBeInstanceOf(InvalidRequestError)
+        const models = yield* OpenAI.listModels(options as never).pipe(Effect.flip, Effect.provide(layer))
+        expect(models).toBeInstanceOf(InvalidRequestError)
+        expect(recorded).toHaveLength(0)
+      })
+    )
+  }
+})

@@ -14,7 +14,7 @@ export const DEFAULT_TIMEOUT = Duration.minutes(10)
 /** NovelAI streams tokens steadily once it starts; two quiet minutes means something is wrong. */
 export const DEFAULT_IDLE_TIMEOUT = Duration.minutes(2)
 
-const duration = (
+export const duration = (
   name: string,
   input: Duration.DurationInput | undefined,
   fallback: Duration.Duration
@@ -44,6 +44,12 @@ export interface Resolved {
   readonly userAgent: string
   readonly scrub: (text: string) => string
 }
+
+/** Checks a retry count, client-wide or per call. */
+export const retries = (input: unknown): string | undefined =>
+  input === undefined || (typeof input === "number" && Number.isSafeInteger(input) && input >= 0)
+    ? undefined
+    : `maxRetries must be an integer >= 0 (got ${JSON.stringify(input)})`
 
 export const resolveOptions = (options: Options): Either.Either<Resolved, ConfigurationError> => {
   const fail = (message: string) => Either.left(new ConfigurationError({ message }))
@@ -87,9 +93,9 @@ export const resolveOptions = (options: Options): Either.Either<Resolved, Config
   const path = url.pathname.replace(/\/+$/, "").replace(/\/oa\/v1$/, "")
   const baseUrl = `${url.origin}${path}`
   const scrub = key.length >= 4 ? (text: string) => text.split(key).join("[redacted]") : identity<string>
+  const badRetries = retries(options.maxRetries)
+  if (badRetries !== undefined) return fail(badRetries)
   const maxRetries = options.maxRetries ?? DEFAULT_MAX_RETRIES
-  if (!Number.isSafeInteger(maxRetries) || maxRetries < 0)
-    return fail(`maxRetries must be an integer >= 0 (got ${maxRetries})`)
   const maxConcurrency = options.maxConcurrency
   if (maxConcurrency !== undefined && (!Number.isSafeInteger(maxConcurrency) || maxConcurrency < 1)) {
     return fail(`maxConcurrency must be an integer >= 1 (got ${maxConcurrency})`)
