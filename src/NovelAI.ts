@@ -91,6 +91,19 @@ const defaultHttpClient: Layer.Layer<HttpClient.HttpClient> = Layer.unwrapEffect
 
 const inspectSymbol = Symbol.for("nodejs.util.inspect.custom")
 
+const closedError = () =>
+  new ConfigurationError({ message: "This NovelAI client was closed (client.close()): create a new one" })
+
+/** An iterator whose first `next()` rejects with `error`. */
+const failing = <A>(error: unknown): AsyncIterableIterator<A> => {
+  const iterator: AsyncIterableIterator<A> = {
+    next: () => Promise.reject(error),
+    return: () => Promise.resolve({ done: true, value: undefined }),
+    [Symbol.asyncIterator]: () => iterator
+  }
+  return iterator
+}
+
 const isSignal = (u: unknown): u is AbortSignal =>
   typeof AbortSignal !== "undefined" && u instanceof AbortSignal
 
@@ -117,6 +130,7 @@ export class NovelAI {
   /** The model used when a call names none. */
   readonly defaultModel: string
   readonly #runtime: ManagedRuntime.ManagedRuntime<NovelAIClient.NovelAIClient, ConfigurationError>
+  #closed = false
 
   /**
    * @throws {ConfigurationError} when no key is given or found in `NOVELAI_API_KEY`, or an option is refused.
@@ -153,6 +167,7 @@ export class NovelAI {
       signal: AbortSignal | undefined
     ): Promise<A> => {
       if (signal?.aborted) return Promise.reject(abortError(signal))
+      if (this.#closed) return Promise.reject(closedError())
       return runtime
         .runPromiseExit(
           Effect.flatMap(NovelAIClient.NovelAIClient, (client) => f(client.openai)),
@@ -172,6 +187,7 @@ export class NovelAI {
       signalOrOptions: AbortSignal | RequestOptions | undefined
     ) => {
       const options = isSignal(signalOrOptions) ? { signal: signalOrOptions } : signalOrOptions
+      if (this.#closed) return failing<A>(closedError())
       return iterate(
         runtime,
         Stream.unwrap(Effect.map(NovelAIClient.NovelAIClient, (client) => f(client.openai, options))),
@@ -194,6 +210,7 @@ export class NovelAI {
 
   /** Releases the client's resources (connections, the runtime). Calls after this fail. */
   close(): Promise<void> {
+    this.#closed = true
     return this.#runtime.dispose()
   }
 

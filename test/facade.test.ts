@@ -143,6 +143,14 @@ describe("the Promise facade", () => {
     }
   })
 
+  it("after close(), calls reject with a clear ConfigurationError", async () => {
+    const local = new NovelAI({ apiKey: sim.apiKey, baseUrl: sim.url })
+    expect(await local.openai.listModels()).toHaveLength(2)
+    await local.close()
+    await expect(local.openai.listModels()).rejects.toThrow(/client was closed/)
+    await expect(local.openai.chatCompletionStream(hi).next()).rejects.toBeInstanceOf(ConfigurationError)
+  })
+
   it("refuses bad options in the constructor", () => {
     expect(() => new NovelAI({ apiKey: "pst-x", baseUrl: "http://example.com" })).toThrow(/plain http/)
     expect(() => new NovelAI({ apiKey: "pst-x\n" })).toThrow(/line break/)
