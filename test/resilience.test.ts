@@ -12,6 +12,9 @@ import { type Fault, layerClient, NovelAISimulator, type SimulatorOptions } from
 
 const hi = { messages: [{ role: "user" as const, content: "Tell me a story" }] }
 
+/** Timer handles alive in this process. */
+const timers = () => process.getActiveResourcesInfo().filter((r) => r === "Timeout").length
+
 const rejections: Array<unknown> = []
 const onRejection = (reason: unknown) => rejections.push(reason)
 beforeAll(() => {
@@ -33,6 +36,7 @@ const scenario = <A, E>(
   Effect.gen(function* () {
     const supervisor = yield* Supervisor.track
     const before = rejections.length
+    const timersBefore = timers()
     const result = yield* Effect.scoped(
       Effect.gen(function* () {
         const sim = yield* NovelAISimulator
@@ -46,6 +50,13 @@ const scenario = <A, E>(
     yield* Effect.sleep("10 millis")
     expect(fibers.filter((fiber) => fiber.unsafePoll() === null)).toEqual([])
     expect(rejections.length).toBe(before)
+    // Timers (retry backoffs, timeouts, keep-alive) are all gone once the client and simulator close.
+    let timersAfter = timers()
+    for (let i = 0; i < 100 && timersAfter > timersBefore; i++) {
+      yield* Effect.sleep("20 millis")
+      timersAfter = timers()
+    }
+    expect(timersAfter).toBeLessThanOrEqual(timersBefore)
     return result
   })
 
