@@ -252,6 +252,21 @@ describe("the default retry policy (TestClock)", () => {
   )
 })
 
+/** Streams a chat with no jitter, advancing the TestClock past the first backoff (500 ms); its text deltas. */
+const deltasAfterOneBackoff = (layer: ReturnType<typeof makeTestClient>["layer"]) =>
+  Effect.gen(function* () {
+    const fiber = yield* OpenAI.chatCompletionStream(hi).pipe(
+      OpenAI.textDeltas,
+      Stream.runCollect,
+      Effect.provide(layer),
+      Effect.withRandom(Random.fixed([0])),
+      Effect.fork
+    )
+    yield* settle
+    yield* TestClock.adjust("500 millis")
+    return [...(yield* Fiber.join(fiber))]
+  })
+
 describe("streams are retried only before their first chunk", () => {
   const chunk = (text: string, finish: string | null = null) =>
     `data: {"choices":[{"index":0,"delta":{"content":"${text}"},"finish_reason":${JSON.stringify(finish)}}]}\n\n`
@@ -263,17 +278,7 @@ describe("streams are retried only before their first chunk", () => {
         scripted(status(503), () => sse(`${chunk("a") + chunk("b", "stop")}data: [DONE]\n\n`)),
         { maxRetries: undefined }
       )
-      const fiber = yield* OpenAI.chatCompletionStream(hi).pipe(
-        OpenAI.textDeltas,
-        Stream.runCollect,
-        Effect.provide(layer),
-        Effect.withRandom(Random.fixed([0])),
-        Effect.fork
-      )
-      yield* settle
-      yield* TestClock.adjust("500 millis")
-      const deltas = yield* Fiber.join(fiber)
-      expect([...deltas]).toEqual(["a", "b"])
+      expect(yield* deltasAfterOneBackoff(layer)).toEqual(["a", "b"])
       expect(recorded).toHaveLength(2)
     })
   )
@@ -288,16 +293,7 @@ describe("streams are retried only before their first chunk", () => {
         ),
         { maxRetries: undefined }
       )
-      const fiber = yield* OpenAI.chatCompletionStream(hi).pipe(
-        OpenAI.textDeltas,
-        Stream.runCollect,
-        Effect.provide(layer),
-        Effect.withRandom(Random.fixed([0])),
-        Effect.fork
-      )
-      yield* settle
-      yield* TestClock.adjust("500 millis")
-      expect([...(yield* Fiber.join(fiber))]).toEqual(["x"])
+      expect(yield* deltasAfterOneBackoff(layer)).toEqual(["x"])
       expect(recorded).toHaveLength(2)
     })
   )

@@ -17,7 +17,7 @@ const nonEmpty = (u: unknown): string | undefined =>
   typeof u === "string" && u.trim() !== "" ? u : undefined
 
 /** The server's message from any error body shape seen on the wire. */
-export const messageOf = (body: unknown): string | undefined => {
+const messageOf = (body: unknown): string | undefined => {
   const text = nonEmpty(body)
   if (text !== undefined) return text
   const record = asRecord(body)
@@ -48,7 +48,7 @@ const asStatus = (u: unknown): number | undefined => {
 }
 
 /** A status code carried inside a JSON body (`statusCode`, `status`, `error.code`, ...). */
-export const statusOf = (body: unknown): number | undefined => {
+const statusOf = (body: unknown): number | undefined => {
   const record = asRecord(body)
   if (record === undefined) return undefined
   const nested = asRecord(record.error)
@@ -76,7 +76,7 @@ export const isErrorPayload = (body: unknown): boolean => {
 const REQUEST_ID_HEADERS = ["x-request-id", "request-id", "x-amzn-requestid", "cf-ray"] as const
 
 /** The request id a response carries, from the first header that has one. */
-export const requestIdOf = (headers: Readonly<Record<string, string | undefined>>): string | undefined => {
+const requestIdOf = (headers: Readonly<Record<string, string | undefined>>): string | undefined => {
   for (const name of REQUEST_ID_HEADERS) {
     const value = headers[name]
     if (value !== undefined && value !== "") return value
@@ -88,7 +88,7 @@ export const requestIdOf = (headers: Readonly<Record<string, string | undefined>
  * How long the server asked us to wait: `retry-after-ms` (milliseconds), else `retry-after` as
  * seconds or an HTTP date. Undefined when absent or unreadable; never negative.
  */
-export const retryAfterOf = (
+const retryAfterOf = (
   headers: Readonly<Record<string, string | undefined>>,
   nowMillis: number
 ): Duration.Duration | undefined => {

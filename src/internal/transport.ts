@@ -38,9 +38,15 @@ const causeCode = (error: Error): string => {
   return ""
 }
 
-const failureFrom = (context: ErrorContext, response: HttpClientResponse.HttpClientResponse, body: unknown) =>
+/** A failure from a response: its status, or `undefined` for an error carried in a 2xx body. */
+const failureFrom = (
+  context: ErrorContext,
+  response: HttpClientResponse.HttpClientResponse,
+  body: unknown,
+  status: number | undefined
+) =>
   Effect.flatMap(Clock.currentTimeMillis, (nowMillis) =>
-    Effect.fail(fromFailure(context, { status: response.status, body, headers: response.headers, nowMillis }))
+    Effect.fail(fromFailure(context, { status, body, headers: response.headers, nowMillis }))
   )
 
 const isOk = (status: number) => status >= 200 && status < 300
@@ -82,7 +88,7 @@ export const requestJson = <A>(
       return isOk(response.status)
         ? decodeJsonBody(context, response, decode)
         : Effect.flatMap(Effect.mapError(response.text, toTransportError(context)), (text) =>
-            failureFrom(context, response, parseBody(text))
+            failureFrom(context, response, parseBody(text), response.status)
           )
     }).pipe(
       Effect.timeoutFail({
@@ -115,7 +121,7 @@ export const requestSse = <A>(
       (response): Effect.Effect<Stream.Stream<A, Errors.NovelAIError>, Errors.NovelAIError> => {
         if (!isOk(response.status)) {
           return Effect.flatMap(Effect.mapError(response.text, toTransportError(context)), (text) =>
-            failureFrom(context, response, parseBody(text))
+            failureFrom(context, response, parseBody(text), response.status)
           )
         }
         const contentType = response.headers["content-type"] ?? ""
@@ -162,10 +168,6 @@ const decodeJsonBody = <A>(
         })
       )
     }
-    if (isErrorPayload(body)) {
-      return Effect.flatMap(Clock.currentTimeMillis, (nowMillis) =>
-        Effect.fail(fromFailure(context, { status: undefined, body, headers: response.headers, nowMillis }))
-      )
-    }
+    if (isErrorPayload(body)) return failureFrom(context, response, body, undefined)
     return decode(body)
   })
