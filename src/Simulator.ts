@@ -62,6 +62,8 @@ export interface RecordedRequest {
   /** The parsed JSON body, or the raw text when it was not JSON. */
   readonly body: unknown
   readonly receivedAt: number
+  /** Which TCP connection carried it: 1 for the first the simulator accepted, and so on. */
+  readonly connection: number
   /** The status sent, once headers went out. */
   status: number | undefined
   /** True when the client closed the connection before the response finished. */
@@ -247,9 +249,11 @@ export const startSimulator = async (options: SimulatorOptions = {}): Promise<Si
   const requests: Array<RecordedRequest> = []
   const faults: Array<{ fault: Fault; path: string | undefined }> = []
   const sockets = new Set<Socket>()
+  const connectionOf = new WeakMap<Socket, number>()
   const locks = new Map<string, number>()
   const timers = new Set<ReturnType<typeof setTimeout>>()
   let created = 1_700_000_000
+  let accepted = 0
   let counter = 0
 
   const releaseLater = (key: string, ms: number) => {
@@ -314,6 +318,7 @@ export const startSimulator = async (options: SimulatorOptions = {}): Promise<Si
       headers: { ...req.headers },
       body,
       receivedAt: performance.timeOrigin + performance.now(),
+      connection: connectionOf.get(req.socket) ?? 0,
       status: undefined,
       clientClosedEarly: false,
       closedAt: undefined,
@@ -579,6 +584,7 @@ export const startSimulator = async (options: SimulatorOptions = {}): Promise<Si
   server.keepAliveTimeout = options.keepAliveTimeoutMs ?? 5000
   server.on("connection", (socket) => {
     sockets.add(socket)
+    connectionOf.set(socket, ++accepted)
     socket.on("close", () => sockets.delete(socket))
   })
   await new Promise<void>((resolve, reject) => {

@@ -1,6 +1,6 @@
 /**
- * End to end: the real client over real loopback sockets against the simulator, with both the
- * Fetch and the Node (undici) HttpClient.
+ * End to end: the real client over real loopback sockets against the simulator, with the Fetch
+ * and both Node (undici, node:http) HttpClients.
  */
 import { FetchHttpClient, type HttpClient } from "@effect/platform"
 import { NodeHttpClient } from "@effect/platform-node"
@@ -17,7 +17,11 @@ import {
 
 const clients: ReadonlyArray<[string, Layer.Layer<HttpClient.HttpClient>]> = [
   ["FetchHttpClient", FetchHttpClient.layer],
-  ["NodeHttpClient", NodeHttpClient.layerUndici]
+  ["NodeHttpClient", NodeHttpClient.layerUndici],
+  [
+    "NodeHttpClient (node:http, keep-alive agent)",
+    NodeHttpClient.layerWithoutAgent.pipe(Layer.provide(NodeHttpClient.makeAgentLayer({ keepAlive: true })))
+  ]
 ]
 
 const hi = { messages: [{ role: "user" as const, content: "Tell me a story" }] }
@@ -213,6 +217,23 @@ for (const [name, http] of clients) {
         )
       )
     }
+
+    // The end of a call aborts its request's signal: after a complete response that must not cost
+    // the connection. (undici may open a second socket before the first is back in its pool.)
+    it.live("sequential calls reuse keep-alive connections", () =>
+      withSim(
+        http,
+        Effect.gen(function* () {
+          const sim = yield* NovelAISimulator
+          for (let i = 0; i < 20; i++) yield* OpenAI.tokenCount({ prompt: `request ${i}` })
+          yield* OpenAI.chatCompletion({ ...hi, maxTokens: 5 })
+          yield* OpenAI.listModels()
+          expect(sim.requests).toHaveLength(22)
+          expect(new Set(sim.requests.map((r) => r.connection)).size).toBeLessThanOrEqual(2)
+        }),
+        { keepAliveTimeoutMs: 5000 }
+      )
+    )
 
     it.live(
       "500 sequential and 200 concurrent requests leave no open connection behind",
