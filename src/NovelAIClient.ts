@@ -37,6 +37,7 @@ import {
   normaliseCompletion
 } from "./Completions.js"
 import { ConfigurationError, InvalidRequestError, type NovelAIError } from "./Errors.js"
+import * as Deadline from "./internal/deadline.js"
 import { paramsEncoder, responseDecoder } from "./internal/decode.js"
 import type { ErrorContext } from "./internal/errors.js"
 import * as defaults from "./internal/options.js"
@@ -176,7 +177,10 @@ export interface Options {
   readonly maxRetries?: number | undefined
   /** Your own retry policy, replacing the default one (see `Retry.schedule`). */
   readonly retrySchedule?: Schedule.Schedule<unknown, NovelAIError> | undefined
-  /** Request timeout: until the headers, and for non-streaming calls the body; default 10 minutes. */
+  /**
+   * Request timeout: until the headers, and for non-streaming calls the body; default 10 minutes.
+   * It aborts the request through its `AbortSignal`, which the `HttpClient` must honour.
+   */
   readonly timeout?: Duration.DurationInput | undefined
   /** Stream idle timeout: the longest silence between two reads of a stream; default 2 minutes. */
   readonly idleTimeout?: Duration.DurationInput | undefined
@@ -232,6 +236,11 @@ export const make = (
       options.httpSpans === true ? identity : HttpClient.withTracerDisabledWhen(() => true),
       options.transformClient ?? identity
     )
+
+    // Non-streaming requests are scoped: their deadline closes the scope, aborting the request,
+    // with no timer fiber per call. A stream's request lives in the stream, as before.
+    const scopedClient = HttpClient.withScope(client)
+    const deadlines = yield* Deadline.make
 
     // Each attempt passes the gate: the rate limiter, then a slot among maxConcurrency.
     const limiter = options.rateLimit === undefined ? undefined : yield* RateLimiter.make(options.rateLimit)
@@ -309,7 +318,9 @@ export const make = (
               }))
         )
         return Effect.flatMap(prepared, ({ settings, request }) => {
-          const attempt = gate(requestJson(client, context, request, spec.decode, settings.timeouts))
+          const attempt = gate(
+            requestJson(scopedClient, deadlines, context, request, spec.decode, settings.timeouts)
+          )
           return settings.policy === undefined ? attempt : retryAfterFailure(attempt, settings.policy)
         }).pipe(
           Effect.tap(annotateUsage),

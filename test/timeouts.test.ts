@@ -1,6 +1,6 @@
-import { HttpClient, HttpClientResponse } from "@effect/platform"
+import { HttpClient, HttpClientError, HttpClientResponse } from "@effect/platform"
 import { describe, expect, it } from "@effect/vitest"
-import { type Duration, Effect, Exit, Fiber, Layer, Stream, TestClock } from "effect"
+import { Clock, type Duration, Effect, Exit, Fiber, Layer, Stream, TestClock } from "effect"
 import { NovelAIClient, OpenAI, TimeoutError } from "effect-novelai"
 import { API_KEY } from "./support.js"
 
@@ -17,9 +17,16 @@ const misbehaving = (behaviour: Behaviour, options?: Partial<NovelAIClient.Optio
     signal.addEventListener("abort", () => {
       state.aborted++
     })
-    if (behaviour === "no-headers") return Effect.never
+    // Like every platform client, it ends the request when the signal aborts.
+    const aborted = new HttpClientError.RequestError({ request, reason: "Transport", cause: "aborted" })
+    if (behaviour === "no-headers") {
+      return Effect.async<never, HttpClientError.RequestError>((resume) => {
+        signal.addEventListener("abort", () => resume(Effect.fail(aborted)))
+      })
+    }
     const body = new ReadableStream<Uint8Array>({
       start(controller) {
+        signal.addEventListener("abort", () => controller.error(aborted))
         if (behaviour === "stalled-stream") {
           controller.enqueue(
             new TextEncoder().encode(
@@ -56,7 +63,7 @@ const runFor = <A, E>(effect: Effect.Effect<A, E>, ...steps: Array<Duration.Dura
     return { done, exit: yield* Fiber.await(fiber) }
   })
 
-describe("timeouts (TestClock)", () => {
+describe("timeouts", () => {
   it.effect("request timeout: no headers within `timeout` is a TimeoutError (request) and aborts", () =>
     Effect.gen(function* () {
       const { state, layer } = misbehaving("no-headers", { timeout: "30 seconds" })
@@ -116,6 +123,49 @@ describe("timeouts (TestClock)", () => {
       )
       expect(state.requests).toBe(3)
       expect(state.aborted).toBe(3)
+    })
+  )
+
+  it.effect("calls on one client with different timeouts each end at their own deadline", () =>
+    Effect.gen(function* () {
+      const { state, layer } = misbehaving("no-headers", { timeout: "1 minute" })
+      const endsAt = <A, E>(call: Effect.Effect<A, E, NovelAIClient.NovelAIClient>) =>
+        call.pipe(Effect.flip, Effect.zip(Clock.currentTimeMillis))
+      const calls = Effect.all(
+        [
+          endsAt(OpenAI.listModels()),
+          // Armed a second later with a deadline before the first one's.
+          Effect.zipRight(Effect.sleep("1 second"), endsAt(OpenAI.listModels({ timeout: "5 seconds" })))
+        ],
+        { concurrency: "unbounded" }
+      ).pipe(Effect.provide(layer))
+      const { done, exit } = yield* runFor(calls, "1 second", "5 seconds", "53 seconds", "1 second")
+      expect(done).toEqual([false, false, false, true])
+      const [first, second] = Exit.isSuccess(exit) ? exit.value : []
+      expect(first).toMatchObject([{ _tag: "TimeoutError", phase: "request" }, 60_000])
+      expect(second).toMatchObject([{ _tag: "TimeoutError", phase: "request" }, 6_000])
+      expect(state.aborted).toBe(2)
+    })
+  )
+
+  it.live("deadlines hold one timer per client while calls are in flight, none when idle", () =>
+    Effect.gen(function* () {
+      const timers = () => process.getActiveResourcesInfo().filter((r) => r === "Timeout").length
+      const before = timers()
+      const { state, layer } = misbehaving("no-headers", { timeout: "1 minute" })
+      yield* Effect.gen(function* () {
+        const fibers = yield* Effect.forEach(Array.from({ length: 20 }), () =>
+          Effect.fork(OpenAI.listModels())
+        )
+        yield* settle
+        expect(state.requests).toBe(20)
+        expect(timers() - before).toBe(1)
+        yield* Fiber.interruptAll(fibers)
+        yield* settle
+        expect(state.aborted).toBe(20)
+        // The client is still open, and idle.
+        expect(timers() - before).toBe(0)
+      }).pipe(Effect.provide(layer))
     })
   )
 

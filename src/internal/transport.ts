@@ -6,8 +6,10 @@ import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import type * as Either from "effect/Either"
+import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as Errors from "../Errors.js"
+import type { Deadlines } from "./deadline.js"
 import { truncate } from "./decode.js"
 import { type ErrorContext, fromFailure, isErrorPayload, parseBody } from "./errors.js"
 import { decodeSse } from "./sse.js"
@@ -72,9 +74,14 @@ const timeoutError = (context: ErrorContext, phase: "request" | "body" | "idle",
     phase
   })
 
-/** Executes a request whose answer is one JSON document, decoded by `decode`. */
+/**
+ * Executes a request whose answer is one JSON document, decoded by `decode`. The client's requests
+ * are scoped (`HttpClient.withScope`): the deadline, an interruption or the end of the call closes
+ * the scope, which aborts the request.
+ */
 export const requestJson = <A>(
-  client: HttpClient.HttpClient,
+  client: HttpClient.HttpClient.With<HttpClientError.HttpClientError, Scope.Scope>,
+  deadlines: Deadlines,
   context: ErrorContext,
   request: HttpClientRequest.HttpClientRequest,
   decode: (json: unknown) => Either.Either<A, Errors.NovelAIError>,
@@ -83,18 +90,17 @@ export const requestJson = <A>(
   Effect.suspend(() => {
     // Whether the headers came decides if a timeout is retryable (nothing was generated for us yet).
     let responded = false
-    return Effect.flatMap(Effect.mapError(client.execute(request), toTransportError(context)), (response) => {
-      responded = true
-      return isOk(response.status)
-        ? decodeJsonBody(context, response, decode)
-        : Effect.flatMap(Effect.mapError(response.text, toTransportError(context)), (text) =>
-            failureFrom(context, response, parseBody(text), response.status)
-          )
-    }).pipe(
-      Effect.timeoutFail({
-        duration: timeouts.request,
-        onTimeout: () => timeoutError(context, responded ? "body" : "request", timeouts.request)
-      })
+    return deadlines.within(
+      Effect.flatMap(Effect.mapError(client.execute(request), toTransportError(context)), (response) => {
+        responded = true
+        return isOk(response.status)
+          ? decodeJsonBody(context, response, decode)
+          : Effect.flatMap(Effect.mapError(response.text, toTransportError(context)), (text) =>
+              failureFrom(context, response, parseBody(text), response.status)
+            )
+      }),
+      timeouts.request,
+      () => timeoutError(context, responded ? "body" : "request", timeouts.request)
     )
   })
 
