@@ -17,8 +17,10 @@ import * as Scope from "effect/Scope"
  */
 export interface Deadlines {
   /**
-   * Runs `effect` with a scope that closes when it ends or when `after` has passed, whichever is
-   * first. A failure after the deadline is replaced by `onTimeout()`: the abort caused it.
+   * Runs `effect` with a scope that is closed when `after` has passed or when `effect` fails or is
+   * interrupted; after a success it is left to the garbage collector. The scope must hold only
+   * aborts (what `HttpClient.withScope` puts there). A failure after the deadline is replaced by
+   * `onTimeout()`: the abort caused it.
    */
   readonly within: <A, E, E2>(
     effect: Effect.Effect<A, E, Scope.Scope>,
@@ -107,7 +109,9 @@ export const make: Effect.Effect<Deadlines, never, Scope.Scope> = Effect.map(Eff
           return Effect.zipRight(arm(entry), Effect.provideService(effect, Scope.Scope, scope)).pipe(
             Effect.onExit((exit) => {
               disarm(entry)
-              return Scope.close(scope, exit)
+              // After a success the body has been read: there is nothing left to abort, and an abort
+              // would only build a DOMException (about 5 % of a call's CPU time at concurrency 64).
+              return Exit.isSuccess(exit) ? Effect.void : Scope.close(scope, exit)
             }),
             Effect.mapError((error): E | E2 => (entry.expired ? onTimeout() : error))
           )
