@@ -117,24 +117,25 @@ export const ChatCompletionChunk = Schema.Struct({
  */
 export type ChatCompletionChunk = typeof ChatCompletionChunk.Type
 
+// Decoded for every streamed chunk: only the fields the normalisers read, and `S.nullableString` for
+// `string | null` (a Union per field cost a fifth of the decoding).
 const WireMessage = Schema.Struct({
-  role: Schema.optional(Schema.NullOr(Schema.String)),
-  content: Schema.optional(Schema.NullOr(Schema.String)),
-  reasoning_content: Schema.optional(Schema.NullOr(Schema.String))
+  role: Schema.optional(S.nullableString),
+  content: Schema.optional(S.nullableString),
+  reasoning_content: Schema.optional(S.nullableString)
 })
 
 const WireChoice = Schema.Struct({
   index: Schema.optional(Schema.Number),
   message: Schema.optional(Schema.NullOr(WireMessage)),
   delta: Schema.optional(Schema.NullOr(WireMessage)),
-  text: Schema.optional(Schema.NullOr(Schema.String)),
-  finish_reason: Schema.optional(Schema.NullOr(Schema.String))
+  text: Schema.optional(S.nullableString),
+  finish_reason: Schema.optional(S.nullableString)
 })
 
 /** Every chat shape seen on the wire: `chat.completion` or chunk-shaped, with `message`, `delta` or `text`. */
 const WireChat = Schema.Struct({
   id: Schema.optional(Schema.String),
-  object: Schema.optional(Schema.String),
   created: Schema.optional(Schema.Number),
   model: Schema.optional(Schema.String),
   choices: Schema.Array(WireChoice),

@@ -68,19 +68,17 @@ export const CompletionChunk = Schema.Struct({
  */
 export type CompletionChunk = typeof CompletionChunk.Type
 
+// Only the fields the normaliser reads; `S.nullableString` as in the chat wire schema.
 const WireCompletion = Schema.Struct({
   id: Schema.optional(Schema.String),
-  object: Schema.optional(Schema.String),
   created: Schema.optional(Schema.Number),
   model: Schema.optional(Schema.String),
   choices: Schema.Array(
     Schema.Struct({
-      text: Schema.optional(Schema.NullOr(Schema.String)),
-      delta: Schema.optional(
-        Schema.NullOr(Schema.Struct({ content: Schema.optional(Schema.NullOr(Schema.String)) }))
-      ),
+      text: Schema.optional(S.nullableString),
+      delta: Schema.optional(Schema.NullOr(Schema.Struct({ content: Schema.optional(S.nullableString) }))),
       index: Schema.optional(Schema.Number),
-      finish_reason: Schema.optional(Schema.NullOr(Schema.String))
+      finish_reason: Schema.optional(S.nullableString)
     })
   ),
   usage: Schema.optional(Schema.NullOr(UsageFromWire))

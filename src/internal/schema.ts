@@ -62,3 +62,13 @@ export const stop = Schema.Union(Schema.String, Schema.Array(Schema.String)).ann
     override: true
   })
 })
+
+/**
+ * `string | null` as one check: the contract of `Schema.NullOr(Schema.String)`, which is a Union and
+ * runs a candidate search for every field. In the wire schemas of streamed chunks that search was a
+ * fifth of the decoding time.
+ */
+export const nullableString = Schema.declare(
+  (u: unknown): u is string | null => u === null || typeof u === "string",
+  { identifier: "string | null" }
+)
