@@ -26,8 +26,8 @@ const config = smoke
     }
   : {
       latency: { rounds: 21, calls: 100 },
-      rps: { rounds: 6, calls: 2000, concurrency: 64 },
-      stream: { rounds: 9, chunks: 10_000 },
+      rps: { rounds: 11, calls: 2000, concurrency: 64 },
+      stream: { rounds: 25, chunks: 10_000 },
       memory: [100_000, 1_000_000],
       imports: 7
     }
