@@ -1,3 +1,4 @@
+import type * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
@@ -29,6 +30,12 @@ export interface Deadlines {
   ) => Effect.Effect<A, E | E2>
 }
 
+/**
+ * Milliseconds on the clock's monotonic time (`process.hrtime` for the live clock), so that a change
+ * of the wall clock neither fires deadlines early nor delays them.
+ */
+const monotonicMillis = (clock: Clock.Clock): number => Number(clock.unsafeCurrentTimeNanos() / 1_000_000n)
+
 interface Entry {
   readonly at: number
   readonly scope: Scope.CloseableScope
@@ -55,7 +62,7 @@ export const make: Effect.Effect<Deadlines, never, Scope.Scope> = Effect.map(Eff
   const watch = (mine: number): Effect.Effect<void> =>
     Effect.clockWith((clock) => {
       if (mine !== generation) return Effect.void
-      const now = clock.unsafeCurrentTimeMillis()
+      const now = monotonicMillis(clock)
       const due: Array<Entry> = []
       let next = Number.POSITIVE_INFINITY
       for (const entry of entries) {
@@ -102,7 +109,7 @@ export const make: Effect.Effect<Deadlines, never, Scope.Scope> = Effect.map(Eff
       Effect.flatMap(Scope.make(), (scope) =>
         Effect.clockWith((clock) => {
           const entry: Entry = {
-            at: clock.unsafeCurrentTimeMillis() + Duration.toMillis(after),
+            at: monotonicMillis(clock) + Duration.toMillis(after),
             scope,
             expired: false
           }
