@@ -1,6 +1,6 @@
 import { HttpClient, HttpClientError, HttpClientResponse } from "@effect/platform"
 import { describe, expect, it } from "@effect/vitest"
-import { Clock, type Duration, Effect, Exit, Fiber, Layer, Stream, TestClock } from "effect"
+import { Clock, type Duration, Effect, Exit, Fiber, Layer, Logger, Stream, TestClock } from "effect"
 import { NovelAIClient, OpenAI, TimeoutError } from "effect-novelai"
 import { API_KEY } from "./support.js"
 
@@ -145,6 +145,36 @@ describe("timeouts", () => {
       expect(first).toMatchObject([{ _tag: "TimeoutError", phase: "request" }, 60_000])
       expect(second).toMatchObject([{ _tag: "TimeoutError", phase: "request" }, 6_000])
       expect(state.aborted).toBe(2)
+    })
+  )
+
+  it.effect("a transport that ignores the abort signal: the call waits, and a warning says why", () =>
+    Effect.gen(function* () {
+      const warnings: Array<string> = []
+      const logger = Logger.make(({ logLevel, message }) => {
+        if (logLevel._tag === "Warning") warnings.push(String(message))
+      })
+      const deaf = HttpClient.make(() => Effect.never)
+      const layer = NovelAIClient.layer({ apiKey: API_KEY, maxRetries: 0, timeout: "5 seconds" }).pipe(
+        Layer.provide(Layer.succeed(HttpClient.HttpClient, deaf))
+      )
+      const fiber = yield* OpenAI.tokenCount({ prompt: "Hi" }).pipe(
+        Effect.provide(layer),
+        Effect.provide(Logger.replace(Logger.defaultLogger, logger)),
+        Effect.fork
+      )
+      yield* settle
+      yield* TestClock.adjust("5 seconds")
+      yield* settle
+      expect(fiber.unsafePoll()).toBeNull()
+      expect(warnings).toEqual([])
+      yield* TestClock.adjust("1 second")
+      yield* settle
+      expect(fiber.unsafePoll()).toBeNull()
+      expect(warnings).toHaveLength(1)
+      expect(warnings[0]).toContain("NovelAI.tokenCount: the request was aborted at its deadline")
+      expect(warnings[0]).toContain("AbortSignal")
+      yield* Fiber.interrupt(fiber)
     })
   )
 

@@ -15,6 +15,10 @@ import * as Scope from "effect/Scope"
  * `AbortSignal` the `HttpClient` was given (`HttpClient.withScope`). The call then fails with the
  * error its deadline names. The watchdog runs only while calls are in flight, so an idle client
  * holds no timer, and it sleeps on the fiber's `Clock`, so `TestClock` drives it.
+ *
+ * A transport that ignores its signal cannot be ended without a fiber of its own per call, the very
+ * cost this avoids; such a call keeps waiting, and a warning naming the cause is logged once when it
+ * is still running {@link GRACE_MILLIS} after its deadline.
  */
 export interface Deadlines {
   /**
@@ -25,10 +29,17 @@ export interface Deadlines {
    */
   readonly within: <A, E, E2>(
     effect: Effect.Effect<A, E, Scope.Scope>,
-    after: Duration.Duration,
-    onTimeout: () => E2
+    options: {
+      readonly after: Duration.Duration
+      readonly onTimeout: () => E2
+      /** Names the call in the warning about a transport that did not end it. */
+      readonly name: string
+    }
   ) => Effect.Effect<A, E | E2>
 }
+
+/** How long an aborted call may still run before the warning. */
+export const GRACE_MILLIS = 1_000
 
 /**
  * Milliseconds on the clock's monotonic time (`process.hrtime` for the live clock), so that a change
@@ -37,8 +48,10 @@ export interface Deadlines {
 const monotonicMillis = (clock: Clock.Clock): number => Number(clock.unsafeCurrentTimeNanos() / 1_000_000n)
 
 interface Entry {
-  readonly at: number
+  /** The deadline; once expired, when to warn that the call is still running. */
+  at: number
   readonly scope: Scope.CloseableScope
+  readonly name: string
   expired: boolean
 }
 
@@ -64,18 +77,34 @@ export const make: Effect.Effect<Deadlines, never, Scope.Scope> = Effect.map(Eff
       if (mine !== generation) return Effect.void
       const now = monotonicMillis(clock)
       const due: Array<Entry> = []
+      const stuck: Array<Entry> = []
       let next = Number.POSITIVE_INFINITY
       for (const entry of entries) {
-        if (entry.at <= now) due.push(entry)
-        else if (entry.at < next) next = entry.at
-      }
-      for (const entry of due) {
-        entries.delete(entry)
-        entry.expired = true
+        if (entry.at > now) {
+          if (entry.at < next) next = entry.at
+        } else if (entry.expired) {
+          entries.delete(entry)
+          stuck.push(entry)
+        } else {
+          entry.expired = true
+          entry.at = now + GRACE_MILLIS
+          if (entry.at < next) next = entry.at
+          due.push(entry)
+        }
       }
       wakeAt = next
       const expire = Effect.uninterruptible(
-        Effect.forEach(due, (entry) => Scope.close(entry.scope, Exit.void), { discard: true })
+        Effect.zipRight(
+          Effect.forEach(due, (entry) => Scope.close(entry.scope, Exit.void), { discard: true }),
+          Effect.forEach(
+            stuck,
+            (entry) =>
+              Effect.logWarning(
+                `${entry.name}: the request was aborted at its deadline, but the HttpClient has not ended it; the call waits for it. An HttpClient must end its effect and its body when the AbortSignal it is given aborts.`
+              ),
+            { discard: true }
+          )
+        )
       )
       if (next === Number.POSITIVE_INFINITY) {
         watchdog = undefined
@@ -101,16 +130,13 @@ export const make: Effect.Effect<Deadlines, never, Scope.Scope> = Effect.map(Eff
   }
 
   return {
-    within: <A, E, E2>(
-      effect: Effect.Effect<A, E, Scope.Scope>,
-      after: Duration.Duration,
-      onTimeout: () => E2
-    ) =>
+    within: (effect, { after, onTimeout, name }) =>
       Effect.flatMap(Scope.make(), (scope) =>
         Effect.clockWith((clock) => {
           const entry: Entry = {
             at: monotonicMillis(clock) + Duration.toMillis(after),
             scope,
+            name,
             expired: false
           }
           return Effect.zipRight(arm(entry), Effect.provideService(effect, Scope.Scope, scope)).pipe(
@@ -120,7 +146,7 @@ export const make: Effect.Effect<Deadlines, never, Scope.Scope> = Effect.map(Eff
               // would only build a DOMException (about 5 % of a call's CPU time at concurrency 64).
               return Exit.isSuccess(exit) ? Effect.void : Scope.close(scope, exit)
             }),
-            Effect.mapError((error): E | E2 => (entry.expired ? onTimeout() : error))
+            Effect.mapError((error) => (entry.expired ? onTimeout() : error))
           )
         })
       )

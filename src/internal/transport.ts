@@ -99,8 +99,11 @@ export const requestJson = <A>(
               failureFrom(context, response, parseBody(text), response.status)
             )
       }),
-      timeouts.request,
-      () => timeoutError(context, responded ? "body" : "request", timeouts.request)
+      {
+        after: timeouts.request,
+        onTimeout: () => timeoutError(context, responded ? "body" : "request", timeouts.request),
+        name: `NovelAI.${context.endpoint}`
+      }
     )
   })
 
