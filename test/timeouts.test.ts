@@ -148,6 +148,43 @@ describe("timeouts", () => {
     })
   )
 
+  it.effect("40 overlapping calls with arbitrary timeouts each end exactly at their own deadline", () =>
+    Effect.gen(function* () {
+      // Starts and timeouts in whole seconds from a fixed seed: deadlines arrive in every order,
+      // earlier than the one the watchdog sleeps for, equal to it, and after it went idle.
+      let seed = 7
+      const next = (n: number) => {
+        seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31
+        return seed % n
+      }
+      const plan = Array.from({ length: 40 }, () => ({ start: next(60), timeout: 1 + next(60) }))
+      const { state, layer } = misbehaving("no-headers", { timeout: "10 minutes" })
+      const ended: Array<number> = []
+      yield* Effect.gen(function* () {
+        yield* Effect.forEach(plan, ({ start, timeout }, i) =>
+          Effect.sleep(`${start} seconds`).pipe(
+            Effect.zipRight(OpenAI.listModels({ timeout: `${timeout} seconds` })),
+            Effect.flip,
+            Effect.zipRight(Clock.currentTimeMillis),
+            Effect.tap((at) =>
+              Effect.sync(() => {
+                ended[i] = at
+              })
+            ),
+            Effect.fork
+          )
+        )
+        yield* settle
+        for (let second = 0; second < 121; second++) {
+          yield* TestClock.adjust("1 second")
+          yield* settle
+        }
+      }).pipe(Effect.provide(layer))
+      expect(ended).toEqual(plan.map(({ start, timeout }) => (start + timeout) * 1000))
+      expect(state.aborted).toBe(40)
+    })
+  )
+
   it.effect("a transport that ignores the abort signal: the call waits, and a warning says why", () =>
     Effect.gen(function* () {
       const warnings: Array<string> = []
