@@ -100,7 +100,26 @@ const fixtures: ReadonlyArray<Fixture> = [
     body: `data: ${chat("a")}\n\ndata: ${chat("b")}\n\n`,
     deltas: ["a", "b"],
     error: "StreamTruncatedError",
-    message: /ended before \[DONE\].*incomplete/
+    message: /ended before \[DONE\].*incomplete \(2 chunks received\)/
+  },
+  {
+    name: "a whole last event without its blank line, then the end of input",
+    body: `data: ${chat("a")}\n\ndata: ${chat("b")}`,
+    deltas: ["a", "b"],
+    error: "StreamTruncatedError",
+    message: /incomplete \(2 chunks received\)$/
+  },
+  {
+    name: "[DONE] without its blank line and no finish_reason: complete",
+    body: `data: ${chat("a")}\n\ndata: [DONE]`,
+    deltas: ["a"]
+  },
+  {
+    name: "input cut off inside the JSON of the last event: truncated, not malformed",
+    body: `data: ${chat("a")}\n\ndata: {"choices":[{"index":0,"delta":{"con`,
+    deltas: ["a"],
+    error: "StreamTruncatedError",
+    message: /incomplete \(1 chunk received\)$/
   },
   {
     name: "empty body",
@@ -192,6 +211,26 @@ describe("SSE decoding", () => {
       )
     }
   }
+})
+
+describe("SSE pacing", () => {
+  it.effect("a large read is handed over from its first event, in chunks of at most 256", () =>
+    Effect.gen(function* () {
+      const events = Array.from({ length: 1000 }, (_, i) => `data: ${chat(`${i} `)}\n\n`).join("")
+      const body = new TextEncoder().encode(`${events}data: [DONE]\n\n`)
+      const sizes = yield* OpenAI.chatCompletionStream({ messages: [{ role: "user", content: "Hi" }] }).pipe(
+        Stream.chunks,
+        Stream.map((chunk) => chunk.length),
+        Stream.runCollect,
+        Effect.map(Chunk.toArray),
+        Effect.provide(makeTestClient(() => sse(bodyOf([body]))).layer)
+      )
+      // One read of 1,000 events: the first reaches the consumer alone, not after all are decoded.
+      expect(sizes[0]).toBe(1)
+      expect(Math.max(...sizes)).toBeLessThanOrEqual(256)
+      expect(sizes.reduce((a, b) => a + b, 0)).toBe(1000)
+    })
+  )
 })
 
 describe("stream helpers", () => {

@@ -10,6 +10,9 @@ import { type ErrorContext, fromFailure, isErrorPayload, parseBody } from "./err
 /** A single event larger than this is refused rather than buffered without bound. */
 const MAX_EVENT_BYTES = 8 * 1024 * 1024
 
+/** The most events decoded into one chunk. */
+const MAX_BATCH = 256
+
 export interface SseOptions<A> {
   readonly context: ErrorContext
   readonly headers: Readonly<Record<string, string | undefined>>
@@ -40,13 +43,24 @@ export const decodeSse =
       Channel.suspend(() => {
         const { context, decode, isFinal } = options
         const decoder = new TextDecoder()
+        // Events framed but not yet decoded, from `head` on. They are decoded in batches that start
+        // at one event and double up to MAX_BATCH: the first chunk reaches the consumer without
+        // waiting for the rest of a large network read to be decoded, and long streams still
+        // move in large chunks. A consumer that stops early leaves the rest undecoded.
         let events: Array<EventSourceMessage> = []
+        let head = 0
+        let batch = 1
         let overflow = false
+        let ended = false
         let finished = false
         let received = 0
+        // The event the server did not close with a blank line, framed when the input ended.
+        let flushing = false
+        let unterminated: EventSourceMessage | undefined
         const parser = createParser({
           maxBufferSize: MAX_EVENT_BYTES,
           onEvent: (event) => {
+            if (flushing) unterminated = event
             events.push(event)
           },
           onError: (error) => {
@@ -56,9 +70,8 @@ export const decodeSse =
 
         const fail = (error: Errors.NovelAIError, out: Array<A>): Step<A> => ({ _tag: "Fail", out, error })
 
+        /** Decodes the next batch of framed events. */
         const drain = (): Step<A> => {
-          const pending = events
-          events = []
           const out: Array<A> = []
           if (overflow) {
             return fail(
@@ -69,7 +82,10 @@ export const decodeSse =
               out
             )
           }
-          for (const event of pending) {
+          const end = Math.min(events.length, head + batch)
+          batch = Math.min(batch * 2, MAX_BATCH)
+          while (head < end) {
+            const event = events[head++]!
             const data = event.data
             if (event.event === "error") {
               return fail(
@@ -92,6 +108,8 @@ export const decodeSse =
             try {
               json = JSON.parse(data)
             } catch {
+              // Cut off by the end of the connection: the stream is truncated, not malformed.
+              if (event === unterminated) continue
               return fail(
                 new Errors.ResponseDecodeError({
                   message: `${context.endpoint}: a stream frame was not valid JSON: ${JSON.stringify(truncate(context.scrub(data), 200))}`,
@@ -117,58 +135,71 @@ export const decodeSse =
             if (!finished && isFinal(decoded.right)) finished = true
             out.push(decoded.right)
           }
+          if (head === events.length) {
+            events = []
+            head = 0
+          }
           return { _tag: "More", out }
         }
 
         const emit = <Next>(out: Array<A>, next: Next) =>
           out.length === 0 ? next : Channel.zipRight(Channel.write(Chunk.unsafeFromArray(out)), next as any)
 
-        const finish = (step: Step<A>) => {
-          switch (step._tag) {
-            case "Done":
-              return emit(step.out, Channel.void)
-            case "Fail":
-              return emit(step.out, Channel.fail(step.error))
-            case "More":
-              return emit(step.out, loop())
-          }
-        }
-
-        const loop = (): Channel.Channel<
+        type Decoding = Channel.Channel<
           Chunk.Chunk<A>,
           Chunk.Chunk<Uint8Array>,
           E | Errors.NovelAIError,
           E,
           void,
           unknown
-        > =>
-          Channel.readWithCause({
+        >
+
+        /** What comes next: a batch of framed events, more input, or the end. */
+        const next = (): Decoding => {
+          if (head < events.length || overflow) {
+            const step = drain()
+            switch (step._tag) {
+              case "Done":
+                return emit(step.out, Channel.void) as any
+              case "Fail":
+                return emit(step.out, Channel.fail(step.error)) as any
+              case "More":
+                return emit(step.out, Channel.suspend(next)) as any
+            }
+          }
+          if (ended) {
+            // Input over without [DONE]: complete if a chunk carried a finish_reason, else truncated.
+            return finished
+              ? Channel.void
+              : Channel.fail(
+                  new Errors.StreamTruncatedError({
+                    message: `${context.endpoint}: the stream ended before [DONE] and before any finish_reason; the generation is incomplete (${received} ${received === 1 ? "chunk" : "chunks"} received)`,
+                    endpoint: context.endpoint,
+                    chunksReceived: received
+                  })
+                )
+          }
+          return Channel.readWithCause({
             onInput: (input: Chunk.Chunk<Uint8Array>) => {
               for (const bytes of input) parser.feed(decoder.decode(bytes, { stream: true }))
-              return finish(drain()) as any
+              return next()
             },
             onFailure: (cause) => Channel.failCause(cause),
             onDone: () => {
               const tail = decoder.decode()
               if (tail !== "") parser.feed(tail)
-              // An event without its closing blank line still counts once the connection has ended.
-              parser.reset({ consume: true })
-              const step = drain()
-              if (step._tag !== "More" || finished)
-                return finish(step._tag === "More" ? { _tag: "Done", out: step.out } : step) as any
-              return emit(
-                step.out,
-                Channel.fail(
-                  new Errors.StreamTruncatedError({
-                    message: `${context.endpoint}: the stream ended before [DONE] and before any finish_reason; the generation is incomplete (${received + step.out.length} chunks received)`,
-                    endpoint: context.endpoint,
-                    chunksReceived: received
-                  })
-                )
-              ) as any
+              // The SSE spec drops an event the input ends inside. A last event that is whole but
+              // lacks its blank line (`data: [DONE]` at the very end) still counts; one cut off
+              // mid-JSON is skipped, so the stream reads as truncated.
+              flushing = true
+              parser.feed("\n\n")
+              flushing = false
+              ended = true
+              return next()
             }
           })
+        }
 
-        return loop()
+        return next()
       })
     )
