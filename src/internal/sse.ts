@@ -11,7 +11,7 @@ import { type ErrorContext, fromFailure, isErrorPayload, parseBody } from "./err
 const MAX_EVENT_BYTES = 8 * 1024 * 1024
 
 /** The most events decoded into one chunk. */
-const MAX_BATCH = 256
+const MAX_BATCH = 1024
 
 export interface SseOptions<A> {
   readonly context: ErrorContext
