@@ -181,7 +181,11 @@ export const decodeSse =
           }
           return Channel.readWithCause({
             onInput: (input: Chunk.Chunk<Uint8Array>) => {
-              for (const bytes of input) parser.feed(decoder.decode(bytes, { stream: true }))
+              // After an oversized event the parser refuses (throws on) any further input.
+              for (const bytes of input) {
+                if (overflow) break
+                parser.feed(decoder.decode(bytes, { stream: true }))
+              }
               return next()
             },
             onFailure: (cause) => Channel.failCause(cause),

@@ -76,8 +76,8 @@ const timeoutError = (context: ErrorContext, phase: "request" | "body" | "idle",
 
 /**
  * Executes a request whose answer is one JSON document, decoded by `decode`. The client's requests
- * are scoped (`HttpClient.withScope`): the deadline, an interruption or the end of the call closes
- * the scope, which aborts the request.
+ * are scoped (`HttpClient.withScope`): the deadline, a failure or an interruption closes the scope,
+ * which aborts the request.
  */
 export const requestJson = <A>(
   client: HttpClient.HttpClient.With<HttpClientError.HttpClientError, Scope.Scope>,
