@@ -215,7 +215,7 @@ describe("SSE decoding", () => {
 })
 
 describe("SSE pacing", () => {
-  it.effect("a large read is handed over from its first event, in chunks that grow from one", () =>
+  it.effect("a large read is handed over from its first event on, then in a few large chunks", () =>
     Effect.gen(function* () {
       const events = Array.from({ length: 1000 }, (_, i) => `data: ${chat(`${i} `)}\n\n`).join("")
       const body = new TextEncoder().encode(`${events}data: [DONE]\n\n`)
@@ -228,7 +228,8 @@ describe("SSE pacing", () => {
       )
       // One read of 1,000 events: the first reaches the consumer alone, not after all are decoded.
       expect(sizes[0]).toBe(1)
-      expect(sizes.slice(0, 4)).toEqual([1, 2, 4, 8])
+      // ...and the rest in a few large chunks, not one per event.
+      expect(sizes.length).toBeLessThanOrEqual(12)
       expect(sizes.reduce((a, b) => a + b, 0)).toBe(1000)
     })
   )
