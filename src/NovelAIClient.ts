@@ -237,8 +237,8 @@ export const make = (
       options.transformClient ?? identity
     )
 
-    // Non-streaming requests are scoped: their deadline closes the scope, aborting the request,
-    // with no timer fiber per call. A stream's request lives in the stream, as before.
+    // Requests are scoped: a deadline, a failure, an interruption or the end of a stream closes the
+    // scope, aborting the request, with no timer fiber per call or per read.
     const scopedClient = HttpClient.withScope(client)
     const deadlines = yield* Deadline.make
 
@@ -364,7 +364,15 @@ export const make = (
         const retried = Stream.unwrap(
           Effect.map(prepared, ({ settings, request }) => {
             const attempt = gateStream(
-              requestSse(client, context, request, spec.decode, hasFinishReason, settings.timeouts)
+              requestSse(
+                scopedClient,
+                deadlines,
+                context,
+                request,
+                spec.decode,
+                hasFinishReason,
+                settings.timeouts
+              )
             )
             const policy = settings.policy
             if (policy === undefined) return attempt

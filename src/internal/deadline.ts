@@ -4,23 +4,30 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import type * as Fiber from "effect/Fiber"
 import * as FiberId from "effect/FiberId"
+import * as Runtime from "effect/Runtime"
 import * as Scope from "effect/Scope"
 
 /**
- * Request deadlines kept by one watchdog fiber per client, instead of a timer fiber per call.
+ * Request deadlines kept by one watchdog fiber per client, instead of timer fibers per call.
  *
- * `Effect.timeoutFail` forks two fibers per call; at concurrency 64 that cost a third of the
- * client's throughput. Here a call only joins a set; the watchdog sleeps until the earliest
- * deadline and then closes each overdue call's scope, which aborts its request through the
- * `AbortSignal` the `HttpClient` was given (`HttpClient.withScope`). The call then fails with the
- * error its deadline names. The watchdog runs only while calls are in flight (and a moment after),
- * so an idle client holds no timer, and it sleeps on the fiber's `Clock`, so `TestClock` drives it.
+ * `Effect.timeoutFail` forks two fibers per call (and `Stream.timeoutFail` two per read); at
+ * concurrency 64 that cost a third of the client's throughput. Here a call only joins a set; the
+ * watchdog sleeps until the earliest deadline and then closes each overdue call's scope, which
+ * aborts its request through the `AbortSignal` the `HttpClient` was given (`HttpClient.withScope`).
+ * The call then fails with the error its deadline names. The watchdog runs only while a deadline
+ * is running (and a moment after), so an idle client holds no timer; it sleeps on the client's
+ * `Clock`, so `TestClock` drives it.
  *
  * A transport that ignores its signal cannot be ended without a fiber of its own per call, the very
  * cost this avoids; such a call keeps waiting, and a warning naming the cause is logged once when it
  * is still running {@link GRACE_MILLIS} after its deadline.
  */
 export interface Deadlines {
+  /**
+   * Starts a deadline `after` from now for the request whose aborts `scope` holds: when it passes,
+   * the scope is closed.
+   */
+  readonly start: (scope: Scope.CloseableScope, after: Duration.Duration, name: string) => Deadline
   /**
    * Runs `effect` with a scope that is closed when `after` has passed or when `effect` fails or is
    * interrupted; after a success it is left to the garbage collector. The scope must hold only
@@ -38,6 +45,18 @@ export interface Deadlines {
   ) => Effect.Effect<A, E | E2>
 }
 
+/** One running deadline. */
+export interface Deadline {
+  /** Whether it passed: its scope was closed, and the failure that follows is a timeout. */
+  readonly expired: () => boolean
+  /** Runs again, `after` from now (a stream waiting for its next read). */
+  readonly restart: (after: Duration.Duration) => void
+  /** Stops until the next restart (a stream whose consumer is busy). */
+  readonly pause: () => void
+  /** No longer watched. */
+  readonly end: () => void
+}
+
 /** How long an aborted call may still run before the warning. */
 export const GRACE_MILLIS = 1_000
 
@@ -48,20 +67,23 @@ export const GRACE_MILLIS = 1_000
 const monotonicMillis = (clock: Clock.Clock): number => Number(clock.unsafeCurrentTimeNanos() / 1_000_000n)
 
 interface Entry {
-  /** The deadline; once expired, when to warn that the call is still running. */
+  /** The deadline (`Infinity` while paused); once expired, when to warn that the call still runs. */
   at: number
   readonly scope: Scope.CloseableScope
   readonly name: string
   expired: boolean
 }
 
-/** The deadlines of one client; the watchdog lives in the scope. */
-export const make: Effect.Effect<Deadlines, never, Scope.Scope> = Effect.map(Effect.scope, (owner) => {
+/** The deadlines of one client; the watchdog stops when the scope closes. */
+export const make: Effect.Effect<Deadlines, never, Scope.Scope> = Effect.gen(function* () {
+  const runtime = yield* Effect.runtime<never>()
+  const clock = yield* Effect.clock
   const entries = new Set<Entry>()
   let watchdog: Fiber.RuntimeFiber<void> | undefined
   // When the watchdog will next look; a newer generation retires an older watchdog.
   let wakeAt = Number.POSITIVE_INFINITY
   let generation = 0
+  let closed = false
 
   const retire = () => {
     generation++
@@ -71,9 +93,15 @@ export const make: Effect.Effect<Deadlines, never, Scope.Scope> = Effect.map(Eff
       watchdog = undefined
     }
   }
+  yield* Effect.addFinalizer(() =>
+    Effect.sync(() => {
+      closed = true
+      retire()
+    })
+  )
 
   const watch = (mine: number): Effect.Effect<void> =>
-    Effect.clockWith((clock) => {
+    Effect.suspend(() => {
       if (mine !== generation) return Effect.void
       const now = monotonicMillis(clock)
       const due: Array<Entry> = []
@@ -113,23 +141,19 @@ export const make: Effect.Effect<Deadlines, never, Scope.Scope> = Effect.map(Eff
       return Effect.zipRight(expire, Effect.zipRight(Effect.sleep(next - now), watch(mine)))
     })
 
-  const arm = (entry: Entry): Effect.Effect<void> => {
-    entries.add(entry)
-    if (entry.at >= wakeAt) return Effect.void
+  /** Makes sure the watchdog looks no later than `at`. */
+  const watchBy = (at: number) => {
+    if (at >= wakeAt || closed) return
     retire()
-    wakeAt = entry.at
-    const mine = generation
-    return Effect.map(Effect.forkIn(watch(mine), owner), (fiber) => {
-      if (mine === generation) watchdog = fiber
-      else fiber.unsafeInterruptAsFork(FiberId.none)
-    })
+    wakeAt = at
+    watchdog = Runtime.runFork(runtime)(watch(generation))
   }
 
   // An idle client holds no timer, but back-to-back calls should not fork a watchdog each: the
-  // watchdog is retired a moment after the last call ends, unless another has started meanwhile
+  // watchdog is retired a moment after the last deadline ends, unless another has started meanwhile
   // (forking and retiring per call cost about 30 µs of latency at concurrency 1).
   let retiring = false
-  const disarm = (entry: Entry) => {
+  const end = (entry: Entry) => {
     if (!entries.delete(entry) || entries.size > 0 || retiring) return
     retiring = true
     setTimeout(() => {
@@ -138,26 +162,43 @@ export const make: Effect.Effect<Deadlines, never, Scope.Scope> = Effect.map(Eff
     }, 0)
   }
 
+  const start = (scope: Scope.CloseableScope, after: Duration.Duration, name: string): Deadline => {
+    const entry: Entry = {
+      at: monotonicMillis(clock) + Duration.toMillis(after),
+      scope,
+      name,
+      expired: false
+    }
+    entries.add(entry)
+    watchBy(entry.at)
+    return {
+      expired: () => entry.expired,
+      restart: (after) => {
+        if (entry.expired) return
+        entry.at = monotonicMillis(clock) + Duration.toMillis(after)
+        watchBy(entry.at)
+      },
+      pause: () => {
+        if (!entry.expired) entry.at = Number.POSITIVE_INFINITY
+      },
+      end: () => end(entry)
+    }
+  }
+
   return {
+    start,
     within: (effect, { after, onTimeout, name }) =>
-      Effect.flatMap(Scope.make(), (scope) =>
-        Effect.clockWith((clock) => {
-          const entry: Entry = {
-            at: monotonicMillis(clock) + Duration.toMillis(after),
-            scope,
-            name,
-            expired: false
-          }
-          return Effect.zipRight(arm(entry), Effect.provideService(effect, Scope.Scope, scope)).pipe(
-            Effect.onExit((exit) => {
-              disarm(entry)
-              // After a success the body has been read: there is nothing left to abort, and an abort
-              // would only build a DOMException (about 5 % of a call's CPU time at concurrency 64).
-              return Exit.isSuccess(exit) ? Effect.void : Scope.close(scope, exit)
-            }),
-            Effect.mapError((error) => (entry.expired ? onTimeout() : error))
-          )
-        })
-      )
+      Effect.flatMap(Scope.make(), (scope) => {
+        const deadline = start(scope, after, name)
+        return Effect.provideService(effect, Scope.Scope, scope).pipe(
+          Effect.onExit((exit) => {
+            deadline.end()
+            // After a success the body has been read: there is nothing left to abort, and an abort
+            // would only build a DOMException (about 5 % of a call's CPU time at concurrency 64).
+            return Exit.isSuccess(exit) ? Effect.void : Scope.close(scope, exit)
+          }),
+          Effect.mapError((error) => (deadline.expired() ? onTimeout() : error))
+        )
+      })
   }
 })

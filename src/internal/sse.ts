@@ -21,6 +21,9 @@ export interface SseOptions<A> {
   readonly decode: (json: unknown) => Either.Either<A, Errors.NovelAIError>
   /** Whether a chunk reports a `finish_reason` (the generation completed even without `[DONE]`). */
   readonly isFinal: (chunk: A) => boolean
+  /** Called as decoding waits for the next bytes, and as they (or the end) arrive: the idle clock. */
+  readonly beforeRead?: () => void
+  readonly afterRead?: () => void
 }
 
 type Step<A> =
@@ -179,8 +182,10 @@ export const decodeSse =
                   })
                 )
           }
+          options.beforeRead?.()
           return Channel.readWithCause({
             onInput: (input: Chunk.Chunk<Uint8Array>) => {
+              options.afterRead?.()
               // After an oversized event the parser refuses (throws on) any further input.
               for (const bytes of input) {
                 if (overflow) break
@@ -188,8 +193,12 @@ export const decodeSse =
               }
               return next()
             },
-            onFailure: (cause) => Channel.failCause(cause),
+            onFailure: (cause) => {
+              options.afterRead?.()
+              return Channel.failCause(cause)
+            },
             onDone: () => {
+              options.afterRead?.()
               const tail = decoder.decode()
               if (tail !== "") parser.feed(tail)
               // The SSE spec drops an event the input ends inside. A last event that is whole but

@@ -6,7 +6,7 @@ import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import type * as Either from "effect/Either"
-import type * as Scope from "effect/Scope"
+import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as Errors from "../Errors.js"
 import type { Deadlines } from "./deadline.js"
@@ -108,51 +108,70 @@ export const requestJson = <A>(
   })
 
 /**
- * Executes a streaming request and decodes its SSE body. The request lives in the stream: when the
- * consumer stops (take, timeout, interruption) or `[DONE]` arrives, the connection is aborted.
+ * Executes a streaming request and decodes its SSE body. The request lives in the stream, in a
+ * scope of its own: when the consumer stops (take, timeout, interruption), `[DONE]` arrives or a
+ * deadline passes, the scope closes and the connection is aborted. One deadline covers the wait
+ * for the headers (`timeouts.request`), then each wait for the next read (`timeouts.idle`); it is
+ * paused while the consumer works.
  */
 export const requestSse = <A>(
-  client: HttpClient.HttpClient,
+  client: HttpClient.HttpClient.With<HttpClientError.HttpClientError, Scope.Scope>,
+  deadlines: Deadlines,
   context: ErrorContext,
   request: HttpClientRequest.HttpClientRequest,
   decode: (json: unknown) => Either.Either<A, Errors.NovelAIError>,
   isFinal: (chunk: A) => boolean,
   timeouts: Timeouts
 ): Stream.Stream<A, Errors.NovelAIError> =>
-  Stream.unwrap(
-    Effect.flatMap(
-      Effect.mapError(client.execute(request), toTransportError(context)).pipe(
-        Effect.timeoutFail({
-          duration: timeouts.request,
-          onTimeout: () => timeoutError(context, "request", timeouts.request)
-        })
-      ),
-      (response): Effect.Effect<Stream.Stream<A, Errors.NovelAIError>, Errors.NovelAIError> => {
-        if (!isOk(response.status)) {
-          return Effect.flatMap(Effect.mapError(response.text, toTransportError(context)), (text) =>
-            failureFrom(context, response, parseBody(text), response.status)
-          )
-        }
-        const contentType = response.headers["content-type"] ?? ""
-        if (contentType.includes("application/json")) {
-          // A JSON answer to a streaming request: an error, or a whole result sent as one chunk.
-          return Effect.map(decodeJsonBody(context, response, decode), (chunk) => Stream.succeed(chunk))
-        }
-        return Effect.map(Clock.clockWith(Effect.succeed), (clock) =>
-          response.stream.pipe(
-            Stream.mapError(toTransportError(context)),
-            Stream.timeoutFail(() => timeoutError(context, "idle", timeouts.idle), timeouts.idle),
-            decodeSse({
-              context,
-              headers: response.headers,
-              nowMillis: () => clock.unsafeCurrentTimeMillis(),
-              decode,
-              isFinal
-            })
-          )
+  Stream.unwrapScoped(
+    Effect.gen(function* () {
+      const clock = yield* Effect.clock
+      const scope = yield* Effect.acquireRelease(Scope.make(), (scope, exit) => Scope.close(scope, exit))
+      const deadline = deadlines.start(scope, timeouts.request, `NovelAI.${context.endpoint}`)
+      yield* Effect.addFinalizer(() => Effect.sync(deadline.end))
+      // Which wait a passed deadline cut short.
+      let phase: "request" | "body" | "idle" = "request"
+      const timedOut = (error: Errors.NovelAIError) =>
+        deadline.expired()
+          ? timeoutError(context, phase, phase === "idle" ? timeouts.idle : timeouts.request)
+          : error
+
+      const response = yield* Effect.mapError(
+        Effect.provideService(client.execute(request), Scope.Scope, scope),
+        (error) => timedOut(toTransportError(context)(error))
+      )
+      // Headers that came as the deadline passed: the request has been aborted all the same.
+      if (deadline.expired()) return yield* Effect.fail(timeoutError(context, "request", timeouts.request))
+      phase = "body"
+      const contentType = response.headers["content-type"] ?? ""
+      if (!isOk(response.status) || contentType.includes("application/json")) {
+        // An error, or a whole result sent as one JSON chunk: read under the request deadline.
+        const chunk = yield* Effect.mapError(
+          isOk(response.status)
+            ? decodeJsonBody(context, response, decode)
+            : Effect.flatMap(Effect.mapError(response.text, toTransportError(context)), (text) =>
+                failureFrom(context, response, parseBody(text), response.status)
+              ),
+          timedOut
         )
+        return Stream.succeed(chunk)
       }
-    )
+      phase = "idle"
+      deadline.pause()
+      return response.stream.pipe(
+        Stream.mapError(toTransportError(context)),
+        decodeSse({
+          context,
+          headers: response.headers,
+          nowMillis: () => clock.unsafeCurrentTimeMillis(),
+          decode,
+          isFinal,
+          beforeRead: () => deadline.restart(timeouts.idle),
+          afterRead: deadline.pause
+        }),
+        Stream.mapError(timedOut)
+      )
+    })
   )
 
 /**
