@@ -259,40 +259,30 @@ describe("timeouts", () => {
     })
   )
 
-  it.effect("a streaming request: no headers within `timeout` is a TimeoutError (request) and aborts", () =>
-    Effect.gen(function* () {
-      const { state, layer } = misbehaving("no-headers", { timeout: "30 seconds" })
-      const { done, exit } = yield* runFor(
-        Stream.runDrain(OpenAI.chatCompletionStream(hi)).pipe(Effect.provide(layer)),
-        "29 seconds",
-        "1 second"
-      )
-      expect(done).toEqual([false, true])
-      expect(Exit.isFailure(exit) && exit.cause._tag === "Fail" && exit.cause.error).toMatchObject({
-        _tag: "TimeoutError",
-        phase: "request",
-        message: "chatCompletionStream: no response within 30s; the connection was closed"
-      })
-      expect(state.aborted).toBe(1)
-    })
-  )
-
-  it.effect("a streaming request answered with a JSON body that stalls is a TimeoutError (body)", () =>
-    Effect.gen(function* () {
-      const { state, layer } = misbehaving("stalled-body", { timeout: "5 seconds" })
-      const { done, exit } = yield* runFor(
-        Stream.runDrain(OpenAI.chatCompletionStream(hi)).pipe(Effect.provide(layer)),
-        "4 seconds",
-        "1 second"
-      )
-      expect(done).toEqual([false, true])
-      expect(Exit.isFailure(exit) && exit.cause._tag === "Fail" && exit.cause.error).toMatchObject({
-        _tag: "TimeoutError",
-        phase: "body"
-      })
-      expect(state.aborted).toBe(1)
-    })
-  )
+  for (const [behaviour, phase, what] of [
+    ["no-headers", "request", "no headers"],
+    ["stalled-body", "body", "a JSON body that stalls"]
+  ] as const) {
+    it.effect(
+      `a streaming request with ${what} within \`timeout\` is a TimeoutError (${phase}) and aborts`,
+      () =>
+        Effect.gen(function* () {
+          const { state, layer } = misbehaving(behaviour, { timeout: "30 seconds" })
+          const { done, exit } = yield* runFor(
+            Stream.runDrain(OpenAI.chatCompletionStream(hi)).pipe(Effect.provide(layer)),
+            "29 seconds",
+            "1 second"
+          )
+          expect(done).toEqual([false, true])
+          expect(Exit.isFailure(exit) && exit.cause._tag === "Fail" && exit.cause.error).toMatchObject({
+            _tag: "TimeoutError",
+            phase,
+            endpoint: "chatCompletionStream"
+          })
+          expect(state.aborted).toBe(1)
+        })
+    )
+  }
 
   it.effect("stream idle timeout: silence after a chunk fails the stream and aborts; per call too", () =>
     Effect.gen(function* () {
