@@ -58,7 +58,7 @@ export interface Deadline {
 }
 
 /** How long an aborted call may still run before the warning. */
-export const GRACE_MILLIS = 1_000
+const GRACE_MILLIS = 1_000
 
 /**
  * Milliseconds on the clock's monotonic time (`process.hrtime` for the live clock), so that a change

@@ -58,12 +58,10 @@ export const decodeSse =
         let finished = false
         let received = 0
         // The event the server did not close with a blank line, framed when the input ended.
-        let flushing = false
         let unterminated: EventSourceMessage | undefined
         const parser = createParser({
           maxBufferSize: MAX_EVENT_BYTES,
           onEvent: (event) => {
-            if (flushing) unterminated = event
             events.push(event)
           },
           onError: (error) => {
@@ -204,9 +202,9 @@ export const decodeSse =
               // The SSE spec drops an event the input ends inside. A last event that is whole but
               // lacks its blank line (`data: [DONE]` at the very end) still counts; one cut off
               // mid-JSON is skipped, so the stream reads as truncated.
-              flushing = true
+              const framed = events.length
               parser.feed("\n\n")
-              flushing = false
+              if (events.length > framed) unterminated = events[framed]
               ended = true
               return next()
             }
