@@ -1,7 +1,7 @@
 import { defineConfig } from "tsup"
 
 export default defineConfig({
-  entry: { index: "src/index.ts", testing: "src/testing.ts", "bin/simulator": "src/bin/simulator.ts" },
+  entry: { index: "src/index.ts", testing: "src/testing/index.ts", "bin/simulator": "src/bin/simulator.ts" },
   format: ["esm", "cjs"],
   dts: true,
   sourcemap: true,

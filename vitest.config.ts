@@ -7,7 +7,7 @@ export default defineConfig({
       { find: /^effect-novelai$/, replacement: fileURLToPath(new URL("./src/index.ts", import.meta.url)) },
       {
         find: /^effect-novelai\/testing$/,
-        replacement: fileURLToPath(new URL("./src/testing.ts", import.meta.url))
+        replacement: fileURLToPath(new URL("./src/testing/index.ts", import.meta.url))
       }
     ]
   },

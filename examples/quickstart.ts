@@ -7,7 +7,7 @@
 import { NodeHttpClient, NodeRuntime } from "@effect/platform-node"
 import { Console, Effect, Layer, Stream } from "effect"
 import { NovelAIClient, OpenAI } from "effect-novelai"
-import { layerClient, NovelAISimulator } from "effect-novelai/testing"
+import { layerSimulatorWithClient, NovelAISimulator } from "effect-novelai/testing"
 
 const program = Effect.gen(function* () {
   const client = yield* NovelAIClient.NovelAIClient
@@ -34,7 +34,7 @@ const offline = Layer.effectDiscard(
   Effect.flatMap(NovelAISimulator, (sim) =>
     Console.log(`No NOVELAI_API_KEY set: running offline against the local simulator at ${sim.url}.`)
   )
-).pipe(Layer.provideMerge(layerClient({ chunkDelayMs: 20 })))
+).pipe(Layer.provideMerge(layerSimulatorWithClient({ chunkDelayMs: 20 })))
 
 const ClientLive = (process.env.NOVELAI_API_KEY ? online : offline).pipe(
   Layer.provide(NodeHttpClient.layerUndici)

@@ -1,14 +1,16 @@
 /**
- * Text completions (`POST /oa/v1/completions`): request and response schemas.
+ * Text completions (`POST /oa/v1/completions`): the request and response schemas.
  *
  * @since 0.1.0
  */
 import * as Schema from "effect/Schema"
+import { SamplingFields } from "./internal/sampling.js"
 import * as S from "./internal/schema.js"
-import { SamplingFields, Usage, UsageFromWire } from "./Sampling.js"
+import { Usage } from "./Sampling.js"
 
 /**
- * Parameters of `completion` and `completionStream`.
+ * Parameters of `completion` and `completionStream`: `prompt`, the sampling parameters (see
+ * `Sampling.SamplingParams`) and `n`.
  *
  * @since 0.1.0
  * @category schemas
@@ -18,7 +20,7 @@ export const CompletionParams = Schema.Struct({
   ...SamplingFields,
   /** Number of completions to generate, an integer >= 1. */
   n: Schema.optional(S.intAtLeast(1))
-}).annotations({ identifier: "CompletionParams" })
+}).annotations({ identifier: "effect-novelai/CompletionParams" })
 
 /**
  * @since 0.1.0
@@ -38,7 +40,7 @@ const Choice = Schema.Struct({
  * @since 0.1.0
  * @category schemas
  */
-export class Completion extends Schema.Class<Completion>("Completion")({
+export class Completion extends Schema.Class<Completion>("effect-novelai/Completion")({
   id: Schema.String,
   object: Schema.Literal("text_completion"),
   created: Schema.Number,
@@ -60,77 +62,10 @@ export const CompletionChunk = Schema.Struct({
   model: Schema.String,
   choices: Schema.Array(Choice),
   usage: Schema.optional(Usage)
-}).annotations({ identifier: "CompletionChunk" })
+}).annotations({ identifier: "effect-novelai/CompletionChunk" })
 
 /**
  * @since 0.1.0
  * @category models
  */
 export type CompletionChunk = typeof CompletionChunk.Type
-
-// Only the fields the normaliser reads; `S.nullableString` as in the chat wire schema.
-const WireCompletion = Schema.Struct({
-  id: Schema.optional(Schema.String),
-  created: Schema.optional(Schema.Number),
-  model: Schema.optional(Schema.String),
-  choices: Schema.Array(
-    Schema.Struct({
-      text: Schema.optional(S.nullableString),
-      delta: Schema.optional(Schema.NullOr(Schema.Struct({ content: Schema.optional(S.nullableString) }))),
-      index: Schema.optional(Schema.Number),
-      finish_reason: Schema.optional(S.nullableString)
-    })
-  ),
-  usage: Schema.optional(Schema.NullOr(UsageFromWire))
-})
-
-/**
- * The completion shapes seen on the wire, before normalisation.
- *
- * @since 0.1.0
- * @category schemas
- */
-export const CompletionWire = WireCompletion
-
-/**
- * Normalises a decoded wire completion (or chunk) into the documented form.
- *
- * @since 0.1.0
- * @category utils
- */
-export const normaliseCompletion = (wire: typeof WireCompletion.Type): CompletionChunk => ({
-  id: wire.id ?? "",
-  object: "text_completion" as const,
-  created: wire.created ?? 0,
-  model: wire.model ?? "",
-  choices: wire.choices.map((choice, i) => ({
-    text: choice.text ?? choice.delta?.content ?? "",
-    index: choice.index ?? i,
-    finish_reason: choice.finish_reason ?? null
-  })),
-  ...(wire.usage ? { usage: wire.usage } : {})
-})
-
-/**
- * Decodes a completion response into the documented {@link Completion}.
- *
- * @since 0.1.0
- * @category schemas
- */
-export const CompletionFromWire = Schema.transform(WireCompletion, Schema.typeSchema(Completion), {
-  strict: true,
-  decode: (wire) => new Completion(normaliseCompletion(wire)),
-  encode: (completion) => completion
-})
-
-/**
- * Decodes a streamed completion chunk.
- *
- * @since 0.1.0
- * @category schemas
- */
-export const CompletionChunkFromWire = Schema.transform(WireCompletion, Schema.typeSchema(CompletionChunk), {
-  strict: true,
-  decode: normaliseCompletion,
-  encode: (chunk) => chunk
-})

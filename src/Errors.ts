@@ -87,18 +87,29 @@ export class TransportError extends Data.TaggedError("TransportError")<
 > {}
 
 /**
- * A timeout: `"request"` when no response (headers) came in time, `"body"` when a non-streaming
- * response's body did not finish in time, `"idle"` when a stream went quiet for too long between
- * chunks, `"server"` for a 408 from the server. The connection is closed when a client-side one fires.
+ * A timeout: `"queue"` when the call was still waiting for its turn (see `maxConcurrency` and
+ * `generationConcurrency`), `"request"` when no response (headers) came in time, `"body"` when a
+ * non-streaming response's body did not finish in time, `"idle"` when a stream sent no data for too
+ * long, `"server"` for a 408 from the server. A client-side one always ends the call at its
+ * deadline, and closes the connection.
  *
  * @since 0.1.0
  * @category errors
  */
 export class TimeoutError extends Data.TaggedError("TimeoutError")<
   ErrorFields & {
-    readonly phase: "request" | "body" | "idle" | "server"
+    readonly phase: "queue" | "request" | "body" | "idle" | "server"
   }
 > {}
+
+/**
+ * The client was closed (its layer's scope ended, or the facade's `close()`): calls in flight end
+ * with this at once, and calls made later fail with it. Never retried.
+ *
+ * @since 0.2.0
+ * @category errors
+ */
+export class ClientClosedError extends Data.TaggedError("ClientClosedError")<ErrorFields> {}
 
 /**
  * The server answered, but with a body no schema accepts. `message` says which endpoint and what did
@@ -137,6 +148,7 @@ export type NovelAIError =
   | TimeoutError
   | ResponseDecodeError
   | StreamTruncatedError
+  | ClientClosedError
 
 const tags: ReadonlySet<string> = new Set([
   "AuthenticationError",
@@ -146,7 +158,8 @@ const tags: ReadonlySet<string> = new Set([
   "TransportError",
   "TimeoutError",
   "ResponseDecodeError",
-  "StreamTruncatedError"
+  "StreamTruncatedError",
+  "ClientClosedError"
 ])
 
 /**
@@ -160,8 +173,9 @@ export const isNovelAIError = (u: unknown): u is NovelAIError =>
 
 /**
  * The client options were refused when the client was made (bad base URL, plain `http://` to a
- * remote host, a key with line breaks, a missing key). Raised by `make`, the layers and the
- * `NovelAI` constructor, never by a call.
+ * remote host, a key with characters HTTP cannot carry, a missing key, a bad number). Raised by
+ * `make`, the layers and the `NovelAI` constructor, never by a call: a call fails with a
+ * `NovelAIError`.
  *
  * @since 0.1.0
  * @category errors

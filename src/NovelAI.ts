@@ -19,7 +19,7 @@ import type { Completion, CompletionChunk, CompletionParams } from "./Completion
 import { ConfigurationError } from "./Errors.js"
 import { abortError, iterate, toThrown } from "./internal/iterate.js"
 import { resolveOptions } from "./internal/options.js"
-import type { Model } from "./Models.js"
+import type { ModelInfo } from "./Models.js"
 import * as NovelAIClient from "./NovelAIClient.js"
 import type { TokenCountParams } from "./TokenCount.js"
 
@@ -60,7 +60,7 @@ export interface RequestOptions extends NovelAIClient.CallOptions {
  * @category models
  */
 export interface OpenAIPromiseApi {
-  readonly listModels: (options?: RequestOptions) => Promise<Array<Model>>
+  readonly listModels: (options?: RequestOptions) => Promise<Array<ModelInfo>>
   readonly completion: (params: CompletionParams, options?: RequestOptions) => Promise<Completion>
   readonly chatCompletion: (params: ChatCompletionParams, options?: RequestOptions) => Promise<ChatCompletion>
   readonly tokenCount: (params: TokenCountParams, options?: RequestOptions) => Promise<number>

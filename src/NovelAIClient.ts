@@ -1,51 +1,36 @@
 /**
- * The NovelAI client service: configuration, the `make` constructor and its layers.
+ * The NovelAI client service: its options, the `make` constructor and its layers, and call options
+ * for a block of code.
  *
  * @since 0.1.0
  */
 import * as HttpClient from "@effect/platform/HttpClient"
-import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
-import * as Chunk from "effect/Chunk"
 import * as Config from "effect/Config"
 import * as ConfigError from "effect/ConfigError"
 import * as Context from "effect/Context"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
-import { flow, identity } from "effect/Function"
+import { dual } from "effect/Function"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
-import * as RateLimiter from "effect/RateLimiter"
-import type * as Redacted from "effect/Redacted"
-import * as Schedule from "effect/Schedule"
-import type * as Schema from "effect/Schema"
+import type * as RateLimiter from "effect/RateLimiter"
+import * as Redacted from "effect/Redacted"
+import type * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
-import * as Stream from "effect/Stream"
-import {
-  type ChatCompletion,
-  type ChatCompletionChunk,
-  ChatCompletionParams,
-  ChatWire,
-  normaliseChatChunk,
-  normaliseChatCompletion
-} from "./ChatCompletions.js"
-import {
-  Completion,
-  type CompletionChunk,
-  CompletionParams,
-  CompletionWire,
-  normaliseCompletion
-} from "./Completions.js"
-import { ConfigurationError, InvalidRequestError, type NovelAIError } from "./Errors.js"
+import type * as Stream from "effect/Stream"
+import type { ChatCompletion, ChatCompletionChunk, ChatCompletionParams } from "./ChatCompletions.js"
+import type { Completion, CompletionChunk, CompletionParams } from "./Completions.js"
+import { ConfigurationError, type NovelAIError } from "./Errors.js"
+import * as Calls from "./internal/calls.js"
 import * as Deadline from "./internal/deadline.js"
-import { paramsEncoder, responseDecoder } from "./internal/decode.js"
-import type { ErrorContext } from "./internal/errors.js"
+import * as Endpoints from "./internal/endpoints.js"
+import * as Gate from "./internal/gate.js"
+import * as Http from "./internal/http.js"
 import * as defaults from "./internal/options.js"
-import { duration, resolveOptions, retries } from "./internal/options.js"
-import { requestJson, requestSse, type Timeouts } from "./internal/transport.js"
-import { type Model, ModelListFromWire } from "./Models.js"
-import * as Retry from "./Retry.js"
-import { TokenCountFromWire, TokenCountParams } from "./TokenCount.js"
+import { BlockOptions } from "./internal/policy.js"
+import type { ModelInfo } from "./Models.js"
+import type { TokenCountParams } from "./TokenCount.js"
 
 /**
  * The default host; paths `/oa/v1/...` are appended to it.
@@ -53,7 +38,7 @@ import { TokenCountFromWire, TokenCountParams } from "./TokenCount.js"
  * @since 0.1.0
  * @category constants
  */
-export const DEFAULT_BASE_URL = defaults.DEFAULT_BASE_URL
+export const DEFAULT_BASE_URL: string = defaults.DEFAULT_BASE_URL
 
 /**
  * The model used when a call names none.
@@ -61,7 +46,7 @@ export const DEFAULT_BASE_URL = defaults.DEFAULT_BASE_URL
  * @since 0.1.0
  * @category constants
  */
-export const DEFAULT_MODEL = defaults.DEFAULT_MODEL
+export const DEFAULT_MODEL: string = defaults.DEFAULT_MODEL
 
 /**
  * The NovelAI client service. Provide it with {@link layer} or {@link layerConfig}.
@@ -79,7 +64,7 @@ export class NovelAIClient extends Context.Tag("effect-novelai/NovelAIClient")<
  */
 export declare namespace NovelAIClient {
   /**
-   * The service: the six `/oa/v1` calls under `openai`, as in the spec's `client.openai.*`.
+   * The service: the `/oa/v1` calls under `openai`, as in the spec's `client.openai.*`.
    *
    * @since 0.1.0
    * @category models
@@ -100,7 +85,7 @@ export declare namespace NovelAIClient {
    */
   export interface OpenAIApi {
     /** `GET /oa/v1/models`: the available models. */
-    readonly listModels: (options?: CallOptions) => Effect.Effect<ReadonlyArray<Model>, NovelAIError>
+    readonly listModels: (options?: CallOptions) => Effect.Effect<ReadonlyArray<ModelInfo>, NovelAIError>
     /** `POST /oa/v1/completions`: a text completion. */
     readonly completion: (
       params: CompletionParams,
@@ -130,19 +115,23 @@ export declare namespace NovelAIClient {
 }
 
 /**
- * Per-call overrides of the client's reliability settings.
+ * Per-call settings, over the client's. Give them to one call as its last argument, or to every
+ * call in a block of code with {@link withCallOptions}.
  *
  * @since 0.1.0
  * @category models
  */
 export interface CallOptions {
-  /** Retries of transient failures; 0 disables. Default: the client's (2). */
+  /** Retries of transient failures; 0 disables. It caps a `retrySchedule` given with it or more widely. Default: the client's (2). */
   readonly maxRetries?: number | undefined
-  /** Your own retry policy, replacing the default one entirely (see `Retry.schedule`, `Retry.isRetryable`). */
+  /** Your own retry policy, replacing the default one (see `Retry.schedule`, `Retry.isRetryable`). */
   readonly retrySchedule?: Schedule.Schedule<unknown, NovelAIError> | undefined
-  /** Until the response headers, and for non-streaming calls until the body is read. Default: the client's (10 minutes). */
+  /**
+   * Each attempt's deadline: the wait for a free slot, the response, and for non-streaming calls its
+   * body. `Infinity` for none. Default: the client's (10 minutes).
+   */
   readonly timeout?: Duration.DurationInput | undefined
-  /** Longest silence between two reads of a stream. Default: the client's (2 minutes). */
+  /** Longest wait for a stream's next data while you wait for it; `Infinity` for none. Default: the client's (2 minutes). */
   readonly idleTimeout?: Duration.DurationInput | undefined
 }
 
@@ -153,15 +142,15 @@ export interface CallOptions {
  * @category models
  */
 export interface Options {
-  /** The NovelAI API key (`pst-...`). A string is wrapped in `Redacted` at once. */
+  /** The NovelAI API key (`pst-...`). A string is wrapped in `Redacted` at once; surrounding whitespace is dropped. */
   readonly apiKey: Redacted.Redacted | string
-  /** Host to talk to; default `https://text.novelai.net`. A trailing `/oa/v1` is tolerated. */
+  /** Host to talk to; default `https://text.novelai.net`. A trailing `/oa/v1` is tolerated; a query, a fragment or an endpoint URL is refused. */
   readonly baseUrl?: string | undefined
   /** Model used when a call names none; default `glm-4-6`. */
   readonly defaultModel?: string | undefined
   /** `User-Agent` header; default `effect-novelai/<version>`. */
   readonly userAgent?: string | undefined
-  /** Extra headers sent with every request (a proxy's, a tracing id). Values with line breaks are refused. */
+  /** Extra headers sent with every request (a proxy's, a tracing id). Names and values HTTP cannot carry are refused. */
   readonly headers?: Readonly<Record<string, string>> | undefined
   /** Applied to the configured `HttpClient` last: add retries, logging, middleware. */
   readonly transformClient?: ((client: HttpClient.HttpClient) => HttpClient.HttpClient) | undefined
@@ -177,12 +166,9 @@ export interface Options {
   readonly maxRetries?: number | undefined
   /** Your own retry policy, replacing the default one (see `Retry.schedule`). */
   readonly retrySchedule?: Schedule.Schedule<unknown, NovelAIError> | undefined
-  /**
-   * Request timeout: until the headers, and for non-streaming calls the body; default 10 minutes.
-   * It aborts the request through its `AbortSignal`, which the `HttpClient` must honour.
-   */
+  /** Each attempt's deadline (see {@link CallOptions}); default 10 minutes, `Infinity` for none. */
   readonly timeout?: Duration.DurationInput | undefined
-  /** Stream idle timeout: the longest silence between two reads of a stream; default 2 minutes. */
+  /** Longest wait for a stream's next data while you wait for it; default 2 minutes, `Infinity` for none. */
   readonly idleTimeout?: Duration.DurationInput | undefined
   /** Most requests in flight at once; more wait their turn (a stream holds its slot until it ends). Default unbounded. */
   readonly maxConcurrency?: number | undefined
@@ -192,28 +178,10 @@ export interface Options {
   readonly allowInsecureHttp?: boolean | undefined
 }
 
-const gen_ai = (operation: string, model: unknown) => ({
-  "gen_ai.system": "novelai",
-  "gen_ai.operation.name": operation,
-  "gen_ai.request.model": typeof model === "string" ? model : "unknown"
-})
-
-const modelOf = (params: unknown, fallback: string): unknown => {
-  if (typeof params !== "object" || params === null) return fallback
-  return (params as { model?: unknown }).model ?? fallback
-}
-
-const withModel = (params: unknown, model: unknown): unknown =>
-  typeof params === "object" && params !== null && !Array.isArray(params) ? { ...params, model } : params
-
-const hasFinishReason = (chunk: {
-  readonly choices: ReadonlyArray<{ readonly finish_reason: string | null }>
-}) => chunk.choices.some((choice) => choice.finish_reason !== null)
-
 /**
  * Builds the service from options, on the `HttpClient` in the context (Fetch, Node, or a test
- * client). Fails with a {@link ConfigurationError} when the options are refused. The scope holds
- * the rate limiter, when one is configured.
+ * client). Fails with a {@link ConfigurationError} when the options are refused. When the scope
+ * closes, calls still in flight end with a `ClientClosedError`.
  *
  * @since 0.1.0
  * @category constructors
@@ -222,270 +190,26 @@ export const make = (
   options: Options
 ): Effect.Effect<NovelAIClient.Service, ConfigurationError, HttpClient.HttpClient | Scope.Scope> =>
   Effect.gen(function* () {
-    const resolved = yield* resolveOptions(options)
-    const client = (yield* HttpClient.HttpClient).pipe(
-      HttpClient.mapRequest(
-        flow(
-          HttpClientRequest.prependUrl(resolved.baseUrl),
-          HttpClientRequest.bearerToken(resolved.apiKey),
-          HttpClientRequest.setHeader("user-agent", resolved.userAgent),
-          HttpClientRequest.setHeaders(resolved.headers)
-        )
-      ),
-      HttpClient.withTracerPropagation(options.tracePropagation ?? false),
-      options.httpSpans === true ? identity : HttpClient.withTracerDisabledWhen(() => true),
-      options.transformClient ?? identity
+    const resolved = yield* defaults.resolveOptions(options)
+    const calls = Calls.make(
+      {
+        client: Http.configure(yield* HttpClient.HttpClient, resolved),
+        deadlines: yield* Deadline.makeDeadlines,
+        gate: yield* Gate.make(resolved)
+      },
+      resolved
     )
-
-    // Requests are scoped: a deadline, a failure, an interruption or the end of a stream closes the
-    // scope, aborting the request, with no timer fiber per call or per read.
-    const scopedClient = HttpClient.withScope(client)
-    const deadlines = yield* Deadline.make
-
-    // Each attempt passes the gate: the rate limiter, then a slot among maxConcurrency.
-    const limiter = options.rateLimit === undefined ? undefined : yield* RateLimiter.make(options.rateLimit)
-    const slots =
-      resolved.maxConcurrency === undefined ? undefined : yield* Effect.makeSemaphore(resolved.maxConcurrency)
-    const gate = <A, E>(effect: Effect.Effect<A, E>): Effect.Effect<A, E> => {
-      const slotted = slots === undefined ? effect : slots.withPermits(1)(effect)
-      return limiter === undefined ? slotted : limiter(slotted)
-    }
-    const gateStream = <A, E>(stream: Stream.Stream<A, E>): Stream.Stream<A, E> =>
-      limiter === undefined && slots === undefined
-        ? stream
-        : Stream.unwrapScoped(
-            Effect.gen(function* () {
-              if (limiter !== undefined) yield* limiter(Effect.void)
-              if (slots !== undefined) yield* Effect.acquireRelease(slots.take(1), () => slots.release(1))
-              return stream
-            })
-          )
-
-    const clientPolicy = options.retrySchedule ?? Retry.schedule({ maxRetries: resolved.maxRetries })
-
-    /** The retry policy and timeouts of one call; bad per-call options are an InvalidRequestError. */
-    const callSettings = (
-      endpoint: string,
-      call: CallOptions | undefined
-    ): Either.Either<
-      { readonly policy: Schedule.Schedule<unknown, NovelAIError> | undefined; readonly timeouts: Timeouts },
-      InvalidRequestError
-    > => {
-      const invalid = (message: string) =>
-        Either.left(new InvalidRequestError({ message: `${endpoint}: ${message}`, endpoint }))
-      const badRetries = retries(call?.maxRetries)
-      if (badRetries !== undefined) return invalid(badRetries)
-      const request = duration("timeout", call?.timeout, resolved.timeout)
-      if (Either.isLeft(request)) return invalid(request.left)
-      const idle = duration("idleTimeout", call?.idleTimeout, resolved.idleTimeout)
-      if (Either.isLeft(idle)) return invalid(idle.left)
-      const maxRetries =
-        call?.maxRetries ?? (options.retrySchedule === undefined ? resolved.maxRetries : undefined)
-      const policy =
-        call?.retrySchedule !== undefined
-          ? call.retrySchedule
-          : maxRetries === 0
-            ? undefined
-            : call?.maxRetries === undefined
-              ? clientPolicy
-              : Retry.schedule({ maxRetries })
-      return Either.right({ policy, timeouts: { request: request.right, idle: idle.right } })
-    }
-
-    /** A non-streaming endpoint: encode, then gate, timeout and retry each attempt, in a span. */
-    const call = <P, I, A>(spec: {
-      readonly name: string
-      readonly operation: string
-      readonly method: "GET" | "POST"
-      readonly path: string
-      readonly params?: Schema.Schema<P, I>
-      readonly decode: (json: unknown) => Either.Either<A, NovelAIError>
-    }) => {
-      const context: ErrorContext = { endpoint: spec.name, scrub: resolved.scrub }
-      const encode = spec.params === undefined ? undefined : paramsEncoder(spec.params, spec.name)
-      const base = (spec.method === "GET" ? HttpClientRequest.get : HttpClientRequest.post)(spec.path).pipe(
-        HttpClientRequest.acceptJson
-      )
-      return (params: unknown, callOptions: CallOptions | undefined): Effect.Effect<A, NovelAIError> => {
-        const model = encode === undefined ? undefined : modelOf(params, resolved.defaultModel)
-        // Parameters and options are checked once, before anything is sent; only the HTTP attempt is retried.
-        const prepared = Either.flatMap(callSettings(spec.name, callOptions), (settings) =>
-          encode === undefined
-            ? Either.right({ settings, request: base })
-            : Either.map(encode(withModel(params, model)), (body) => ({
-                settings,
-                request: HttpClientRequest.bodyUnsafeJson(base, body)
-              }))
-        )
-        return Effect.flatMap(prepared, ({ settings, request }) => {
-          const attempt = gate(
-            requestJson(scopedClient, deadlines, context, request, spec.decode, settings.timeouts)
-          )
-          return settings.policy === undefined ? attempt : retryAfterFailure(attempt, settings.policy)
-        }).pipe(
-          Effect.tap(annotateUsage),
-          Effect.withSpan(`NovelAI.${spec.name}`, {
-            kind: "client",
-            captureStackTrace: false,
-            attributes: gen_ai(spec.operation, model)
-          })
-        )
-      }
-    }
-
-    /**
-     * A streaming endpoint: the request lives in the stream. A failure is retried only while no
-     * chunk has been emitted, so generated text is never repeated or spliced.
-     */
-    const stream = <
-      P,
-      I,
-      A extends { readonly choices: ReadonlyArray<{ readonly finish_reason: string | null }> }
-    >(spec: {
-      readonly name: string
-      readonly operation: string
-      readonly path: string
-      readonly params: Schema.Schema<P, I>
-      readonly decode: (json: unknown) => Either.Either<A, NovelAIError>
-    }) => {
-      const context: ErrorContext = { endpoint: spec.name, scrub: resolved.scrub }
-      const encode = paramsEncoder(spec.params, spec.name)
-      const base = HttpClientRequest.post(spec.path).pipe(
-        HttpClientRequest.setHeader("accept", "text/event-stream")
-      )
-      return (params: unknown, callOptions: CallOptions | undefined): Stream.Stream<A, NovelAIError> => {
-        const model = modelOf(params, resolved.defaultModel)
-        const prepared = Either.flatMap(callSettings(spec.name, callOptions), (settings) =>
-          Either.map(encode(withModel(params, model)), (body) => ({
-            settings,
-            request: HttpClientRequest.bodyUnsafeJson(base, { ...(body as object), stream: true })
-          }))
-        )
-        const retried = Stream.unwrap(
-          Effect.map(prepared, ({ settings, request }) => {
-            const attempt = gateStream(
-              requestSse(
-                scopedClient,
-                deadlines,
-                context,
-                request,
-                spec.decode,
-                hasFinishReason,
-                settings.timeouts
-              )
-            )
-            const policy = settings.policy
-            if (policy === undefined) return attempt
-            return Stream.suspend(() => {
-              let emitted = false
-              return attempt.pipe(
-                Stream.mapChunks((chunk) => {
-                  if (!emitted && Chunk.isNonEmpty(chunk)) emitted = true
-                  return chunk
-                }),
-                Stream.retry(Schedule.whileInput(policy, () => !emitted))
-              )
-            })
-          })
-        )
-        return Stream.withSpan(retried, `NovelAI.${spec.name}`, {
-          kind: "client",
-          captureStackTrace: false,
-          attributes: gen_ai(spec.operation, model)
-        })
-      }
-    }
-
-    const listModels = call({
-      name: "listModels",
-      operation: "list_models",
-      method: "GET",
-      path: "/oa/v1/models",
-      decode: responseDecoder(ModelListFromWire, "listModels", "model list")
-    })
-    const completion = call({
-      name: "completion",
-      operation: "text_completion",
-      method: "POST",
-      path: "/oa/v1/completions",
-      params: CompletionParams,
-      decode: responseDecoder(CompletionWire, "completion", "completion", (wire) =>
-        Completion.make(normaliseCompletion(wire), true)
-      )
-    })
-    const chatCompletion = call({
-      name: "chatCompletion",
-      operation: "chat",
-      method: "POST",
-      path: "/oa/v1/chat/completions",
-      params: ChatCompletionParams,
-      decode: responseDecoder(ChatWire, "chatCompletion", "chat completion", normaliseChatCompletion)
-    })
-    const tokenCount = call({
-      name: "tokenCount",
-      operation: "token_count",
-      method: "POST",
-      path: "/oa/v1/internal/token-count",
-      params: TokenCountParams,
-      decode: responseDecoder(TokenCountFromWire, "tokenCount", "token count")
-    })
-    const completionStream = stream({
-      name: "completionStream",
-      operation: "text_completion",
-      path: "/oa/v1/completions",
-      params: CompletionParams,
-      decode: responseDecoder(CompletionWire, "completionStream", "completion chunk", normaliseCompletion)
-    })
-    const chatCompletionStream = stream({
-      name: "chatCompletionStream",
-      operation: "chat",
-      path: "/oa/v1/chat/completions",
-      params: ChatCompletionParams,
-      decode: responseDecoder(ChatWire, "chatCompletionStream", "chat chunk", normaliseChatChunk)
-    })
-
+    const listModels = calls.call(Endpoints.listModels)
     const openai: NovelAIClient.OpenAIApi = {
       listModels: (callOptions) => listModels(undefined, callOptions),
-      completion: (params, callOptions) => completion(params, callOptions),
-      completionStream: (params, callOptions) => completionStream(params, callOptions),
-      chatCompletion: (params, callOptions) => chatCompletion(params, callOptions),
-      chatCompletionStream: (params, callOptions) => chatCompletionStream(params, callOptions),
-      tokenCount: (params, callOptions) => tokenCount(params, callOptions)
+      completion: calls.call(Endpoints.completion),
+      completionStream: calls.stream(Endpoints.completionStream),
+      chatCompletion: calls.call(Endpoints.chatCompletion),
+      chatCompletionStream: calls.stream(Endpoints.chatCompletionStream),
+      tokenCount: calls.call(Endpoints.tokenCount)
     }
-
     return { openai, defaultModel: resolved.defaultModel, baseUrl: resolved.baseUrl }
   })
-
-/**
- * `Effect.retry`, but the schedule's driver is only set up once a first attempt has failed: most
- * calls succeed, and should not pay for it. The first error is fed to the schedule as usual.
- */
-const retryAfterFailure = <A, E, R>(
-  attempt: Effect.Effect<A, E, R>,
-  policy: Schedule.Schedule<unknown, E>
-): Effect.Effect<A, E, R> =>
-  Effect.catchAll(attempt, (first) => {
-    let failedOnce = false
-    return Effect.retry(
-      Effect.suspend(() => {
-        if (failedOnce) return attempt
-        failedOnce = true
-        return Effect.fail(first)
-      }),
-      policy
-    )
-  })
-
-const annotateUsage = (result: unknown) => {
-  const usage = (result as { readonly usage?: { prompt_tokens: number; completion_tokens: number } } | null)
-    ?.usage
-  return usage === undefined
-    ? Effect.void
-    : Effect.annotateCurrentSpan({
-        "gen_ai.usage.input_tokens": usage.prompt_tokens,
-        "gen_ai.usage.output_tokens": usage.completion_tokens
-      })
-}
 
 /**
  * A layer providing {@link NovelAIClient} from options. Requires an `HttpClient`: provide
@@ -499,9 +223,7 @@ const annotateUsage = (result: unknown) => {
  * import { Layer } from "effect"
  * import { NovelAIClient } from "effect-novelai"
  *
- * const NovelAILive = NovelAIClient.layer({ apiKey: process.env.NOVELAI_API_KEY! }).pipe(
- *   Layer.provide(FetchHttpClient.layer)
- * )
+ * const NovelAILive = NovelAIClient.layer({ apiKey: "pst-..." }).pipe(Layer.provide(FetchHttpClient.layer))
  * ```
  */
 export const layer = (
@@ -510,16 +232,15 @@ export const layer = (
   Layer.scoped(NovelAIClient, make(options))
 
 /**
- * The configuration {@link layerConfig} reads: `NOVELAI_API_KEY` (redacted) and, optionally,
- * `NOVELAI_BASE_URL`.
+ * Options of {@link layerConfig}: each may be a plain value or a `Config` read when the layer is
+ * built.
  *
- * @since 0.1.0
- * @category config
+ * @since 0.2.0
+ * @category models
  */
-export const config = Config.all({
-  apiKey: Config.redacted("NOVELAI_API_KEY"),
-  baseUrl: Config.option(Config.string("NOVELAI_BASE_URL"))
-})
+export type ConfigOptions = {
+  readonly [K in keyof Options]?: Options[K] | Config.Config<Exclude<Options[K], undefined>>
+}
 
 const describeConfigError = (error: ConfigError.ConfigError): string =>
   ConfigError.reduceWithContext(error, undefined, {
@@ -532,26 +253,89 @@ const describeConfigError = (error: ConfigError.ConfigError): string =>
     unsupportedCase: (_, path, message) => `${path.join(".")} is unsupported: ${message}`
   }) ?? String(error)
 
+/** An environment variable set to the empty string counts as not set, here as in the facade. */
+const nonEmpty = <A>(config: Config.Config<A>, text: (a: A) => string) =>
+  Config.option(config).pipe(Config.map(Option.filter((a) => text(a).trim() !== "")))
+
+const defaultConfig = {
+  apiKey: nonEmpty(Config.redacted("NOVELAI_API_KEY"), Redacted.value).pipe(
+    Config.mapOrFail((key) =>
+      Option.match(key, {
+        onNone: () => Either.left(ConfigError.MissingData(["NOVELAI_API_KEY"], "NOVELAI_API_KEY is empty")),
+        onSome: Either.right
+      })
+    )
+  ),
+  baseUrl: nonEmpty(Config.string("NOVELAI_BASE_URL"), String).pipe(Config.map(Option.getOrUndefined))
+}
+
 /**
- * A layer providing {@link NovelAIClient} from configuration: the key from `NOVELAI_API_KEY`, the
- * host from `NOVELAI_BASE_URL` unless `options.baseUrl` is given. A missing key fails the layer
- * with a {@link ConfigurationError} that says so.
+ * A layer providing {@link NovelAIClient} from configuration. By default the key is read from
+ * `NOVELAI_API_KEY` (as `Redacted`) and the host from `NOVELAI_BASE_URL` (an empty value counts as
+ * unset); any option may be given as a value or as a `Config` of your own, so an app can rename or
+ * nest its settings. A missing key fails the layer with a {@link ConfigurationError} that says so.
  *
  * @since 0.1.0
  * @category layers
+ * @example
+ * ```ts
+ * import { NodeHttpClient } from "@effect/platform-node"
+ * import { Config, Layer } from "effect"
+ * import { NovelAIClient } from "effect-novelai"
+ *
+ * const NovelAILive = NovelAIClient.layerConfig({
+ *   apiKey: Config.redacted("STORYBOT_NOVELAI_KEY"),
+ *   timeout: Config.duration("STORYBOT_TIMEOUT").pipe(Config.withDefault("5 minutes")),
+ *   maxRetries: 3
+ * }).pipe(Layer.provide(NodeHttpClient.layerUndici))
+ * ```
  */
 export const layerConfig = (
-  options?: Omit<Options, "apiKey">
+  options?: ConfigOptions
 ): Layer.Layer<NovelAIClient, ConfigurationError, HttpClient.HttpClient> =>
   Layer.scoped(
     NovelAIClient,
-    Effect.flatMap(
-      Effect.mapError(config, (error) => new ConfigurationError({ message: describeConfigError(error) })),
-      (loaded) =>
-        make({
-          ...options,
-          apiKey: loaded.apiKey,
-          baseUrl: options?.baseUrl ?? Option.getOrUndefined(loaded.baseUrl)
-        })
-    )
+    Effect.gen(function* () {
+      const given = { ...defaultConfig, ...options } as Record<string, unknown>
+      const loaded: Record<string, unknown> = {}
+      for (const [key, value] of Object.entries(given)) {
+        loaded[key] = Config.isConfig(value)
+          ? yield* Effect.mapError(
+              value,
+              (error) => new ConfigurationError({ message: describeConfigError(error) })
+            )
+          : value
+      }
+      return yield* make(loaded as unknown as Options)
+    })
   )
+
+/**
+ * Runs `effect` with call options for every call made inside it (one timeout or retry policy for a
+ * whole workflow). A call's own options win over these, and these over an outer block's and the
+ * client's.
+ *
+ * @since 0.2.0
+ * @category combinators
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { NovelAIClient, OpenAI } from "effect-novelai"
+ *
+ * const nightlyBatch = Effect.gen(function* () {
+ *   const models = yield* OpenAI.listModels()
+ *   return yield* OpenAI.completion({ prompt: "Once upon a time", model: models[0]?.id })
+ * }).pipe(NovelAIClient.withCallOptions({ maxRetries: 5, timeout: "20 minutes" }))
+ * ```
+ */
+export const withCallOptions: {
+  (options: CallOptions): <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
+  <A, E, R>(effect: Effect.Effect<A, E, R>, options: CallOptions): Effect.Effect<A, E, R>
+} = dual(2, <A, E, R>(effect: Effect.Effect<A, E, R>, options: CallOptions) =>
+  Effect.flatMap(Effect.serviceOption(BlockOptions), (outer) =>
+    Effect.provideService(effect, BlockOptions, { ...Option.getOrUndefined(outer), ...defined(options) })
+  )
+)
+
+const defined = (options: CallOptions): Record<string, unknown> =>
+  Object.fromEntries(Object.entries(options).filter(([, value]) => value !== undefined))

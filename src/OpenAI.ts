@@ -11,12 +11,12 @@ import {
   ChatCompletion,
   type ChatCompletionChunk,
   type ChatCompletion as ChatCompletionClass,
-  type ChatCompletionParams,
-  splitThinking
+  type ChatCompletionParams
 } from "./ChatCompletions.js"
 import { Completion, type CompletionChunk, type CompletionParams } from "./Completions.js"
 import type { NovelAIError } from "./Errors.js"
-import type { Model } from "./Models.js"
+import { splitThinking } from "./internal/thinking.js"
+import type { ModelInfo } from "./Models.js"
 import { type CallOptions, NovelAIClient } from "./NovelAIClient.js"
 import type { Usage } from "./Sampling.js"
 import type { TokenCountParams } from "./TokenCount.js"
@@ -29,7 +29,7 @@ import type { TokenCountParams } from "./TokenCount.js"
  */
 export const listModels = (
   options?: CallOptions
-): Effect.Effect<ReadonlyArray<Model>, NovelAIError, NovelAIClient> =>
+): Effect.Effect<ReadonlyArray<ModelInfo>, NovelAIError, NovelAIClient> =>
   Effect.flatMap(NovelAIClient, (client) => client.openai.listModels(options))
 
 /**

@@ -60,13 +60,11 @@ export interface ScheduleOptions {
 
 /**
  * The delay before retry `attempt` (0-based): the server's `retryAfter` when it gave one (within
- * `maxRetryAfter`), else `min(initialDelay * 2^attempt, maxDelay)` less up to 25 % jitter.
- * `undefined` when the server asked for a wait longer than `maxRetryAfter`: do not retry.
- *
- * @since 0.1.0
- * @category utils
+ * `maxRetryAfter`), else `min(initialDelay * 2^attempt, maxDelay)` less up to 25 % jitter
+ * (`random` in [0, 1)). `undefined` when the server asked for a wait longer than `maxRetryAfter`:
+ * do not retry.
  */
-export const delayFor = (
+const delayFor = (
   error: NovelAIError,
   attempt: number,
   random: number,

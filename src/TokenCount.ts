@@ -1,57 +1,26 @@
 /**
- * Token count (`POST /oa/v1/internal/token-count`).
+ * Token count (`POST /oa/v1/internal/token-count`): how many tokens a text is for a model.
  *
  * @since 0.1.0
  */
 import * as Schema from "effect/Schema"
+import { modelId } from "./internal/sampling.js"
 import * as S from "./internal/schema.js"
 
 /**
- * Parameters of `tokenCount`.
+ * Parameters of `tokenCount`: the `prompt` to count and, optionally, the `model` whose tokenizer
+ * counts it (the client's default model otherwise).
  *
  * @since 0.1.0
  * @category schemas
  */
 export const TokenCountParams = Schema.Struct({
   prompt: S.string("a string"),
-  model: Schema.optional(S.nonEmptyString("a model id such as glm-4-6"))
-}).annotations({ identifier: "TokenCountParams" })
+  model: Schema.optional(modelId)
+}).annotations({ identifier: "effect-novelai/TokenCountParams" })
 
 /**
  * @since 0.1.0
  * @category models
  */
 export type TokenCountParams = typeof TokenCountParams.Type
-
-const Count = Schema.NonNegativeInt
-
-/**
- * Decodes every token-count shape seen (`{ length, encoded }`, `{ token_count }`, `{ count }`,
- * `{ tokens }` as a number or a token array, a bare number) into a number.
- *
- * @since 0.1.0
- * @category schemas
- */
-export const TokenCountFromWire = Schema.transform(
-  Schema.Union(
-    Count,
-    Schema.Struct({ length: Count }),
-    Schema.Struct({ token_count: Count }),
-    Schema.Struct({ count: Count }),
-    Schema.Struct({ tokens: Schema.Union(Count, Schema.Array(Schema.Unknown)) }),
-    Schema.Struct({ encoded: Schema.Array(Schema.Unknown) })
-  ),
-  Count,
-  {
-    strict: true,
-    decode: (wire) => {
-      if (typeof wire === "number") return wire
-      if ("length" in wire) return wire.length
-      if ("token_count" in wire) return wire.token_count
-      if ("count" in wire) return wire.count
-      if ("tokens" in wire) return typeof wire.tokens === "number" ? wire.tokens : wire.tokens.length
-      return wire.encoded.length
-    },
-    encode: (n) => n
-  }
-)

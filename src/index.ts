@@ -4,7 +4,13 @@
  * @since 0.1.0
  */
 
-export type {
+/**
+ * Chat completion schemas and types.
+ *
+ * @since 0.1.0
+ */
+export * as ChatCompletions from "./ChatCompletions.js"
+export {
   /** @since 0.1.0 */
   ChatCompletion,
   /** @since 0.1.0 */
@@ -15,12 +21,12 @@ export type {
   ChatMessage
 } from "./ChatCompletions.js"
 /**
- * Chat completion schemas and types.
+ * Completion schemas and types.
  *
  * @since 0.1.0
  */
-export * as ChatCompletions from "./ChatCompletions.js"
-export type {
+export * as Completions from "./Completions.js"
+export {
   /** @since 0.1.0 */
   Completion,
   /** @since 0.1.0 */
@@ -28,12 +34,6 @@ export type {
   /** @since 0.1.0 */
   CompletionParams
 } from "./Completions.js"
-/**
- * Completion schemas and types.
- *
- * @since 0.1.0
- */
-export * as Completions from "./Completions.js"
 /**
  * The error classes and the `NovelAIError` union.
  *
@@ -43,6 +43,8 @@ export * as Errors from "./Errors.js"
 export {
   /** @since 0.1.0 */
   AuthenticationError,
+  /** @since 0.2.0 */
+  ClientClosedError,
   /** @since 0.1.0 */
   ConfigurationError,
   /** @since 0.1.0 */
@@ -64,16 +66,18 @@ export {
   /** @since 0.1.0 */
   TransportError
 } from "./Errors.js"
-export type {
-  /** @since 0.1.0 */
-  Model
-} from "./Models.js"
 /**
  * Model schemas and types.
  *
  * @since 0.1.0
  */
 export * as Models from "./Models.js"
+export {
+  /** @since 0.2.0 */
+  type ModelId,
+  /** @since 0.2.0 */
+  ModelInfo
+} from "./Models.js"
 export {
   /** @since 0.1.0 */
   NovelAI,
@@ -84,6 +88,10 @@ export {
   /** @since 0.1.0 */
   type RequestOptions
 } from "./NovelAI.js"
+export type {
+  /** @since 0.2.0 */
+  CallOptions
+} from "./NovelAIClient.js"
 /**
  * The client service, its options and layers.
  *
@@ -103,14 +111,24 @@ export * as OpenAI from "./OpenAI.js"
  */
 export * as Retry from "./Retry.js"
 /**
- * Shared sampling parameter schemas.
+ * The sampling parameters completions and chats share, and token usage.
  *
  * @since 0.1.0
  */
 export * as Sampling from "./Sampling.js"
+export {
+  /** @since 0.2.0 */
+  SamplingParams,
+  /** @since 0.2.0 */
+  Usage
+} from "./Sampling.js"
 /**
  * Token count schemas.
  *
  * @since 0.1.0
  */
 export * as TokenCount from "./TokenCount.js"
+export {
+  /** @since 0.2.0 */
+  TokenCountParams
+} from "./TokenCount.js"

@@ -1,15 +1,8 @@
 import { inspect } from "node:util"
 import { HttpClient, HttpClientResponse } from "@effect/platform"
-import { describe, expect, expectTypeOf, it } from "@effect/vitest"
+import { describe, expect, it } from "@effect/vitest"
 import { Chunk, ConfigProvider, Effect, Exit, Fiber, Layer, Redacted, Stream, TestClock } from "effect"
-import {
-  type ChatCompletion,
-  ConfigurationError,
-  type Model,
-  NovelAIClient,
-  type NovelAIError,
-  OpenAI
-} from "effect-novelai"
+import { ConfigurationError, NovelAIClient, OpenAI } from "effect-novelai"
 import pkg from "../package.json" with { type: "json" }
 import { VERSION } from "../src/internal/version.js"
 import { API_KEY, json, makeTestClient } from "./support.js"
@@ -103,29 +96,6 @@ describe("interruption", () => {
       expect(state.pulled).toBeLessThanOrEqual(5)
     })
   )
-})
-
-describe("types", () => {
-  it("every endpoint's error channel is the NovelAIError union", () => {
-    type ErrorOf<T> =
-      T extends Effect.Effect<any, infer E, any> ? E : T extends Stream.Stream<any, infer E, any> ? E : never
-    expectTypeOf<ErrorOf<ReturnType<typeof OpenAI.listModels>>>().toEqualTypeOf<NovelAIError>()
-    expectTypeOf<ErrorOf<ReturnType<typeof OpenAI.completion>>>().toEqualTypeOf<NovelAIError>()
-    expectTypeOf<ErrorOf<ReturnType<typeof OpenAI.completionStream>>>().toEqualTypeOf<NovelAIError>()
-    expectTypeOf<ErrorOf<ReturnType<typeof OpenAI.chatCompletion>>>().toEqualTypeOf<NovelAIError>()
-    expectTypeOf<ErrorOf<ReturnType<typeof OpenAI.chatCompletionStream>>>().toEqualTypeOf<NovelAIError>()
-    expectTypeOf<ErrorOf<ReturnType<typeof OpenAI.tokenCount>>>().toEqualTypeOf<NovelAIError>()
-    expectTypeOf<
-      Effect.Effect.Success<ReturnType<typeof OpenAI.chatCompletion>>
-    >().toEqualTypeOf<ChatCompletion>()
-    expectTypeOf<Effect.Effect.Success<ReturnType<typeof OpenAI.listModels>>>().toEqualTypeOf<
-      ReadonlyArray<Model>
-    >()
-    expectTypeOf<Effect.Effect.Success<ReturnType<typeof OpenAI.tokenCount>>>().toEqualTypeOf<number>()
-    expectTypeOf<
-      Effect.Effect.Context<ReturnType<typeof OpenAI.chatCompletion>>
-    >().toEqualTypeOf<NovelAIClient.NovelAIClient>()
-  })
 })
 
 describe("configuration", () => {

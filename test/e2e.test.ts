@@ -9,7 +9,7 @@ import { Chunk, Duration, Effect, Either, Fiber, Layer, Stream } from "effect"
 import { NovelAIClient, OpenAI, RateLimitError } from "effect-novelai"
 import {
   type Fault,
-  layerClient,
+  layerSimulatorWithClient,
   NovelAISimulator,
   type SimulatorOptions,
   startSimulator
@@ -36,7 +36,9 @@ const withSim = <A, E>(
     // Retries off unless a test asks for them: the fault table checks what one attempt gives.
     Effect.provide(
       f,
-      layerClient({ keepAliveTimeoutMs: 200, maxRetries: 0, ...options }).pipe(Layer.provide(http))
+      layerSimulatorWithClient({ keepAliveTimeoutMs: 200, maxRetries: 0, ...options }).pipe(
+        Layer.provide(http)
+      )
     )
   )
 

@@ -153,7 +153,7 @@ describe("the Promise facade", () => {
 
   it("refuses bad options in the constructor", () => {
     expect(() => new NovelAI({ apiKey: "pst-x", baseUrl: "http://example.com" })).toThrow(/plain http/)
-    expect(() => new NovelAI({ apiKey: "pst-x\n" })).toThrow(/line break/)
+    expect(() => new NovelAI({ apiKey: "pst-\nx" })).toThrow(/line break/)
   })
 
   it("a custom fetch is used for every request", async () => {

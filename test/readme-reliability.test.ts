@@ -3,7 +3,7 @@ import { NodeHttpClient } from "@effect/platform-node"
 import { expect, it } from "@effect/vitest"
 import { ConfigProvider, Effect, Layer, Schedule } from "effect"
 import { NovelAI, NovelAIClient, OpenAI, Retry } from "effect-novelai"
-import { NovelAISimulator, layer as simulatorLayer } from "effect-novelai/testing"
+import { NovelAISimulator, layerSimulator as simulatorLayer } from "effect-novelai/testing"
 
 it.live("the Reliability section's options and per-call overrides work as written", () =>
   Effect.gen(function* () {

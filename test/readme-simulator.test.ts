@@ -3,7 +3,7 @@ import { FetchHttpClient } from "@effect/platform"
 import { expect, it } from "@effect/vitest"
 import { Effect, Layer } from "effect"
 import { OpenAI } from "effect-novelai"
-import { layerClient, NovelAISimulator, startSimulator } from "effect-novelai/testing"
+import { layerSimulatorWithClient, NovelAISimulator, startSimulator } from "effect-novelai/testing"
 
 it.live("retries the locked generation", () =>
   Effect.gen(function* () {
@@ -13,7 +13,7 @@ it.live("retries the locked generation", () =>
     const reply = yield* OpenAI.chatCompletion({ messages: [{ role: "user", content: "Hi" }] })
     expect(reply.choices[0]!.message.content).not.toBe("")
     expect(sim.requests.map((r) => r.status)).toEqual([429, 200])
-  }).pipe(Effect.provide(layerClient().pipe(Layer.provide(FetchHttpClient.layer))))
+  }).pipe(Effect.provide(layerSimulatorWithClient().pipe(Layer.provide(FetchHttpClient.layer))))
 )
 
 it("the plain start function", async () => {

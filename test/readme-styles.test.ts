@@ -3,7 +3,7 @@ import { FetchHttpClient } from "@effect/platform"
 import { expect, it } from "@effect/vitest"
 import { Duration, Effect, Layer, Logger, LogLevel, Stream } from "effect"
 import { NovelAI, NovelAIClient, OpenAI, RateLimitError } from "effect-novelai"
-import { NovelAISimulator, layer as simulatorLayer } from "effect-novelai/testing"
+import { NovelAISimulator, layerSimulator as simulatorLayer } from "effect-novelai/testing"
 
 it.live("Promise style", () =>
   Effect.gen(function* () {

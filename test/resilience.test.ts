@@ -8,7 +8,12 @@ import { NodeHttpClient } from "@effect/platform-node"
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import { Effect, Either, Layer, Supervisor } from "effect"
 import { type NovelAIClient, OpenAI } from "effect-novelai"
-import { type Fault, layerClient, NovelAISimulator, type SimulatorOptions } from "effect-novelai/testing"
+import {
+  type Fault,
+  layerSimulatorWithClient,
+  NovelAISimulator,
+  type SimulatorOptions
+} from "effect-novelai/testing"
 
 const hi = { messages: [{ role: "user" as const, content: "Tell me a story" }] }
 
@@ -44,7 +49,11 @@ const scenario = <A, E>(
         for (let i = 0; i < 100 && sim.openConnections() > 0; i++) yield* Effect.sleep("20 millis")
         expect(sim.openConnections()).toBe(0)
         return value
-      }).pipe(Effect.provide(layerClient({ keepAliveTimeoutMs: 100, ...options }).pipe(Layer.provide(http))))
+      }).pipe(
+        Effect.provide(
+          layerSimulatorWithClient({ keepAliveTimeoutMs: 100, ...options }).pipe(Layer.provide(http))
+        )
+      )
     ).pipe(Effect.supervised(supervisor))
     const fibers = yield* supervisor.value
     yield* Effect.sleep("10 millis")

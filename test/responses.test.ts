@@ -155,7 +155,7 @@ describe("tolerant response decoding", () => {
       OpenAI.completion({ prompt: "x" }).pipe(
         Effect.provide(makeTestClient(() => json("<html>gateway</html>")).layer)
       ),
-      /completion: the response was not JSON: "<html>gateway<\/html>"/
+      /completion: the response was not JSON \(content-type application\/json\): "<html>gateway<\/html>"/
     ]
   ]
   for (const [name, effect, message] of wrong) {

@@ -231,7 +231,7 @@ describe("the default retry policy (TestClock)", () => {
   it.effect("a Schedule of your own replaces the policy, per client or per call", () =>
     Effect.gen(function* () {
       const mine = Schedule.spaced("2 seconds").pipe(Schedule.intersect(Schedule.recurs(1)))
-      const client = makeTestClient(status(401), { retrySchedule: mine })
+      const client = makeTestClient(status(401), { retrySchedule: mine, maxRetries: undefined })
       const { counts } = yield* timeline(
         OpenAI.chatCompletion(hi).pipe(Effect.provide(client.layer)),
         client.recorded,

@@ -1,7 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Chunk, Effect, Either, Stream } from "effect"
 import { OpenAI } from "effect-novelai"
-import { decodeSse } from "../src/internal/sse.js"
 import { makeTestClient, sse } from "./support.js"
 
 const chat = (content: string, finish: string | null = null, extra = "") =>
@@ -240,26 +239,11 @@ describe("SSE limits", () => {
     Effect.gen(function* () {
       const encoder = new TextEncoder()
       const huge = encoder.encode(`data: ${"x".repeat(8 * 1024 * 1024 + 1)}`)
-      const bytes = Stream.fromChunk(
-        Chunk.make(huge, encoder.encode("more\n\n"), encoder.encode("data: [DONE]\n\n"))
-      )
-      const exit = yield* bytes.pipe(
-        decodeSse({
-          context: { endpoint: "chatCompletionStream", scrub: (text) => text },
-          headers: {},
-          nowMillis: () => 0,
-          decode: (json) => Either.right(json),
-          isFinal: () => false
-        }),
-        Stream.runCollect,
-        Effect.exit
-      )
-      expect(exit).toMatchObject({
-        _tag: "Failure",
-        cause: { _tag: "Fail", error: { _tag: "ResponseDecodeError" } }
-      })
-      const error = exit._tag === "Failure" && exit.cause._tag === "Fail" ? exit.cause.error : undefined
-      expect(error?.message).toBe("chatCompletionStream: a stream event exceeded 8388608 bytes")
+      const parts = [huge, encoder.encode("more\n\n"), encoder.encode("data: [DONE]\n\n")]
+      const items = yield* run(parts)
+      const errors = items.filter(Either.isLeft).map((e) => e.left)
+      expect(errors.map((e) => e._tag)).toEqual(["ResponseDecodeError"])
+      expect(errors[0]!.message).toBe("chatCompletionStream: a stream event exceeded 8388608 characters")
     })
   )
 })

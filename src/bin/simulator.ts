@@ -8,7 +8,7 @@
  *   --limit N       generations one key may run at once (default 1)
  */
 import { parseArgs } from "node:util"
-import { startSimulator } from "../Simulator.js"
+import { startSimulator } from "../testing/index.js"
 
 const { values } = parseArgs({
   options: {

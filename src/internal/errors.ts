@@ -1,3 +1,9 @@
+/**
+ * The one place where failures become {@link Errors.NovelAIError}s: HTTP statuses and error bodies
+ * (`fromFailure`), errors reported inside a 2xx body or stream (`isErrorPayload`), and the
+ * platform's `HttpClientError` (`toTransportError`).
+ */
+import type * as HttpClientError from "@effect/platform/HttpClientError"
 import * as Duration from "effect/Duration"
 import * as Errors from "../Errors.js"
 
@@ -178,3 +184,53 @@ export const fromFailure = (ctx: ErrorContext, input: FailureInput): Errors.Nove
   if (status >= 400) return new Errors.InvalidRequestError(fields)
   return new Errors.ServerError(fields)
 }
+
+/** An `HttpClientError` as one of ours. */
+export const toTransportError =
+  (context: ErrorContext) =>
+  (error: HttpClientError.HttpClientError): Errors.TransportError => {
+    const underlying = error.cause instanceof Error ? error.cause : undefined
+    const detail = underlying ? `${underlying.message}${causeCode(underlying)}` : error.reason
+    const what =
+      error._tag === "RequestError"
+        ? "the request could not be sent"
+        : "the connection failed while reading the response"
+    return new Errors.TransportError({
+      message: context.scrub(`${context.endpoint}: ${what} (${detail})`),
+      status: error._tag === "ResponseError" ? error.response.status : undefined,
+      endpoint: context.endpoint,
+      cause: underlying
+    })
+  }
+
+const causeCode = (error: Error): string => {
+  const inner = (error as { cause?: unknown }).cause
+  if (typeof inner === "object" && inner !== null && "code" in inner && typeof inner.code === "string") {
+    return `: ${inner.code}`
+  }
+  return ""
+}
+
+/** Which wait a client-side timeout cut short. */
+export type Phase = "queue" | "request" | "body" | "idle"
+
+export const timeoutError = (context: ErrorContext, phase: Phase, after: Duration.Duration) =>
+  new Errors.TimeoutError({
+    message: `${context.endpoint}: ${
+      phase === "queue"
+        ? "still waiting for a free slot (maxConcurrency, generationConcurrency)"
+        : phase === "request"
+          ? "no response"
+          : phase === "body"
+            ? "the response body did not complete"
+            : "the stream sent no data"
+    } within ${Duration.format(after)}${phase === "queue" ? "" : "; the connection was closed"}`,
+    endpoint: context.endpoint,
+    phase
+  })
+
+export const closedError = (context: ErrorContext) =>
+  new Errors.ClientClosedError({
+    message: `${context.endpoint}: the client was closed; create a new one to make more calls`,
+    endpoint: context.endpoint
+  })

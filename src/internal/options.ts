@@ -1,10 +1,16 @@
+/**
+ * Client options, checked once when the client is made. Input is `unknown`: whatever a caller
+ * passes (from JavaScript, from configuration) is checked here, and a refusal is a
+ * `ConfigurationError` that names the option, before any request.
+ */
+import type * as HttpClient from "@effect/platform/HttpClient"
 import * as Duration from "effect/Duration"
 import * as Either from "effect/Either"
 import { identity } from "effect/Function"
+import type * as RateLimiter from "effect/RateLimiter"
 import * as Redacted from "effect/Redacted"
-import { ConfigurationError } from "../Errors.js"
-import type { Options } from "../NovelAIClient.js"
-import { DEFAULT_MAX_RETRIES } from "../Retry.js"
+import * as Schedule from "effect/Schedule"
+import { ConfigurationError, type NovelAIError } from "../Errors.js"
 import { VERSION } from "./version.js"
 
 export const DEFAULT_BASE_URL = "https://text.novelai.net"
@@ -14,106 +20,231 @@ export const DEFAULT_TIMEOUT = Duration.minutes(10)
 /** NovelAI streams tokens steadily once it starts; two quiet minutes means something is wrong. */
 export const DEFAULT_IDLE_TIMEOUT = Duration.minutes(2)
 
+/** The client's settings, checked. */
+export interface Resolved {
+  readonly apiKey: Redacted.Redacted<string>
+  readonly baseUrl: string
+  readonly defaultModel: string
+  readonly userAgent: string
+  readonly headers: Readonly<Record<string, string>>
+  /** As given; the default (2) applies where no level sets it. */
+  readonly maxRetries: number | undefined
+  readonly retrySchedule: Schedule.Schedule<unknown, NovelAIError> | undefined
+  readonly timeout: Duration.Duration
+  readonly idleTimeout: Duration.Duration
+  readonly maxConcurrency: number | undefined
+  readonly generationConcurrency: number | undefined
+  readonly rateLimit: RateLimiter.RateLimiter.Options | undefined
+  readonly tracePropagation: boolean
+  readonly httpSpans: boolean
+  readonly transformClient: ((client: HttpClient.HttpClient) => HttpClient.HttpClient) | undefined
+  /** Removes the API key from any text before it reaches an error. */
+  readonly scrub: (text: string) => string
+}
+
+const show = (u: unknown): string => {
+  if (typeof u === "number") return Number.isNaN(u) ? "NaN" : String(u)
+  if (typeof u === "string") return JSON.stringify(u)
+  if (u === null || u === undefined || typeof u === "boolean") return String(u)
+  return typeof u
+}
+
+/**
+ * A duration option: positive, or infinite to turn the timeout off. A number is milliseconds.
+ * The error text names the option and what was given.
+ */
 export const duration = (
   name: string,
-  input: Duration.DurationInput | undefined,
+  input: unknown,
   fallback: Duration.Duration
 ): Either.Either<Duration.Duration, string> => {
   if (input === undefined) return Either.right(fallback)
   const decoded = Duration.decodeUnknown(input)
-  if (decoded._tag === "None" || !Duration.isFinite(decoded.value) || Duration.toMillis(decoded.value) <= 0) {
+  if (decoded._tag === "None" || !(Duration.toMillis(decoded.value) > 0)) {
     return Either.left(
-      `${name} must be a positive duration such as "30 seconds" or 30000 (got ${JSON.stringify(input)})`
+      `${name} must be a positive duration such as "30 seconds" or 30000 (ms), or Infinity for none (got ${show(input)})`
     )
   }
   return Either.right(decoded.value)
 }
 
-const LOOPBACK = /^(localhost|127(?:\.\d{1,3}){3}|\[::1\])$/i
-const HEADER_UNSAFE = /[\r\n\0]/
-
-export interface Resolved {
-  readonly headers: Readonly<Record<string, string>>
-  readonly maxRetries: number
-  readonly maxConcurrency: number | undefined
-  readonly timeout: Duration.Duration
-  readonly idleTimeout: Duration.Duration
-  readonly apiKey: Redacted.Redacted
-  readonly baseUrl: string
-  readonly defaultModel: string
-  readonly userAgent: string
-  readonly scrub: (text: string) => string
-}
-
-/** Checks a retry count, client-wide or per call. */
+/** A retry count, client-wide or per call. */
 export const retries = (input: unknown): string | undefined =>
   input === undefined || (typeof input === "number" && Number.isSafeInteger(input) && input >= 0)
     ? undefined
-    : `maxRetries must be an integer >= 0 (got ${JSON.stringify(input)})`
+    : `maxRetries must be an integer >= 0 (got ${show(input)})`
 
-export const resolveOptions = (options: Options): Either.Either<Resolved, ConfigurationError> => {
-  const fail = (message: string) => Either.left(new ConfigurationError({ message }))
-  if (options === null || typeof options !== "object") return fail("options must be an object with an apiKey")
-  const apiKey =
-    typeof options.apiKey === "string"
-      ? Redacted.make(options.apiKey)
-      : Redacted.isRedacted(options.apiKey)
-        ? options.apiKey
-        : undefined
-  if (apiKey === undefined) return fail("apiKey is missing: pass your NovelAI API key or set NOVELAI_API_KEY")
-  const key = Redacted.value(apiKey)
-  if (typeof key !== "string" || key.trim() === "") return fail("apiKey is empty: pass your NovelAI API key")
-  if (HEADER_UNSAFE.test(key)) return fail("apiKey contains a line break or NUL character and was refused")
+/** A retry policy of the caller's own. */
+export const schedule = (
+  input: unknown
+): Either.Either<Schedule.Schedule<unknown, NovelAIError> | undefined, string> =>
+  input === undefined || Schedule.isSchedule(input)
+    ? Either.right(input as Schedule.Schedule<unknown, NovelAIError> | undefined)
+    : Either.left(`retrySchedule must be a Schedule (got ${show(input)})`)
+
+const positiveInteger = (name: string, input: unknown): Either.Either<number | undefined, string> =>
+  input === undefined || (typeof input === "number" && Number.isSafeInteger(input) && input >= 1)
+    ? Either.right(input as number | undefined)
+    : Either.left(`${name} must be an integer >= 1 (got ${show(input)})`)
+
+const boolean = (name: string, input: unknown): Either.Either<boolean, string> =>
+  input === undefined || typeof input === "boolean"
+    ? Either.right(input === true)
+    : Either.left(`${name} must be true or false (got ${show(input)})`)
+
+const rateLimit = (input: unknown): Either.Either<RateLimiter.RateLimiter.Options | undefined, string> => {
+  if (input === undefined) return Either.right(undefined)
+  const usage = `rateLimit must be { limit, interval }, e.g. { limit: 10, interval: "1 second" }`
+  if (typeof input !== "object" || input === null) return Either.left(`${usage} (got ${show(input)})`)
+  const { limit, interval, algorithm } = input as Record<string, unknown>
+  if (typeof limit !== "number" || !Number.isSafeInteger(limit) || limit < 1) {
+    return Either.left(`rateLimit.limit must be an integer >= 1 (got ${show(limit)})`)
+  }
+  const decoded = Duration.decodeUnknown(interval)
+  if (decoded._tag === "None" || !Duration.isFinite(decoded.value) || Duration.toMillis(decoded.value) <= 0) {
+    return Either.left(
+      `rateLimit.interval must be a positive finite duration such as "1 second" (got ${show(interval)})`
+    )
+  }
+  if (algorithm !== undefined && algorithm !== "token-bucket" && algorithm !== "fixed-window") {
+    return Either.left(
+      `rateLimit.algorithm must be "token-bucket" or "fixed-window" (got ${show(algorithm)})`
+    )
+  }
+  return Either.right({ limit, interval: decoded.value, ...(algorithm !== undefined ? { algorithm } : {}) })
+}
+
+/** A header name HTTP accepts: an RFC 9110 token. */
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
+/** A header value every transport sends as is: visible ASCII, with inner spaces and tabs. */
+const FIELD_VALUE = /^[\x21-\x7e]([\x20-\x7e\t]*[\x21-\x7e])?$/
+/** An API key: visible ASCII, no spaces. */
+const KEY = /^[\x21-\x7e]+$/
+
+const LOOPBACK = /^(localhost|127(?:\.\d{1,3}){3}|\[::1\])$/i
+/** The `/oa/v1` endpoint paths: a `baseUrl` ending in one is an endpoint URL, not a host. */
+const ENDPOINT_PATH = /\/oa\/v1\/(chat\/completions|completions|models|internal\/token-count)$/
+
+const baseUrl = (input: unknown, allowInsecureHttp: boolean): Either.Either<string, string> => {
+  if (input === undefined) return Either.right(DEFAULT_BASE_URL)
+  if (typeof input !== "string") return Either.left(`baseUrl must be a string (got ${show(input)})`)
   let url: URL
   try {
-    url = new URL(options.baseUrl ?? DEFAULT_BASE_URL)
+    url = new URL(input.trim())
   } catch {
-    return fail(`baseUrl is not a valid URL: ${JSON.stringify(String(options.baseUrl))}`)
+    return Either.left(`baseUrl is not a valid URL: ${JSON.stringify(input)}`)
   }
   if (url.protocol !== "https:" && url.protocol !== "http:") {
-    return fail(`baseUrl must use https:// (got ${url.protocol})`)
+    return Either.left(`baseUrl must use https:// (got ${url.protocol})`)
   }
-  if (url.protocol === "http:" && !LOOPBACK.test(url.hostname) && options.allowInsecureHttp !== true) {
-    return fail(
+  if (url.search !== "" || url.hash !== "" || input.includes("?") || input.includes("#")) {
+    return Either.left(
+      `baseUrl must be a host and optional path, without a query or fragment (got ${JSON.stringify(input)})`
+    )
+  }
+  if (url.username !== "" || url.password !== "") {
+    return Either.left("baseUrl must not carry credentials: pass the key as apiKey")
+  }
+  const path = url.pathname.replace(/\/+$/, "")
+  if (ENDPOINT_PATH.test(path)) {
+    return Either.left(
+      `baseUrl is an endpoint URL; give the host it is on, e.g. ${url.origin}${path.replace(ENDPOINT_PATH, "")} (got ${JSON.stringify(input)})`
+    )
+  }
+  if (url.protocol === "http:" && !LOOPBACK.test(url.hostname) && !allowInsecureHttp) {
+    return Either.left(
       `baseUrl ${url.origin} is plain http to a remote host: the API key would be sent unencrypted. Use https, or set allowInsecureHttp: true`
     )
   }
-  const userAgent = options.userAgent ?? `effect-novelai/${VERSION}`
-  if (HEADER_UNSAFE.test(userAgent)) return fail("userAgent contains a line break and was refused")
-  const headers = options.headers ?? {}
-  for (const [name, value] of Object.entries(headers)) {
-    if (typeof value !== "string" || HEADER_UNSAFE.test(value) || HEADER_UNSAFE.test(name)) {
-      return fail(`headers.${name} must be a string without line breaks`)
-    }
-    if (name.toLowerCase() === "authorization") return fail("headers may not set authorization: pass apiKey")
-  }
-  const defaultModel = options.defaultModel ?? DEFAULT_MODEL
-  if (typeof defaultModel !== "string" || defaultModel === "")
-    return fail("defaultModel must be a non-empty string")
-  const path = url.pathname.replace(/\/+$/, "").replace(/\/oa\/v1$/, "")
-  const baseUrl = `${url.origin}${path}`
-  const scrub = key.length >= 4 ? (text: string) => text.split(key).join("[redacted]") : identity<string>
-  const badRetries = retries(options.maxRetries)
-  if (badRetries !== undefined) return fail(badRetries)
-  const maxRetries = options.maxRetries ?? DEFAULT_MAX_RETRIES
-  const maxConcurrency = options.maxConcurrency
-  if (maxConcurrency !== undefined && (!Number.isSafeInteger(maxConcurrency) || maxConcurrency < 1)) {
-    return fail(`maxConcurrency must be an integer >= 1 (got ${maxConcurrency})`)
-  }
-  const timeout = duration("timeout", options.timeout, DEFAULT_TIMEOUT)
-  if (Either.isLeft(timeout)) return fail(timeout.left)
-  const idleTimeout = duration("idleTimeout", options.idleTimeout, DEFAULT_IDLE_TIMEOUT)
-  if (Either.isLeft(idleTimeout)) return fail(idleTimeout.left)
-  return Either.right({
-    headers,
-    apiKey,
-    baseUrl,
-    defaultModel,
-    userAgent,
-    scrub,
-    maxRetries,
-    maxConcurrency,
-    timeout: timeout.right,
-    idleTimeout: idleTimeout.right
-  })
+  return Either.right(`${url.origin}${path.replace(/\/oa\/v1$/, "")}`)
 }
+
+const headers = (input: unknown): Either.Either<Readonly<Record<string, string>>, string> => {
+  if (input === undefined) return Either.right({})
+  if (typeof input !== "object" || input === null || Array.isArray(input)) {
+    return Either.left(`headers must be an object of header names to values (got ${show(input)})`)
+  }
+  for (const [name, value] of Object.entries(input)) {
+    if (!TOKEN.test(name)) {
+      return Either.left(
+        `headers: ${JSON.stringify(name)} is not a valid header name (letters, digits and !#$%&'*+-.^_\`|~ only)`
+      )
+    }
+    if (typeof value !== "string" || !FIELD_VALUE.test(value)) {
+      return Either.left(
+        `headers.${name} must be a non-empty string of visible ASCII characters, spaces and tabs, without leading or trailing whitespace`
+      )
+    }
+    if (name.toLowerCase() === "authorization")
+      return Either.left("headers may not set authorization: pass apiKey")
+  }
+  return Either.right(input as Record<string, string>)
+}
+
+/** The key: a string or `Redacted`; surrounding whitespace (a pasted newline) is dropped. */
+const apiKey = (input: unknown): Either.Either<Redacted.Redacted<string>, string> => {
+  const raw =
+    typeof input === "string" ? input : Redacted.isRedacted(input) ? Redacted.value(input) : undefined
+  if (raw === undefined || raw === null) {
+    return Either.left("apiKey is missing: pass your NovelAI API key (pst-...) or set NOVELAI_API_KEY")
+  }
+  if (typeof raw !== "string") return Either.left("apiKey must be a string or a Redacted string")
+  const key = raw.trim()
+  if (key === "") return Either.left("apiKey is empty: pass your NovelAI API key (pst-...)")
+  if (!KEY.test(key)) {
+    return Either.left(
+      "apiKey contains characters an HTTP header cannot carry (spaces, line breaks, control or non-ASCII characters) and was refused"
+    )
+  }
+  return Either.right(
+    Redacted.isRedacted(input) && key === raw ? (input as Redacted.Redacted<string>) : Redacted.make(key)
+  )
+}
+
+export const resolveOptions = (input: unknown): Either.Either<Resolved, ConfigurationError> =>
+  Either.mapLeft(resolve(input), (message) => new ConfigurationError({ message }))
+
+const resolve = (input: unknown): Either.Either<Resolved, string> =>
+  Either.gen(function* () {
+    if (input === null || typeof input !== "object") {
+      return yield* Either.left("options must be an object with an apiKey")
+    }
+    const options = input as Record<string, unknown>
+    const key = yield* apiKey(options.apiKey)
+    const allowInsecureHttp = yield* boolean("allowInsecureHttp", options.allowInsecureHttp)
+    const url = yield* baseUrl(options.baseUrl, allowInsecureHttp)
+    const userAgent = options.userAgent ?? `effect-novelai/${VERSION}`
+    if (typeof userAgent !== "string" || !FIELD_VALUE.test(userAgent)) {
+      return yield* Either.left("userAgent must be a non-empty string of visible ASCII characters and spaces")
+    }
+    const extraHeaders = yield* headers(options.headers)
+    const defaultModel = options.defaultModel ?? DEFAULT_MODEL
+    if (typeof defaultModel !== "string" || defaultModel.trim() === "") {
+      return yield* Either.left(`defaultModel must be a non-empty string (got ${show(defaultModel)})`)
+    }
+    const badRetries = retries(options.maxRetries)
+    if (badRetries !== undefined) return yield* Either.left(badRetries)
+    const transformClient = options.transformClient
+    if (transformClient !== undefined && typeof transformClient !== "function") {
+      return yield* Either.left(`transformClient must be a function (got ${show(transformClient)})`)
+    }
+    const secret = Redacted.value(key)
+    return {
+      apiKey: key,
+      baseUrl: url,
+      defaultModel,
+      userAgent,
+      headers: extraHeaders,
+      maxRetries: options.maxRetries as number | undefined,
+      retrySchedule: yield* schedule(options.retrySchedule),
+      timeout: yield* duration("timeout", options.timeout, DEFAULT_TIMEOUT),
+      idleTimeout: yield* duration("idleTimeout", options.idleTimeout, DEFAULT_IDLE_TIMEOUT),
+      maxConcurrency: yield* positiveInteger("maxConcurrency", options.maxConcurrency),
+      generationConcurrency: undefined,
+      rateLimit: yield* rateLimit(options.rateLimit),
+      tracePropagation: yield* boolean("tracePropagation", options.tracePropagation),
+      httpSpans: yield* boolean("httpSpans", options.httpSpans),
+      transformClient: transformClient as Resolved["transformClient"],
+      scrub: secret.length >= 4 ? (text: string) => text.split(secret).join("[redacted]") : identity<string>
+    }
+  })

@@ -1,44 +1,66 @@
-import type * as HttpClient from "@effect/platform/HttpClient"
-import type * as HttpClientError from "@effect/platform/HttpClientError"
+/**
+ * One attempt of a call, or of a stream: admitted by the gate, sent on the configured client, its
+ * answer read under a deadline and decoded. Retrying, spans and parameters are the caller's.
+ */
 import type * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
+import * as Chunk from "effect/Chunk"
 import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import type * as Either from "effect/Either"
+import * as Exit from "effect/Exit"
+import * as Option from "effect/Option"
 import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as Errors from "../Errors.js"
-import type { Deadlines } from "./deadline.js"
+import { type Deadline, type Deadlines, Ended } from "./deadline.js"
 import { truncate } from "./decode.js"
-import { type ErrorContext, fromFailure, isErrorPayload, parseBody } from "./errors.js"
-import { decodeSse } from "./sse.js"
+import {
+  closedError,
+  type ErrorContext,
+  fromFailure,
+  isErrorPayload,
+  type Phase,
+  parseBody,
+  timeoutError,
+  toTransportError
+} from "./errors.js"
+import * as Events from "./events.js"
+import type { Gate } from "./gate.js"
+import type { ScopedClient } from "./http.js"
+import { makeFramer } from "./sse.js"
+import { annotateResponse } from "./telemetry.js"
 
-/** The one place an `HttpClientError` becomes one of ours. */
-export const toTransportError =
-  (context: ErrorContext) =>
-  (error: HttpClientError.HttpClientError): Errors.TransportError => {
-    const underlying = error.cause instanceof Error ? error.cause : undefined
-    const detail = underlying ? `${underlying.message}${causeCode(underlying)}` : error.reason
-    const what =
-      error._tag === "RequestError"
-        ? "the request could not be sent"
-        : "the connection failed while reading the response"
-    return new Errors.TransportError({
-      message: context.scrub(`${context.endpoint}: ${what} (${detail})`),
-      status: error._tag === "ResponseError" ? error.response.status : undefined,
-      endpoint: context.endpoint,
-      cause: underlying
-    })
-  }
-
-const causeCode = (error: Error): string => {
-  const inner = (error as { cause?: unknown }).cause
-  if (typeof inner === "object" && inner !== null && "code" in inner && typeof inner.code === "string") {
-    return `: ${inner.code}`
-  }
-  return ""
+/** What every attempt needs from its client. */
+export interface Transport {
+  readonly client: ScopedClient
+  readonly deadlines: Deadlines
+  readonly gate: Gate
 }
+
+/** One attempt's request. */
+export interface Exchange {
+  readonly context: ErrorContext
+  readonly request: HttpClientRequest.HttpClientRequest
+  /** Passes the generation gate (completions, chats), not only the general one. */
+  readonly generation: boolean
+}
+
+/** A single event larger than this many characters is refused rather than buffered without bound. */
+const MAX_EVENT_CHARS = 8 * 1024 * 1024
+
+/** The most events decoded into one chunk; batches start at one event and double up to this. */
+const MAX_BATCH = 1024
+
+/** How long a stream whose every choice has finished may stay open without `[DONE]`. */
+const FINISHED_GRACE = Duration.seconds(1)
+
+const isOk = (status: number) => status >= 200 && status < 300
+
+/** A deadline's end as the error its call fails with. */
+const endedError = (context: ErrorContext, ended: Ended, phase: Phase, after: Duration.Duration) =>
+  ended.reason === "closed" ? closedError(context) : timeoutError(context, phase, after)
 
 /** A failure from a response: its status, or `undefined` for an error carried in a 2xx body. */
 const failureFrom = (
@@ -46,139 +68,22 @@ const failureFrom = (
   response: HttpClientResponse.HttpClientResponse,
   body: unknown,
   status: number | undefined
-) =>
+): Effect.Effect<never, Errors.NovelAIError> =>
   Effect.flatMap(Clock.currentTimeMillis, (nowMillis) =>
     Effect.fail(fromFailure(context, { status, body, headers: response.headers, nowMillis }))
   )
 
-const isOk = (status: number) => status >= 200 && status < 300
-
-/** How long to wait, per call. */
-export interface Timeouts {
-  /** Until the response headers, and for non-streaming calls until the body is read. */
-  readonly request: Duration.Duration
-  /** Longest gap between two reads of a streaming body. */
-  readonly idle: Duration.Duration
-}
-
-const timeoutError = (context: ErrorContext, phase: "request" | "body" | "idle", after: Duration.Duration) =>
-  new Errors.TimeoutError({
-    message: `${context.endpoint}: ${
-      phase === "request"
-        ? "no response"
-        : phase === "body"
-          ? "the response body did not complete"
-          : "the stream sent nothing"
-    } within ${Duration.format(after)}; the connection was closed`,
-    endpoint: context.endpoint,
-    phase
-  })
-
-/**
- * Executes a request whose answer is one JSON document, decoded by `decode`. The client's requests
- * are scoped (`HttpClient.withScope`): the deadline, a failure or an interruption closes the scope,
- * which aborts the request.
- */
-export const requestJson = <A>(
-  client: HttpClient.HttpClient.With<HttpClientError.HttpClientError, Scope.Scope>,
-  deadlines: Deadlines,
-  context: ErrorContext,
-  request: HttpClientRequest.HttpClientRequest,
-  decode: (json: unknown) => Either.Either<A, Errors.NovelAIError>,
-  timeouts: Timeouts
-): Effect.Effect<A, Errors.NovelAIError> =>
-  Effect.suspend(() => {
-    // Whether the headers came decides if a timeout is retryable (nothing was generated for us yet).
-    let responded = false
-    return deadlines.within(
-      Effect.flatMap(Effect.mapError(client.execute(request), toTransportError(context)), (response) => {
-        responded = true
-        return isOk(response.status)
-          ? decodeJsonBody(context, response, decode)
-          : Effect.flatMap(Effect.mapError(response.text, toTransportError(context)), (text) =>
-              failureFrom(context, response, parseBody(text), response.status)
-            )
-      }),
-      {
-        after: timeouts.request,
-        onTimeout: () => timeoutError(context, responded ? "body" : "request", timeouts.request),
-        name: `NovelAI.${context.endpoint}`
-      }
-    )
-  })
-
-/**
- * Executes a streaming request and decodes its SSE body. The request lives in the stream, in a
- * scope of its own: when the consumer stops (take, timeout, interruption), `[DONE]` arrives or a
- * deadline passes, the scope closes and the connection is aborted. One deadline covers the wait
- * for the headers (`timeouts.request`), then each wait for the next read (`timeouts.idle`); it is
- * paused while the consumer works.
- */
-export const requestSse = <A>(
-  client: HttpClient.HttpClient.With<HttpClientError.HttpClientError, Scope.Scope>,
-  deadlines: Deadlines,
-  context: ErrorContext,
-  request: HttpClientRequest.HttpClientRequest,
-  decode: (json: unknown) => Either.Either<A, Errors.NovelAIError>,
-  isFinal: (chunk: A) => boolean,
-  timeouts: Timeouts
-): Stream.Stream<A, Errors.NovelAIError> =>
-  Stream.unwrapScoped(
-    Effect.gen(function* () {
-      const clock = yield* Effect.clock
-      const scope = yield* Effect.acquireRelease(Scope.make(), (scope, exit) => Scope.close(scope, exit))
-      const deadline = deadlines.start(scope, timeouts.request, `NovelAI.${context.endpoint}`)
-      yield* Effect.addFinalizer(() => Effect.sync(deadline.end))
-      // Which wait a passed deadline cut short.
-      let phase: "request" | "body" | "idle" = "request"
-      const timedOut = (error: Errors.NovelAIError) =>
-        deadline.expired()
-          ? timeoutError(context, phase, phase === "idle" ? timeouts.idle : timeouts.request)
-          : error
-
-      const response = yield* Effect.mapError(
-        Effect.provideService(client.execute(request), Scope.Scope, scope),
-        (error) => timedOut(toTransportError(context)(error))
-      )
-      // Headers that came as the deadline passed: the request has been aborted all the same.
-      if (deadline.expired()) return yield* Effect.fail(timeoutError(context, "request", timeouts.request))
-      phase = "body"
-      const contentType = response.headers["content-type"] ?? ""
-      if (!isOk(response.status) || contentType.includes("application/json")) {
-        // An error, or a whole result sent as one JSON chunk: read under the request deadline.
-        const chunk = yield* Effect.mapError(
-          isOk(response.status)
-            ? decodeJsonBody(context, response, decode)
-            : Effect.flatMap(Effect.mapError(response.text, toTransportError(context)), (text) =>
-                failureFrom(context, response, parseBody(text), response.status)
-              ),
-          timedOut
-        )
-        return Stream.succeed(chunk)
-      }
-      phase = "idle"
-      deadline.pause()
-      return response.stream.pipe(
-        Stream.mapError(toTransportError(context)),
-        decodeSse({
-          context,
-          headers: response.headers,
-          nowMillis: () => clock.unsafeCurrentTimeMillis(),
-          decode,
-          isFinal,
-          beforeRead: () => deadline.restart(timeouts.idle),
-          afterRead: deadline.pause
-        }),
-        Stream.mapError(timedOut)
-      )
-    })
+/** Reads an error status's body into the typed error it describes. */
+const readFailure = (context: ErrorContext, response: HttpClientResponse.HttpClientResponse) =>
+  Effect.flatMap(Effect.mapError(response.text, toTransportError(context)), (text) =>
+    failureFrom(context, response, parseBody(text), response.status)
   )
 
 /**
  * Reads a 2xx body as JSON: an `{ "error": ... }` body (seen with status 200) is a failure, not a
- * result; anything else goes through `decode`.
+ * result; a body that is not JSON names its content type; anything else goes through `decode`.
  */
-const decodeJsonBody = <A>(
+const readJson = <A>(
   context: ErrorContext,
   response: HttpClientResponse.HttpClientResponse,
   decode: (json: unknown) => Either.Either<A, Errors.NovelAIError>
@@ -188,9 +93,10 @@ const decodeJsonBody = <A>(
     try {
       body = JSON.parse(text)
     } catch {
+      const type = response.headers["content-type"]
       return Effect.fail(
         new Errors.ResponseDecodeError({
-          message: `${context.endpoint}: the response was not JSON: ${JSON.stringify(truncate(context.scrub(text), 200))}`,
+          message: `${context.endpoint}: the response was not JSON${type ? ` (content-type ${type})` : ""}: ${JSON.stringify(truncate(context.scrub(text), 200))}`,
           status: response.status,
           endpoint: context.endpoint
         })
@@ -199,3 +105,238 @@ const decodeJsonBody = <A>(
     if (isErrorPayload(body)) return failureFrom(context, response, body, undefined)
     return decode(body)
   })
+
+/**
+ * One attempt of a call whose answer is one JSON document. Its deadline (`timeout`) covers the
+ * wait for a slot, the response and its body; the request runs in a scope that a failure or an
+ * interruption closes, aborting it (after a success there is nothing left to abort).
+ */
+export const call = <A>(
+  transport: Transport,
+  exchange: Exchange,
+  decode: (json: unknown) => Either.Either<A, Errors.NovelAIError>,
+  timeout: Duration.Duration
+): Effect.Effect<A, Errors.NovelAIError> =>
+  Effect.flatMap(transport.deadlines.make, (deadline) => {
+    const { context } = exchange
+    let phase: Phase = "queue"
+    deadline.set(timeout)
+    const send = Effect.flatMap(Scope.make(), (scope) => {
+      phase = "request"
+      return Effect.provideService(transport.client.execute(exchange.request), Scope.Scope, scope).pipe(
+        Effect.mapError(toTransportError(context)),
+        Effect.flatMap((response) => {
+          phase = "body"
+          return isOk(response.status) ? readJson(context, response, decode) : readFailure(context, response)
+        }),
+        Effect.onExit((exit) => (Exit.isSuccess(exit) ? Effect.void : Scope.close(scope, exit)))
+      )
+    })
+    return deadline.race(transport.gate.call(send, exchange.generation)).pipe(
+      Effect.onExit(() => Effect.sync(deadline.cancel)),
+      Effect.mapError((error) =>
+        error instanceof Ended ? endedError(context, error, phase, timeout) : error
+      )
+    )
+  })
+
+/** How one stream's events become chunks, and how many choices it asked for. */
+export interface StreamSpec<A> extends Events.EventSpec<A> {
+  readonly choices: number
+}
+
+/**
+ * One attempt of a streaming call. The request lives in the stream's scope: when the consumer
+ * stops (take, timeout, interruption), `[DONE]` arrives or a deadline passes, the scope closes and
+ * the connection is aborted. One deadline covers the wait for a slot and for the headers
+ * (`timeout`), then each wait for data (`idleTimeout`: comments and other events do not count); it
+ * is paused while the consumer works, and once every choice has finished, a quiet connection ends
+ * the stream successfully after a short grace.
+ */
+export const stream = <A>(
+  transport: Transport,
+  exchange: Exchange,
+  spec: StreamSpec<A>,
+  timeouts: { readonly timeout: Duration.Duration; readonly idleTimeout: Duration.Duration }
+): Stream.Stream<A, Errors.NovelAIError> =>
+  Stream.unwrapScoped(
+    Effect.gen(function* () {
+      const { context } = exchange
+      const scope = yield* Effect.scope
+      const span = Option.getOrUndefined(yield* Effect.option(Effect.currentSpan))
+      const progress = new Events.Progress(spec.choices)
+      const summarise = () =>
+        annotateResponse(span, {
+          id: progress.id,
+          model: progress.model,
+          usage: progress.usage,
+          finishReasons: [...progress.finished.values()]
+        })
+      const deadline = yield* transport.deadlines.make
+      yield* Effect.addFinalizer(() => Effect.sync(deadline.cancel))
+      let phase: Phase = "queue"
+      const ended = (error: Ended) =>
+        endedError(context, error, phase, phase === "idle" ? timeouts.idleTimeout : timeouts.timeout)
+
+      deadline.set(timeouts.timeout)
+      const response = yield* deadline
+        .race(
+          Effect.zipRight(
+            transport.gate.enter(exchange.generation, scope),
+            Effect.suspend(() => {
+              phase = "request"
+              return Effect.provideService(transport.client.execute(exchange.request), Scope.Scope, scope)
+            })
+          )
+        )
+        .pipe(
+          Effect.mapError((error) =>
+            error instanceof Ended ? ended(error) : toTransportError(context)(error)
+          )
+        )
+
+      phase = "body"
+      const type = (response.headers["content-type"] ?? "").toLowerCase()
+      if (!isOk(response.status)) {
+        return yield* Effect.mapError(deadline.race(readFailure(context, response)), (error) =>
+          error instanceof Ended ? ended(error) : error
+        )
+      }
+      if (type !== "" && !type.includes("text/event-stream")) {
+        // Not an event stream: a whole result as one JSON chunk, an error body, or something else
+        // (a proxy's HTML page), which fails as it would on a non-streaming call.
+        const chunk = yield* Effect.mapError(
+          deadline.race(readJson(context, response, spec.decode)),
+          (error) => (error instanceof Ended ? ended(error) : error)
+        )
+        spec.observe(chunk, progress)
+        summarise()
+        return Stream.succeed(chunk)
+      }
+      phase = "idle"
+      deadline.pause()
+      // The body is read in a scope of its own, closed without waiting: a transport whose body
+      // never ends a read, even when cancelled, cannot hold the stream's end either.
+      const reading = yield* Scope.make()
+      yield* Effect.addFinalizer((exit) => Effect.asVoid(Effect.forkDaemon(Scope.close(reading, exit))))
+      const read = yield* Scope.extend(Stream.toPull(response.stream), reading)
+      const clock = yield* Effect.clock
+      return Stream.repeatEffectChunkOption(
+        decodeEvents(spec, progress, read, deadline, {
+          failure: (body) =>
+            fromFailure(context, {
+              status: undefined,
+              body,
+              headers: response.headers,
+              nowMillis: clock.unsafeCurrentTimeMillis()
+            }),
+          ended,
+          transportError: toTransportError(context),
+          idleTimeout: timeouts.idleTimeout,
+          finished: summarise
+        })
+      )
+    })
+  )
+
+/**
+ * The pull of a stream's chunks: frames events from the body's bytes as the consumer asks for them
+ * and decodes them with {@link Events.step}, in batches that start at one event and double up to
+ * {@link MAX_BATCH}, so that the first event of a large read is not held back while the rest are
+ * decoded. Fails with `None` when the stream ends.
+ */
+const decodeEvents = <A, E>(
+  spec: StreamSpec<A>,
+  progress: Events.Progress,
+  read: Effect.Effect<Chunk.Chunk<Uint8Array>, Option.Option<E>>,
+  deadline: Deadline,
+  on: {
+    readonly failure: (body: unknown) => Errors.NovelAIError
+    readonly ended: (ended: Ended) => Errors.NovelAIError
+    readonly transportError: (error: E) => Errors.NovelAIError
+    readonly idleTimeout: Duration.Duration
+    /** Called once, when the stream ends. */
+    readonly finished: () => void
+  }
+): Effect.Effect<Chunk.Chunk<A>, Option.Option<Errors.NovelAIError>> => {
+  const framer = makeFramer(MAX_EVENT_CHARS)
+  const grace = Duration.min(FINISHED_GRACE, on.idleTimeout)
+  let batch = 1
+  let inputEnded = false
+  // The outcome that ends the stream once the chunks before it have been handed over.
+  let last: Option.Option<Errors.NovelAIError> | undefined
+  // What the deadline is set for while the consumer waits; undefined while it works.
+  let waiting: "idle" | "grace" | undefined
+
+  const finish = (outcome: Option.Option<Errors.NovelAIError>) => {
+    last = outcome
+    deadline.pause()
+    on.finished()
+  }
+
+  const pull: Effect.Effect<Chunk.Chunk<A>, Option.Option<Errors.NovelAIError>> = Effect.suspend(() => {
+    if (last !== undefined) return Effect.fail(last)
+    const out: Array<A> = []
+    if (framer.overflowed()) {
+      finish(
+        Option.some(
+          new Errors.ResponseDecodeError({
+            message: `${spec.context.endpoint}: a stream event exceeded ${MAX_EVENT_CHARS} characters`,
+            endpoint: spec.context.endpoint
+          })
+        )
+      )
+    }
+    while (last === undefined && out.length < batch) {
+      const event = framer.next()
+      if (event === undefined) break
+      const step = Events.step(spec, progress, event, on.failure, framer.unterminated(event))
+      if (step._tag === "Chunk") out.push(step.chunk)
+      else if (step._tag === "Done") finish(Option.none())
+      else if (step._tag === "Fail") finish(Option.some(step.error))
+    }
+    if (out.length > 0) {
+      batch = Math.min(batch * 2, MAX_BATCH)
+      if (waiting !== undefined) {
+        waiting = undefined
+        deadline.pause()
+      }
+      return Effect.succeed(Chunk.unsafeFromArray(out))
+    }
+    if (last !== undefined) return Effect.fail(last)
+    if (inputEnded) {
+      const truncated = Events.end(spec.context, progress)
+      finish(truncated === undefined ? Option.none() : Option.some(truncated))
+      return Effect.fail(last!)
+    }
+    // Waiting for data: the deadline runs until an event becomes a chunk, across reads that bring
+    // only comments or other events. Once every choice has finished it only waits a short grace.
+    const want = progress.complete() ? "grace" : "idle"
+    if (waiting !== want) {
+      waiting = want
+      deadline.set(want === "grace" ? grace : on.idleTimeout)
+    }
+    return Effect.matchEffect(deadline.race(read), {
+      onSuccess: (bytes) => {
+        for (const part of bytes) framer.feed(part)
+        return pull
+      },
+      onFailure: (error) => {
+        if (error instanceof Ended) {
+          // A finished generation whose connection stayed open: complete, and close it.
+          finish(
+            error.reason === "timeout" && waiting === "grace" ? Option.none() : Option.some(on.ended(error))
+          )
+        } else if (Option.isNone(error)) {
+          framer.end()
+          inputEnded = true
+          return pull
+        } else {
+          finish(Option.some(on.transportError(error.value)))
+        }
+        return Effect.fail(last!)
+      }
+    })
+  })
+  return pull
+}

@@ -1,0 +1,136 @@
+/**
+ * Endpoints made into calls for one client: parameters checked and encoded once, before anything
+ * is sent; each attempt through the transport; retried by the call policy; in a span.
+ */
+import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Stream from "effect/Stream"
+import type * as Errors from "../Errors.js"
+import { Ended } from "./deadline.js"
+import { paramsEncoder } from "./decode.js"
+import type { CallEndpoint, StreamEndpoint } from "./endpoints.js"
+import { closedError, type ErrorContext } from "./errors.js"
+import type { Resolved } from "./options.js"
+import { type Guard, makeSettings, retryCall, retryStream } from "./policy.js"
+import { annotateResponse, requestAttributes } from "./telemetry.js"
+import * as Transport from "./transport.js"
+
+const isRecord = (u: unknown): u is Record<string, unknown> =>
+  typeof u === "object" && u !== null && !Array.isArray(u)
+
+export const make = (transport: Transport.Transport, options: Resolved) => {
+  const settings = makeSettings(options)
+
+  /** The model a call names, or the client's default. */
+  const modelOf = (params: unknown): unknown =>
+    isRecord(params) && params.model !== undefined ? params.model : options.defaultModel
+
+  /** The request with its encoded body, or the InvalidRequestError that keeps it from being sent. */
+  const prepare = (
+    encode: ((input: unknown) => Either.Either<unknown, Errors.InvalidRequestError>) | undefined,
+    base: HttpClientRequest.HttpClientRequest,
+    params: unknown,
+    extra?: Record<string, unknown>
+  ): Either.Either<HttpClientRequest.HttpClientRequest, Errors.InvalidRequestError> => {
+    if (encode === undefined) return Either.right(base)
+    const input = isRecord(params) ? { ...params, model: modelOf(params) } : params
+    return Either.map(encode(input), (body) =>
+      HttpClientRequest.bodyUnsafeJson(base, extra === undefined ? body : { ...(body as object), ...extra })
+    )
+  }
+
+  const context = (name: string): ErrorContext => ({ endpoint: name, scrub: options.scrub })
+
+  /** The retrying part of a call, ended at once with a ClientClosedError when the client closes. */
+  const guard =
+    (context: ErrorContext): Guard =>
+    (effect) =>
+      Effect.mapError(transport.deadlines.guard(effect), (error) =>
+        error instanceof Ended ? closedError(context) : error
+      )
+
+  /** A call whose answer is one JSON document. */
+  const call = <A>(endpoint: CallEndpoint<A>) => {
+    const exchangeContext = context(endpoint.name)
+    const encode = endpoint.params === undefined ? undefined : paramsEncoder(endpoint.params, endpoint.name)
+    const base = (endpoint.method === "GET" ? HttpClientRequest.get : HttpClientRequest.post)(
+      endpoint.path
+    ).pipe(HttpClientRequest.acceptJson)
+    return (params: unknown, callOptions: unknown): Effect.Effect<A, Errors.NovelAIError> =>
+      Effect.flatMap(settings(endpoint.name, callOptions), (settings) =>
+        Effect.flatMap(prepare(encode, base, params), (request) =>
+          retryCall(
+            Transport.call(
+              transport,
+              { context: exchangeContext, request, generation: endpoint.generation },
+              endpoint.decode,
+              settings.timeout
+            ),
+            settings.policy,
+            guard(exchangeContext)
+          )
+        )
+      ).pipe(
+        Effect.tap((result) =>
+          endpoint.summary === undefined
+            ? Effect.void
+            : Effect.map(Effect.option(Effect.currentSpan), (span) =>
+                annotateResponse(span._tag === "Some" ? span.value : undefined, endpoint.summary!(result))
+              )
+        ),
+        Effect.withSpan(`NovelAI.${endpoint.name}`, {
+          kind: "client",
+          captureStackTrace: false,
+          attributes: requestAttributes(
+            endpoint.operation,
+            endpoint.params === undefined ? undefined : modelOf(params)
+          )
+        })
+      )
+  }
+
+  /**
+   * A streaming call. The request lives in the stream; a failure is retried only while no chunk
+   * has been emitted, so generated text is never repeated or spliced.
+   */
+  const stream = <A>(endpoint: StreamEndpoint<A>) => {
+    const exchangeContext = context(endpoint.name)
+    const encode = endpoint.params === undefined ? undefined : paramsEncoder(endpoint.params, endpoint.name)
+    const base = HttpClientRequest.post(endpoint.path).pipe(
+      HttpClientRequest.setHeader("accept", "text/event-stream")
+    )
+    const spec = (params: unknown): Transport.StreamSpec<A> => ({
+      context: exchangeContext,
+      chunkEvents: endpoint.chunkEvents,
+      decode: endpoint.decode,
+      observe: endpoint.observe,
+      choices: endpoint.choices(isRecord(params) ? params : {})
+    })
+    return (params: unknown, callOptions: unknown): Stream.Stream<A, Errors.NovelAIError> =>
+      Stream.unwrap(
+        Effect.flatMap(settings(endpoint.name, callOptions), (settings) =>
+          Effect.map(prepare(encode, base, params, { stream: true }), (request) =>
+            retryStream(
+              Transport.stream(
+                transport,
+                { context: exchangeContext, request, generation: endpoint.generation },
+                spec(params),
+                settings
+              ),
+              settings.policy,
+              guard(exchangeContext)
+            )
+          )
+        )
+      ).pipe(
+        Stream.withSpan(`NovelAI.${endpoint.name}`, {
+          kind: "client",
+          captureStackTrace: false,
+          attributes: requestAttributes(endpoint.operation, modelOf(params))
+        })
+      )
+  }
+
+  return { call, stream }
+}

@@ -1,0 +1,171 @@
+/**
+ * The call policy: which timeouts and retry policy a call runs with, and how a call and a stream are
+ * retried.
+ *
+ * Precedence, per setting: the call's own option, else the block's (`withCallOptions`), else the
+ * client's. `maxRetries` caps whatever schedule is in effect: the default backoff takes it as its
+ * count, a `retrySchedule` of your own is cut off after that many retries, and 0 turns retrying off.
+ */
+import * as Context from "effect/Context"
+import type * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Option from "effect/Option"
+import * as Schedule from "effect/Schedule"
+import * as Stream from "effect/Stream"
+import type * as Errors from "../Errors.js"
+import { InvalidRequestError, type NovelAIError } from "../Errors.js"
+import * as Retry from "../Retry.js"
+import { duration, type Resolved, retries, schedule } from "./options.js"
+
+/** The settings one call runs with. */
+export interface CallSettings {
+  /** Undefined: no retries. */
+  readonly policy: Schedule.Schedule<unknown, NovelAIError> | undefined
+  readonly timeout: Duration.Duration
+  readonly idleTimeout: Duration.Duration
+}
+
+/** Call options for a block of code, read at call time (see `NovelAIClient.withCallOptions`). */
+export class BlockOptions extends Context.Tag("effect-novelai/NovelAIClient/BlockOptions")<
+  BlockOptions,
+  Readonly<Record<string, unknown>>
+>() {}
+
+const KEYS = ["maxRetries", "retrySchedule", "timeout", "idleTimeout"] as const
+
+type Level = Readonly<Record<string, unknown>> | undefined
+
+/**
+ * The retry policy from the narrowest `retrySchedule` and `maxRetries` given (call, block, client).
+ * A schedule given at a narrower level than `maxRetries` is used as it is; otherwise `maxRetries`
+ * caps it.
+ */
+const policyOf = (levels: ReadonlyArray<Level>): Either.Either<CallSettings["policy"], string> => {
+  const scheduleAt = levels.findIndex((level) => level?.retrySchedule !== undefined)
+  const retriesAt = levels.findIndex((level) => level?.maxRetries !== undefined)
+  const bad = retriesAt === -1 ? undefined : retries(levels[retriesAt]!.maxRetries)
+  if (bad !== undefined) return Either.left(bad)
+  const custom = scheduleAt === -1 ? Either.right(undefined) : schedule(levels[scheduleAt]!.retrySchedule)
+  if (Either.isLeft(custom)) return Either.left(custom.left)
+  const maxRetries = retriesAt === -1 ? undefined : (levels[retriesAt]!.maxRetries as number)
+  if (custom.right === undefined) {
+    return Either.right(maxRetries === 0 ? undefined : Retry.schedule({ maxRetries }))
+  }
+  if (maxRetries === undefined || retriesAt > scheduleAt) return Either.right(custom.right)
+  return Either.right(
+    maxRetries === 0 ? undefined : Schedule.intersect(custom.right, Schedule.recurs(maxRetries))
+  )
+}
+
+/** Resolves call settings for one client; the settings without any override are built once. */
+export const makeSettings = (client: Resolved) => {
+  const clientLevel = { maxRetries: client.maxRetries, retrySchedule: client.retrySchedule }
+  const defaults: CallSettings = {
+    policy: Either.getOrUndefined(policyOf([clientLevel])),
+    timeout: client.timeout,
+    idleTimeout: client.idleTimeout
+  }
+
+  const resolve = (
+    endpoint: string,
+    call: Level,
+    block: Level
+  ): Either.Either<CallSettings, InvalidRequestError> => {
+    const pick = (key: (typeof KEYS)[number]) => call?.[key] ?? block?.[key]
+    const invalid = (message: string) =>
+      Either.left(new InvalidRequestError({ message: `${endpoint}: ${message}`, endpoint }))
+    const policy = policyOf([call, block, clientLevel])
+    if (Either.isLeft(policy)) return invalid(policy.left)
+    const timeout = duration("timeout", pick("timeout"), client.timeout)
+    if (Either.isLeft(timeout)) return invalid(timeout.left)
+    const idleTimeout = duration("idleTimeout", pick("idleTimeout"), client.idleTimeout)
+    if (Either.isLeft(idleTimeout)) return invalid(idleTimeout.left)
+    return Either.right({ policy: policy.right, timeout: timeout.right, idleTimeout: idleTimeout.right })
+  }
+
+  /** The settings of one call: `options` as given to the call, over the block's, over the client's. */
+  return (endpoint: string, options: unknown): Effect.Effect<CallSettings, InvalidRequestError> =>
+    Effect.flatMap(Effect.serviceOption(BlockOptions), (block) => {
+      if (options !== undefined && (typeof options !== "object" || options === null)) {
+        return Effect.fail(
+          new InvalidRequestError({ message: `${endpoint}: call options must be an object`, endpoint })
+        )
+      }
+      const call = options as Level
+      if (Option.isNone(block) && (call === undefined || KEYS.every((key) => call[key] === undefined))) {
+        return Effect.succeed(defaults)
+      }
+      return resolve(endpoint, call, Option.getOrUndefined(block))
+    })
+}
+
+/** Runs the retrying part of a call so that closing the client ends it at once, backoff included. */
+export type Guard = <A, E>(effect: Effect.Effect<A, E>) => Effect.Effect<A, E | Errors.ClientClosedError>
+
+/**
+ * Retries a call by `policy`. The schedule's driver is only set up once a first attempt has failed:
+ * most calls succeed, and should not pay for it. The first error is fed to the schedule as usual.
+ */
+export const retryCall = <A, E>(
+  attempt: Effect.Effect<A, E>,
+  policy: Schedule.Schedule<unknown, E> | undefined,
+  guard: Guard
+): Effect.Effect<A, E | Errors.ClientClosedError> =>
+  policy === undefined
+    ? attempt
+    : Effect.catchAll(attempt, (first) => {
+        let failedOnce = false
+        return guard(
+          Effect.retry(
+            Effect.suspend(() => {
+              if (failedOnce) return attempt
+              failedOnce = true
+              return Effect.fail(first)
+            }),
+            policy
+          )
+        )
+      })
+
+/**
+ * Retries a stream by `policy`, but only while it has emitted nothing: generated text is never
+ * repeated or spliced.
+ */
+export const retryStream = <A, E>(
+  attempt: Stream.Stream<A, E>,
+  policy: Schedule.Schedule<unknown, E> | undefined,
+  guard: Guard
+): Stream.Stream<A, E | Errors.ClientClosedError> => {
+  if (policy === undefined) return attempt
+  const run = (
+    driver: Schedule.ScheduleDriver<unknown, E, never> | undefined
+  ): Stream.Stream<A, E | Errors.ClientClosedError> =>
+    Stream.suspend(() => {
+      let emitted = false
+      return attempt.pipe(
+        Stream.mapChunks((chunk) => {
+          if (!emitted && chunk.length > 0) emitted = true
+          return chunk
+        }),
+        Stream.catchAll((error) =>
+          emitted
+            ? Stream.fail(error)
+            : Stream.unwrap(
+                guard(
+                  Effect.flatMap(
+                    driver === undefined ? Schedule.driver(policy) : Effect.succeed(driver),
+                    (driver) =>
+                      Effect.match(driver.next(error), {
+                        // The schedule is done: the error stands.
+                        onFailure: () => Stream.fail(error),
+                        onSuccess: () => run(driver)
+                      })
+                  )
+                )
+              )
+        )
+      )
+    })
+  return run(undefined)
+}

@@ -1,0 +1,40 @@
+/** The sampling fields shared by completions and chat: camelCase in, snake_case on the wire. */
+import * as Schema from "effect/Schema"
+import type { ModelId } from "../Models.js"
+import * as S from "./schema.js"
+
+/** A model id: any non-empty string, typed so that editors complete the known ones. */
+export const modelId: Schema.Schema<ModelId> = S.nonEmptyString("a model id such as glm-4-6")
+
+export const SamplingFields = {
+  /** Model id; the client's `defaultModel` (`glm-4-6`) when omitted. */
+  model: Schema.optional(modelId),
+  /** Maximum tokens to generate, 1..2048. */
+  maxTokens: Schema.optional(S.range(1, 2048, { integer: true })).pipe(Schema.fromKey("max_tokens")),
+  /** Sampling temperature, 0..2. */
+  temperature: Schema.optional(S.range(0, 2)),
+  /** Nucleus sampling threshold, 0..1. */
+  topP: Schema.optional(S.range(0, 1)).pipe(Schema.fromKey("top_p")),
+  /** Top-K sampling, an integer >= 0. */
+  topK: Schema.optional(S.intAtLeast(0)).pipe(Schema.fromKey("top_k")),
+  /** Min-P sampling threshold, 0..1. */
+  minP: Schema.optional(S.range(0, 1)).pipe(Schema.fromKey("min_p")),
+  /** Stop sequences. */
+  stop: Schema.optional(S.stop),
+  /** Frequency penalty, -2..2. */
+  frequencyPenalty: Schema.optional(S.range(-2, 2)).pipe(Schema.fromKey("frequency_penalty")),
+  /** Presence penalty, -2..2. */
+  presencePenalty: Schema.optional(S.range(-2, 2)).pipe(Schema.fromKey("presence_penalty")),
+  /** Random seed, an integer. */
+  seed: Schema.optional(S.integer),
+  /** Unified sampling: linear term. */
+  unifiedLinear: Schema.optional(S.finite).pipe(Schema.fromKey("unified_linear")),
+  /** Unified sampling: quadratic term. */
+  unifiedQuadratic: Schema.optional(S.finite).pipe(Schema.fromKey("unified_quadratic")),
+  /** Unified sampling: cubic term. */
+  unifiedCubic: Schema.optional(S.finite).pipe(Schema.fromKey("unified_cubic")),
+  /** Unified sampling: entropy-increase linear term. */
+  unifiedIncreaseLinearWithEntropy: Schema.optional(S.finite).pipe(
+    Schema.fromKey("unified_increase_linear_with_entropy")
+  )
+}

@@ -1,0 +1,162 @@
+/**
+ * `effect-novelai/testing`: a local NovelAI `/oa/v1` simulator, a real HTTP server on loopback that
+ * follows the wire behaviour of the real API (bearer auth, models, completions, chat, SSE streaming,
+ * token count, 400/404/429 errors, a per-key generation lock) and can inject faults. Use it to run
+ * the client, the examples and your own tests with no key and no network.
+ *
+ * @since 0.1.0
+ */
+import type * as HttpClient from "@effect/platform/HttpClient"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as NovelAIClient from "../NovelAIClient.js"
+import type { Fault } from "./internal/faults.js"
+import { type RecordedRequest, startServer } from "./internal/server.js"
+
+export type {
+  /** @since 0.1.0 */
+  Fault
+} from "./internal/faults.js"
+export type {
+  /** @since 0.1.0 */
+  RecordedRequest
+} from "./internal/server.js"
+
+/**
+ * Simulator options.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface SimulatorOptions {
+  /** Port to listen on; 0 (default) picks a free one. */
+  readonly port?: number | undefined
+  /** Accepted API keys; default `["pst-simulator"]`. Others get 401. */
+  readonly apiKeys?: ReadonlyArray<string> | undefined
+  /** Delay between streamed chunks (and per token for non-streaming calls), ms; default 0. */
+  readonly chunkDelayMs?: number | undefined
+  /** Generations one key may run at once before 429 "concurrent generation is locked"; default 1. */
+  readonly concurrencyLimit?: number | undefined
+  /** Model ids served; default `["glm-4-5", "glm-4-6"]`. */
+  readonly models?: ReadonlyArray<string> | undefined
+  /** Idle keep-alive time for connections, ms; default 5000. */
+  readonly keepAliveTimeoutMs?: number | undefined
+}
+
+/**
+ * A running simulator.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Simulator {
+  /** `http://127.0.0.1:<port>`: use it as the client's `baseUrl`. */
+  readonly url: string
+  /** An accepted API key. */
+  readonly apiKey: string
+  /** Every request received, in order. */
+  readonly requests: ReadonlyArray<RecordedRequest>
+  /** Failures of the simulator itself (each also answered with a 500 and logged): empty unless it has a bug. */
+  readonly errors: ReadonlyArray<Error>
+  /** Connections currently open. */
+  readonly openConnections: () => number
+  /** Generations currently holding a key's lock. */
+  readonly activeGenerations: () => number
+  /** Queues a fault for the next request (optionally only the next one to `path`). */
+  readonly enqueueFault: (fault: Fault, path?: string) => void
+  /** Forgets recorded requests and queued faults. */
+  readonly reset: () => void
+  /** Stops listening, closes every connection and ends every wait, so nothing keeps the process alive. */
+  readonly close: () => Promise<void>
+}
+
+/**
+ * Starts a simulator on 127.0.0.1.
+ *
+ * @since 0.1.0
+ * @category constructors
+ * @example
+ * ```ts
+ * import { startSimulator } from "effect-novelai/testing"
+ *
+ * const sim = await startSimulator()
+ * const response = await fetch(`${sim.url}/oa/v1/models`, {
+ *   headers: { authorization: `Bearer ${sim.apiKey}` }
+ * })
+ * console.log(response.status) // 200
+ * await sim.close()
+ * ```
+ */
+export const startSimulator = async (options: SimulatorOptions = {}): Promise<Simulator> => {
+  const apiKeys = new Set(options.apiKeys ?? ["pst-simulator"])
+  const server = await startServer({
+    port: options.port ?? 0,
+    apiKeys,
+    models: options.models ?? ["glm-4-5", "glm-4-6"],
+    chunkDelayMs: options.chunkDelayMs ?? 0,
+    concurrencyLimit: options.concurrencyLimit ?? 1,
+    keepAliveTimeoutMs: options.keepAliveTimeoutMs ?? 5000
+  })
+  return { ...server, apiKey: [...apiKeys][0] ?? "pst-simulator" }
+}
+
+/**
+ * The running simulator, as an Effect service.
+ *
+ * @since 0.1.0
+ * @category tags
+ */
+export class NovelAISimulator extends Context.Tag("effect-novelai/NovelAISimulator")<
+  NovelAISimulator,
+  Simulator
+>() {}
+
+/**
+ * Starts a simulator for the layer's scope, and closes it (and every connection) when the scope ends.
+ *
+ * @since 0.2.0
+ * @category layers
+ */
+export const layerSimulator = (options?: SimulatorOptions): Layer.Layer<NovelAISimulator> =>
+  Layer.scoped(
+    NovelAISimulator,
+    Effect.acquireRelease(
+      Effect.promise(() => startSimulator(options)),
+      (sim) => Effect.promise(() => sim.close())
+    )
+  )
+
+/**
+ * A simulator and a {@link NovelAIClient.NovelAIClient} pointed at it, on the `HttpClient` you
+ * provide: what a test of your own code needs.
+ *
+ * @since 0.2.0
+ * @category layers
+ * @example
+ * ```ts
+ * import { FetchHttpClient } from "@effect/platform"
+ * import { Effect, Layer } from "effect"
+ * import { OpenAI } from "effect-novelai"
+ * import { layerSimulatorWithClient, NovelAISimulator } from "effect-novelai/testing"
+ *
+ * const program = Effect.gen(function* () {
+ *   const reply = yield* OpenAI.chatCompletion({ messages: [{ role: "user", content: "Hi" }] })
+ *   const sim = yield* NovelAISimulator
+ *   console.log(sim.requests.length, reply.choices[0]?.message.content !== "") // 1 true
+ * })
+ *
+ * await Effect.runPromise(
+ *   program.pipe(Effect.provide(layerSimulatorWithClient().pipe(Layer.provide(FetchHttpClient.layer))))
+ * )
+ * ```
+ */
+export const layerSimulatorWithClient = (
+  options?: SimulatorOptions & Omit<NovelAIClient.Options, "apiKey" | "baseUrl">
+): Layer.Layer<NovelAISimulator | NovelAIClient.NovelAIClient, never, HttpClient.HttpClient> =>
+  Layer.scoped(
+    NovelAIClient.NovelAIClient,
+    Effect.flatMap(NovelAISimulator, (sim) =>
+      Effect.orDie(NovelAIClient.make({ ...options, apiKey: sim.apiKey, baseUrl: sim.url }))
+    )
+  ).pipe(Layer.provideMerge(layerSimulator(options)))

@@ -1,0 +1,77 @@
+/**
+ * Faults the simulator injects into a request: chosen per request with the `x-simulator-fault`
+ * header (`kind` or `kind;key=value;...`, e.g. `reset;after=3`) or queued ahead.
+ */
+
+/**
+ * A fault injected into one request.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Fault =
+  /** Destroy the socket after `after` chunks (default 2): a connection reset mid-stream. */
+  | { readonly kind: "reset"; readonly after?: number }
+  /** Send a malformed JSON data frame after `after` chunks. */
+  | { readonly kind: "malformed"; readonly after?: number }
+  /** Send an `event: error` frame inside the 200 stream after `after` chunks. */
+  | { readonly kind: "error-frame"; readonly after?: number; readonly message?: string }
+  /** End the response cleanly after `after` chunks, before any finish_reason and `[DONE]`. */
+  | { readonly kind: "cut"; readonly after?: number }
+  /** Send nothing for `ms` before the response headers. */
+  | { readonly kind: "stall-headers"; readonly ms: number }
+  /** Send nothing for `ms` after `after` chunks (default 1), then go on. */
+  | { readonly kind: "stall"; readonly ms: number; readonly after?: number }
+  /** Answer with a 5xx (`status`, default 500) and a `{ statusCode, message }` body. */
+  | { readonly kind: "server-error"; readonly status?: number }
+  /** Answer 429, with `Retry-After` seconds and/or `retry-after-ms` when given. */
+  | { readonly kind: "rate-limit"; readonly retryAfterSeconds?: number; readonly retryAfterMs?: number }
+  /** Answer status 200 with an `{ "error": ... }` body. */
+  | { readonly kind: "error-200" }
+  /** Write the SSE body with CRLF line endings, cut at random byte offsets (seeded by `seed`). */
+  | { readonly kind: "random-chunks"; readonly seed?: number }
+
+/** Faults that act inside a stream, after some chunks. */
+export type StreamFault = Extract<
+  Fault,
+  { readonly kind: "reset" | "malformed" | "error-frame" | "cut" | "stall" }
+>
+
+const STREAM_KINDS: ReadonlySet<string> = new Set(["reset", "malformed", "error-frame", "cut", "stall"])
+
+export const isStreamFault = (fault: Fault | undefined): fault is StreamFault =>
+  fault !== undefined && STREAM_KINDS.has(fault.kind)
+
+/** After how many chunks a stream fault acts. */
+export const faultAfter = (fault: StreamFault): number => fault.after ?? (fault.kind === "stall" ? 1 : 2)
+
+const parseHeader = (value: string | undefined): Fault | undefined => {
+  if (value === undefined || value === "") return undefined
+  const [kind, ...pairs] = value.split(";").map((s) => s.trim())
+  const params: Record<string, number> = {}
+  for (const pair of pairs) {
+    const [k, v] = pair.split("=")
+    if (k && v !== undefined && Number.isFinite(Number(v))) params[k] = Number(v)
+  }
+  return { kind, ...params } as Fault
+}
+
+/** Queued faults, each for the next request (or the next one to its path). */
+export const makeFaults = () => {
+  const queue: Array<{ readonly fault: Fault; readonly path: string | undefined }> = []
+  return {
+    enqueue: (fault: Fault, path?: string) => {
+      queue.push({ fault, path })
+    },
+    /** The fault for a request: its header's, else the first queued one for its path. */
+    take: (header: string | undefined, path: string): Fault | undefined => {
+      const fromHeader = parseHeader(header)
+      if (fromHeader !== undefined) return fromHeader
+      const i = queue.findIndex((f) => f.path === undefined || f.path === path)
+      return i === -1 ? undefined : queue.splice(i, 1)[0]!.fault
+    },
+    clear: () => {
+      queue.length = 0
+    }
+  }
+}

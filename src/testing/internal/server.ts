@@ -1,0 +1,200 @@
+/**
+ * The simulator's HTTP server: it accepts connections, reads and records each request, checks the
+ * key, applies the faults that replace an answer, and hands the rest to the routes. A failure of
+ * the simulator itself is loud: it is logged, answered with a 500 carrying the stack and
+ * `x-should-retry: false` (so a client does not retry it away), and kept in `errors`.
+ */
+import * as Http from "node:http"
+import type { AddressInfo, Socket } from "node:net"
+import { type Fault, makeFaults } from "./faults.js"
+import { makeLocks } from "./lock.js"
+import { sendError, sendJson } from "./reply.js"
+import { handle } from "./routes.js"
+import { makeTimers } from "./timers.js"
+
+/**
+ * What the simulator saw of one request, and how it ended.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface RecordedRequest {
+  readonly method: string
+  readonly path: string
+  readonly headers: Readonly<Record<string, string | Array<string> | undefined>>
+  /** The parsed JSON body, or the raw text when it was not JSON. */
+  readonly body: unknown
+  readonly receivedAt: number
+  /** Which TCP connection carried it: 1 for the first the simulator accepted, and so on. */
+  readonly connection: number
+  /** The status sent, once headers went out. */
+  status: number | undefined
+  /** True when the client closed the connection before the response finished. */
+  clientClosedEarly: boolean
+  /** When the connection closed or the response finished (ms since epoch, `performance.timeOrigin` based). */
+  closedAt: number | undefined
+  /** The fault applied, if any. */
+  fault: Fault | undefined
+}
+
+export interface ServerOptions {
+  readonly port: number
+  readonly apiKeys: ReadonlySet<string>
+  readonly models: ReadonlyArray<string>
+  readonly chunkDelayMs: number
+  readonly concurrencyLimit: number
+  readonly keepAliveTimeoutMs: number
+}
+
+const now = () => performance.timeOrigin + performance.now()
+
+const readBody = async (req: Http.IncomingMessage): Promise<{ body: unknown; badJson: boolean }> => {
+  const chunks: Array<Buffer> = []
+  for await (const chunk of req) chunks.push(chunk as Buffer)
+  const raw = Buffer.concat(chunks).toString("utf8")
+  if (raw === "") return { body: undefined, badJson: false }
+  try {
+    return { body: JSON.parse(raw), badJson: false }
+  } catch {
+    return { body: raw, badJson: true }
+  }
+}
+
+/** The faults that replace the answer, before any route runs; true when one answered. */
+const answerFault = (res: Http.ServerResponse, fault: Fault | undefined): boolean => {
+  switch (fault?.kind) {
+    case "server-error":
+      sendError(res, fault.status ?? 500, "Internal server error (simulated)")
+      return true
+    case "rate-limit": {
+      const headers: Record<string, string> = {}
+      if (fault.retryAfterSeconds !== undefined) headers["retry-after"] = String(fault.retryAfterSeconds)
+      if (fault.retryAfterMs !== undefined) headers["retry-after-ms"] = String(fault.retryAfterMs)
+      sendError(res, 429, "Too many requests (simulated)", headers)
+      return true
+    }
+    case "error-200":
+      sendJson(res, 200, {
+        error: { message: "The model failed to respond (simulated)", type: "server_error" }
+      })
+      return true
+    default:
+      return false
+  }
+}
+
+export const startServer = async (options: ServerOptions) => {
+  const requests: Array<RecordedRequest> = []
+  const errors: Array<Error> = []
+  const faults = makeFaults()
+  const timers = makeTimers()
+  const locks = makeLocks(options.concurrencyLimit, timers)
+  const sockets = new Set<Socket>()
+  const connectionOf = new WeakMap<Socket, number>()
+  let accepted = 0
+  let ids = 0
+  let created = 1_700_000_000
+  const routes = {
+    models: options.models,
+    chunkDelayMs: options.chunkDelayMs,
+    locks,
+    timers,
+    nextId: () => ++ids,
+    nextCreated: () => created++
+  }
+
+  const serve = async (req: Http.IncomingMessage, res: Http.ServerResponse) => {
+    const { body, badJson } = await readBody(req)
+    const method = req.method ?? "GET"
+    const path = (req.url ?? "/").split("?")[0]!
+    const record: RecordedRequest = {
+      method,
+      path,
+      headers: { ...req.headers },
+      body,
+      receivedAt: now(),
+      connection: connectionOf.get(req.socket) ?? 0,
+      status: undefined,
+      clientClosedEarly: false,
+      closedAt: undefined,
+      fault: undefined
+    }
+    requests.push(record)
+    res.on("close", () => {
+      record.closedAt = now()
+      record.clientClosedEarly = !res.writableFinished
+    })
+    const writeHead = res.writeHead.bind(res)
+    res.writeHead = ((status: number, ...rest: Array<any>) => {
+      record.status = status
+      return writeHead(status, ...rest)
+    }) as typeof res.writeHead
+
+    const auth = req.headers.authorization
+    const key = auth?.startsWith("Bearer ") ? auth.slice(7) : undefined
+    if (key === undefined || !options.apiKeys.has(key)) {
+      return sendError(res, 401, "Unauthorized: missing or invalid access key")
+    }
+    const fault = faults.take(req.headers["x-simulator-fault"] as string | undefined, path)
+    record.fault = fault
+    if (fault?.kind === "stall-headers") await timers.sleep(fault.ms)
+    if (res.destroyed || answerFault(res, fault)) return
+    await handle(routes, { req, res, method, path, body, badJson, key, fault })
+  }
+
+  const server = Http.createServer((req, res) => {
+    serve(req, res).catch((error: unknown) => {
+      const failure = error instanceof Error ? error : new Error(String(error))
+      errors.push(failure)
+      console.error(
+        "The NovelAI simulator failed while answering a request (a bug in the simulator):",
+        failure
+      )
+      if (res.headersSent) return res.destroy()
+      sendJson(
+        res,
+        500,
+        { statusCode: 500, message: `simulator bug: ${failure.stack ?? failure.message}` },
+        { "x-should-retry": "false" }
+      )
+    })
+  })
+  server.keepAliveTimeout = options.keepAliveTimeoutMs
+  server.on("connection", (socket) => {
+    sockets.add(socket)
+    connectionOf.set(socket, ++accepted)
+    socket.on("close", () => sockets.delete(socket))
+  })
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject)
+    server.listen(options.port, "127.0.0.1", () => resolve())
+  })
+  const { port } = server.address() as AddressInfo
+
+  return {
+    url: `http://127.0.0.1:${port}`,
+    requests,
+    errors,
+    openConnections: () => sockets.size,
+    activeGenerations: locks.active,
+    enqueueFault: faults.enqueue,
+    reset: () => {
+      requests.length = 0
+      faults.clear()
+    },
+    close: async () => {
+      timers.clear()
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()))
+      await Promise.all(
+        [...sockets].map(
+          (socket) =>
+            new Promise<void>((resolve) => {
+              socket.once("close", () => resolve())
+              socket.destroy()
+            })
+        )
+      )
+      await closed
+    }
+  }
+}
