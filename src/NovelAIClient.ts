@@ -193,7 +193,7 @@ export const make = (
     const resolved = yield* defaults.resolveOptions(options)
     const calls = Calls.make(
       {
-        client: Http.configure(yield* HttpClient.HttpClient, resolved),
+        http: Http.configure(yield* HttpClient.HttpClient, resolved),
         deadlines: yield* Deadline.makeDeadlines,
         gate: yield* Gate.make(resolved)
       },

@@ -5,6 +5,7 @@
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import type * as Errors from "../Errors.js"
 import { Ended } from "./deadline.js"
@@ -13,7 +14,7 @@ import type { CallEndpoint, StreamEndpoint } from "./endpoints.js"
 import { closedError, type ErrorContext } from "./errors.js"
 import type { Resolved } from "./options.js"
 import { type Guard, makeSettings, retryCall, retryStream } from "./policy.js"
-import { annotateResponse, requestAttributes } from "./telemetry.js"
+import { requestAttributes } from "./telemetry.js"
 import * as Transport from "./transport.js"
 
 const isRecord = (u: unknown): u is Record<string, unknown> =>
@@ -73,10 +74,10 @@ export const make = (transport: Transport.Transport, options: Resolved) => {
         )
       ).pipe(
         Effect.tap((result) =>
-          endpoint.summary === undefined
+          endpoint.annotate === undefined
             ? Effect.void
             : Effect.map(Effect.option(Effect.currentSpan), (span) =>
-                annotateResponse(span._tag === "Some" ? span.value : undefined, endpoint.summary!(result))
+                endpoint.annotate!(Option.getOrUndefined(span), result)
               )
         ),
         Effect.withSpan(`NovelAI.${endpoint.name}`, {

@@ -120,14 +120,18 @@ export const makeDeadlines: Effect.Effect<Deadlines, never, Scope.Scope> = Effec
       running.clear()
     })
   )
-  const make = Effect.flatMap(Effect.clock, (clock) =>
-    Effect.map(Effect.runtime<never>(), (runtime) => {
-      const deadline = build(clock, runtime, () => running.delete(deadline))
-      if (closed) deadline.end("closed")
-      else running.add(deadline)
-      return deadline
+  const make = Effect.withFiberRuntime<Deadline>((fiber) => {
+    const runtime = Runtime.make({
+      context: fiber.currentContext,
+      fiberRefs: fiber.getFiberRefs(),
+      runtimeFlags: Runtime.defaultRuntimeFlags
     })
-  )
+    const clock = Context.get(fiber.getFiberRef(DefaultServices.currentServices), Clock.Clock)
+    const deadline = build(clock, runtime, () => running.delete(deadline))
+    if (closed) deadline.end("closed")
+    else running.add(deadline)
+    return Effect.succeed(deadline)
+  })
   return {
     make,
     guard: (effect) =>

@@ -4,6 +4,7 @@
  */
 import type * as Either from "effect/Either"
 import type * as Schema from "effect/Schema"
+import type * as Tracer from "effect/Tracer"
 import { type ChatCompletion, type ChatCompletionChunk, ChatCompletionParams } from "../ChatCompletions.js"
 import { Completion, type CompletionChunk, CompletionParams } from "../Completions.js"
 import type * as Errors from "../Errors.js"
@@ -11,7 +12,7 @@ import type { ModelInfo } from "../Models.js"
 import { TokenCountParams } from "../TokenCount.js"
 import { responseDecoder } from "./decode.js"
 import { observeChoices, type Progress } from "./events.js"
-import { type ResponseSummary, summarise } from "./telemetry.js"
+import { annotateResult } from "./telemetry.js"
 import {
   ChatWire,
   CompletionWire,
@@ -42,8 +43,8 @@ interface Common {
 export interface CallEndpoint<A> extends Common {
   readonly method: "GET" | "POST"
   readonly decode: (json: unknown) => Either.Either<A, Errors.NovelAIError>
-  /** What the span reports of a result. */
-  readonly summary: ((result: A) => ResponseSummary) | undefined
+  /** Annotates the call's span with what a result says. */
+  readonly annotate: ((span: Tracer.Span | undefined, result: A) => void) | undefined
 }
 
 /** An endpoint answering with an event stream of chunks. */
@@ -68,7 +69,7 @@ export const listModels: CallEndpoint<ReadonlyArray<ModelInfo>> = {
   params: undefined,
   generation: false,
   decode: responseDecoder(ModelListFromWire, "listModels", "model list"),
-  summary: undefined
+  annotate: undefined
 }
 
 export const tokenCount: CallEndpoint<number> = {
@@ -79,7 +80,7 @@ export const tokenCount: CallEndpoint<number> = {
   params: TokenCountParams,
   generation: false,
   decode: responseDecoder(TokenCountFromWire, "tokenCount", "token count"),
-  summary: undefined
+  annotate: undefined
 }
 
 export const completion: CallEndpoint<Completion> = {
@@ -92,7 +93,7 @@ export const completion: CallEndpoint<Completion> = {
   decode: responseDecoder(CompletionWire, "completion", "completion", (wire) =>
     Completion.make(normaliseCompletion(wire), true)
   ),
-  summary: summarise
+  annotate: annotateResult
 }
 
 export const chatCompletion: CallEndpoint<ChatCompletion> = {
@@ -103,7 +104,7 @@ export const chatCompletion: CallEndpoint<ChatCompletion> = {
   params: ChatCompletionParams,
   generation: true,
   decode: responseDecoder(ChatWire, "chatCompletion", "chat completion", normaliseChatCompletion),
-  summary: summarise
+  annotate: annotateResult
 }
 
 export const completionStream: StreamEndpoint<CompletionChunk> = {

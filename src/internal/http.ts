@@ -1,7 +1,10 @@
 /**
  * The HTTP pipeline: the user's `HttpClient`, configured once per client with the host, the key,
- * the headers and the tracing choices, then the user's own `transformClient`. Requests are scoped:
- * closing the scope a request runs in aborts it.
+ * the headers and the tracing choices, then the user's own `transformClient`.
+ *
+ * A call runs on a fiber of its own (see `deadline.ts`), and interrupting it aborts its request. A
+ * stream's request outlives the effect that sent it, so streams use the scoped client: closing the
+ * stream's scope aborts the request.
  */
 import * as HttpClient from "@effect/platform/HttpClient"
 import type * as HttpClientError from "@effect/platform/HttpClientError"
@@ -10,10 +13,13 @@ import { flow, identity } from "effect/Function"
 import type * as Scope from "effect/Scope"
 import type { Resolved } from "./options.js"
 
-export type ScopedClient = HttpClient.HttpClient.With<HttpClientError.HttpClientError, Scope.Scope>
+export interface Clients {
+  readonly client: HttpClient.HttpClient
+  readonly scoped: HttpClient.HttpClient.With<HttpClientError.HttpClientError, Scope.Scope>
+}
 
-export const configure = (client: HttpClient.HttpClient, options: Resolved): ScopedClient =>
-  client.pipe(
+export const configure = (base: HttpClient.HttpClient, options: Resolved): Clients => {
+  const client = base.pipe(
     HttpClient.mapRequest(
       flow(
         HttpClientRequest.prependUrl(options.baseUrl),
@@ -25,6 +31,7 @@ export const configure = (client: HttpClient.HttpClient, options: Resolved): Sco
     HttpClient.withTracerPropagation(options.tracePropagation),
     // The endpoint span carries what matters; the platform's http.client span costs about 20 µs a call.
     options.httpSpans ? identity : HttpClient.withTracerDisabledWhen(() => true),
-    options.transformClient ?? identity,
-    HttpClient.withScope
+    options.transformClient ?? identity
   )
+  return { client, scoped: HttpClient.withScope(client) }
+}

@@ -31,17 +31,19 @@ export const annotateResponse = (span: Tracer.Span | undefined, response: Respon
   }
 }
 
-/** The summary of a whole OpenAI-style result (a completion or chat completion). */
-export const summarise = (result: {
-  readonly id: string
-  readonly model: string
-  readonly usage?: Usage | undefined
-  readonly choices: ReadonlyArray<{ readonly finish_reason: string | null }>
-}): ResponseSummary => ({
-  id: result.id,
-  model: result.model,
-  usage: result.usage,
-  finishReasons: result.choices.flatMap((choice) =>
-    choice.finish_reason === null ? [] : [choice.finish_reason]
-  )
-})
+/** Annotates `span` with what a whole OpenAI-style result (a completion or chat completion) says. */
+export const annotateResult = (
+  span: Tracer.Span | undefined,
+  result: {
+    readonly id: string
+    readonly model: string
+    readonly usage?: Usage | undefined
+    readonly choices: ReadonlyArray<{ readonly finish_reason: string | null }>
+  }
+): void => {
+  if (span === undefined) return
+  const finishReasons: Array<string> = []
+  for (const choice of result.choices)
+    if (choice.finish_reason !== null) finishReasons.push(choice.finish_reason)
+  annotateResponse(span, { id: result.id, model: result.model, usage: result.usage, finishReasons })
+}

@@ -9,7 +9,6 @@ import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import type * as Either from "effect/Either"
-import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
 import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
@@ -28,13 +27,13 @@ import {
 } from "./errors.js"
 import * as Events from "./events.js"
 import type { Gate } from "./gate.js"
-import type { ScopedClient } from "./http.js"
+import type { Clients } from "./http.js"
 import { makeFramer } from "./sse.js"
 import { annotateResponse } from "./telemetry.js"
 
 /** What every attempt needs from its client. */
 export interface Transport {
-  readonly client: ScopedClient
+  readonly http: Clients
   readonly deadlines: Deadlines
   readonly gate: Gate
 }
@@ -108,8 +107,7 @@ const readJson = <A>(
 
 /**
  * One attempt of a call whose answer is one JSON document. Its deadline (`timeout`) covers the
- * wait for a slot, the response and its body; the request runs in a scope that a failure or an
- * interruption closes, aborting it (after a success there is nothing left to abort).
+ * wait for a slot, the response and its body.
  */
 export const call = <A>(
   transport: Transport,
@@ -121,15 +119,14 @@ export const call = <A>(
     const { context } = exchange
     let phase: Phase = "queue"
     deadline.set(timeout)
-    const send = Effect.flatMap(Scope.make(), (scope) => {
+    const send = Effect.suspend(() => {
       phase = "request"
-      return Effect.provideService(transport.client.execute(exchange.request), Scope.Scope, scope).pipe(
-        Effect.mapError(toTransportError(context)),
-        Effect.flatMap((response) => {
+      return Effect.flatMap(
+        Effect.mapError(transport.http.client.execute(exchange.request), toTransportError(context)),
+        (response) => {
           phase = "body"
           return isOk(response.status) ? readJson(context, response, decode) : readFailure(context, response)
-        }),
-        Effect.onExit((exit) => (Exit.isSuccess(exit) ? Effect.void : Scope.close(scope, exit)))
+        }
       )
     })
     return deadline.race(transport.gate.call(send, exchange.generation)).pipe(
@@ -185,7 +182,11 @@ export const stream = <A>(
             transport.gate.enter(exchange.generation, scope),
             Effect.suspend(() => {
               phase = "request"
-              return Effect.provideService(transport.client.execute(exchange.request), Scope.Scope, scope)
+              return Effect.provideService(
+                transport.http.scoped.execute(exchange.request),
+                Scope.Scope,
+                scope
+              )
             })
           )
         )
