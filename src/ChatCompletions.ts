@@ -27,6 +27,8 @@ export const ChatMessage = Schema.Struct({
 }).annotations({ identifier: "effect-novelai/ChatMessage" })
 
 /**
+ * One chat message: `{ role, content, name? }`.
+ *
  * @since 0.1.0
  * @category models
  */
@@ -61,6 +63,8 @@ export const ChatCompletionParams = Schema.Struct({
 }).annotations({ identifier: "effect-novelai/ChatCompletionParams" })
 
 /**
+ * The parameters of a chat completion, as you write them (camelCase).
+ *
  * @since 0.1.0
  * @category models
  */
@@ -126,6 +130,8 @@ export const ChatCompletionChunk = Schema.Struct({
 }).annotations({ identifier: "effect-novelai/ChatCompletionChunk" })
 
 /**
+ * One chunk of a streamed chat completion.
+ *
  * @since 0.1.0
  * @category models
  */

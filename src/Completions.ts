@@ -14,6 +14,15 @@ import { Usage } from "./Sampling.js"
  *
  * @since 0.1.0
  * @category schemas
+ * @example
+ * ```ts
+ * import { Either, Schema } from "effect"
+ * import { CompletionParams } from "effect-novelai"
+ *
+ * // Ranges are checked before anything is sent: maxTokens is 1..2048.
+ * const checked = Schema.encodeEither(CompletionParams)({ prompt: "Once upon a time", maxTokens: 5000 })
+ * console.log(Either.isLeft(checked)) // true
+ * ```
  */
 export const CompletionParams = Schema.Struct({
   prompt: S.string("a string"),
@@ -23,6 +32,8 @@ export const CompletionParams = Schema.Struct({
 }).annotations({ identifier: "effect-novelai/CompletionParams" })
 
 /**
+ * The parameters of a text completion, as you write them (camelCase).
+ *
  * @since 0.1.0
  * @category models
  */
@@ -65,6 +76,8 @@ export const CompletionChunk = Schema.Struct({
 }).annotations({ identifier: "effect-novelai/CompletionChunk" })
 
 /**
+ * One chunk of a streamed text completion.
+ *
  * @since 0.1.0
  * @category models
  */

@@ -167,6 +167,22 @@ const tags: ReadonlySet<string> = new Set([
  *
  * @since 0.1.0
  * @category guards
+ * @example
+ * ```ts
+ * import { Duration, Effect } from "effect"
+ * import { isNovelAIError, OpenAI, RateLimitError } from "effect-novelai"
+ *
+ * // In Effect code, recover by tag:
+ * const reply = OpenAI.chatCompletion({ messages: [{ role: "user", content: "Hi" }] }).pipe(
+ *   Effect.catchTag("RateLimitError", (e) =>
+ *     Effect.logWarning(`busy for ${e.retryAfter ? Duration.format(e.retryAfter) : "a while"}`)
+ *   )
+ * )
+ *
+ * // From Promise code, with instanceof or the guard:
+ * const error: unknown = new RateLimitError({ message: "concurrent generation is locked", status: 429 })
+ * console.log(error instanceof RateLimitError, isNovelAIError(error)) // true true
+ * ```
  */
 export const isNovelAIError = (u: unknown): u is NovelAIError =>
   Predicate.hasProperty(u, "_tag") && typeof u._tag === "string" && tags.has(u._tag) && u instanceof Error

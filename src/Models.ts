@@ -11,6 +11,15 @@ import * as Schema from "effect/Schema"
  *
  * @since 0.2.0
  * @category models
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { type ModelId, OpenAI } from "effect-novelai"
+ *
+ * // Editors complete the known ids; a newer one still type-checks.
+ * const ask = (model: ModelId) => OpenAI.chatCompletion({ model, messages: [{ role: "user", content: "Hi" }] })
+ * const replies = Effect.all([ask("glm-4-6"), ask("xialong-v1"), ask("some-newer-model")])
+ * ```
  */
 export type ModelId = "glm-4-6" | "glm-4-5" | "xialong-v1" | (string & {})
 

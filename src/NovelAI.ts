@@ -58,6 +58,22 @@ export interface RequestOptions extends NovelAIClient.CallOptions {
  *
  * @since 0.1.0
  * @category models
+ * @example
+ * ```ts
+ * import { NovelAI } from "effect-novelai"
+ * import { startSimulator } from "effect-novelai/testing"
+ *
+ * // Against the local simulator here; against NovelAI, pass your key and no baseUrl.
+ * const sim = await startSimulator()
+ * const client = new NovelAI({ apiKey: sim.apiKey, baseUrl: sim.url })
+ * const reply = await client.openai.chatCompletion({ messages: [{ role: "user", content: "Hello!" }] })
+ * console.log(reply.choices[0]?.message.content)
+ * for await (const chunk of client.openai.chatCompletionStream({ messages: [{ role: "user", content: "A story" }] })) {
+ *   process.stdout.write(chunk.choices[0]?.delta.content ?? "")
+ * }
+ * await client.close()
+ * await sim.close()
+ * ```
  */
 export interface OpenAIPromiseApi {
   readonly listModels: (options?: RequestOptions) => Promise<Array<ModelInfo>>
@@ -123,13 +139,27 @@ const isSignal = (u: unknown): u is AbortSignal =>
  * ```
  */
 export class NovelAI {
-  /** The `/oa/v1` calls. */
+  /**
+   * The `/oa/v1` calls.
+   *
+   * @since 0.1.0
+   */
   readonly openai: OpenAIPromiseApi
-  /** The host this client talks to. */
+  /**
+   * The host this client talks to.
+   *
+   * @since 0.1.0
+   */
   readonly baseUrl: string
-  /** The model used when a call names none. */
+  /**
+   * The model used when a call names none.
+   *
+   * @since 0.1.0
+   */
   readonly defaultModel: string
+  /** @internal */
   readonly #runtime: ManagedRuntime.ManagedRuntime<NovelAIClient.NovelAIClient, ConfigurationError>
+  /** @internal */
   #closed = false
 
   /**
@@ -208,22 +238,40 @@ export class NovelAI {
     }
   }
 
-  /** Releases the client's resources (connections, the runtime). Calls after this fail. */
+  /**
+   * Releases the client's resources (connections, the runtime). Calls in flight, and calls made
+   * after it, fail with a `ClientClosedError`.
+   *
+   * @since 0.1.0
+   */
   close(): Promise<void> {
     this.#closed = true
     return this.#runtime.dispose()
   }
 
-  /** `await using client = new NovelAI()` closes it at the end of the block. */
+  /**
+   * `await using client = new NovelAI()` closes it at the end of the block.
+   *
+   * @since 0.1.0
+   */
   [Symbol.asyncDispose](): Promise<void> {
     return this.close()
   }
 
-  /** Shows the host and model, never the key. */
+  /**
+   * Shows the host and model, never the key.
+   *
+   * @since 0.1.0
+   */
   toJSON(): { readonly baseUrl: string; readonly defaultModel: string } {
     return { baseUrl: this.baseUrl, defaultModel: this.defaultModel }
   }
 
+  /**
+   * What `console.log(client)` shows: the host and model, never the key.
+   *
+   * @since 0.1.0
+   */
   [inspectSymbol](): string {
     return `NovelAI { baseUrl: ${JSON.stringify(this.baseUrl)}, defaultModel: ${JSON.stringify(this.defaultModel)} }`
   }

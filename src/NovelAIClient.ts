@@ -60,6 +60,8 @@ export class NovelAIClient extends Context.Tag("effect-novelai/NovelAIClient")<
 >() {}
 
 /**
+ * The types of the service: what `yield* NovelAIClient` gives.
+ *
  * @since 0.1.0
  */
 export declare namespace NovelAIClient {

@@ -15,12 +15,24 @@ import { SamplingFields } from "./internal/sampling.js"
  *
  * @since 0.2.0
  * @category schemas
+ * @example
+ * ```ts
+ * import { Schema } from "effect"
+ * import { SamplingParams } from "effect-novelai"
+ *
+ * // One set of sampling parameters, reused across calls; the wire names are snake_case.
+ * const storyteller: SamplingParams = { temperature: 1.1, topP: 0.95, minP: 0.05, unifiedLinear: 0.3 }
+ * console.log(Schema.encodeSync(SamplingParams)(storyteller))
+ * // { temperature: 1.1, top_p: 0.95, min_p: 0.05, unified_linear: 0.3 }
+ * ```
  */
 export const SamplingParams = Schema.Struct(SamplingFields).annotations({
   identifier: "effect-novelai/SamplingParams"
 })
 
 /**
+ * The sampling parameters, as you write them (camelCase).
+ *
  * @since 0.2.0
  * @category models
  */
@@ -39,6 +51,8 @@ export const Usage = Schema.Struct({
 }).annotations({ identifier: "effect-novelai/Usage" })
 
 /**
+ * Token usage: `prompt_tokens`, `completion_tokens`, `total_tokens`.
+ *
  * @since 0.1.0
  * @category models
  */

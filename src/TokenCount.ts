@@ -13,6 +13,15 @@ import * as S from "./internal/schema.js"
  *
  * @since 0.1.0
  * @category schemas
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { OpenAI } from "effect-novelai"
+ *
+ * // How many tokens a prompt takes, before sending it.
+ * const fits = (prompt: string) =>
+ *   Effect.map(OpenAI.tokenCount({ prompt, model: "glm-4-6" }), (count) => count <= 8_000)
+ * ```
  */
 export const TokenCountParams = Schema.Struct({
   prompt: S.string("a string"),
@@ -20,6 +29,8 @@ export const TokenCountParams = Schema.Struct({
 }).annotations({ identifier: "effect-novelai/TokenCountParams" })
 
 /**
+ * The parameters of a token count: `{ prompt, model? }`.
+ *
  * @since 0.1.0
  * @category models
  */

@@ -1,5 +1,6 @@
 /**
- * effect-novelai: an Effect client for NovelAI's OpenAI-compatible text API (`/oa/v1`).
+ * effect-novelai: an Effect client for NovelAI's OpenAI-compatible text API (`/oa/v1`), with a
+ * Promise facade for code that does not use Effect.
  *
  * @since 0.1.0
  */
@@ -11,13 +12,29 @@
  */
 export * as ChatCompletions from "./ChatCompletions.js"
 export {
-  /** @since 0.1.0 */
+  /**
+   * A chat completion in the documented `chat.completion` form (a schema and its type).
+   *
+   * @since 0.1.0
+   */
   ChatCompletion,
-  /** @since 0.1.0 */
+  /**
+   * One chunk of a streamed chat completion (a schema and its type).
+   *
+   * @since 0.1.0
+   */
   ChatCompletionChunk,
-  /** @since 0.1.0 */
+  /**
+   * The parameters of a chat completion (a schema and its type).
+   *
+   * @since 0.1.0
+   */
   ChatCompletionParams,
-  /** @since 0.1.0 */
+  /**
+   * One chat message (a schema and its type).
+   *
+   * @since 0.1.0
+   */
   ChatMessage
 } from "./ChatCompletions.js"
 /**
@@ -27,11 +44,23 @@ export {
  */
 export * as Completions from "./Completions.js"
 export {
-  /** @since 0.1.0 */
+  /**
+   * A text completion in the documented `text_completion` form (a schema and its type).
+   *
+   * @since 0.1.0
+   */
   Completion,
-  /** @since 0.1.0 */
+  /**
+   * One chunk of a streamed text completion (a schema and its type).
+   *
+   * @since 0.1.0
+   */
   CompletionChunk,
-  /** @since 0.1.0 */
+  /**
+   * The parameters of a text completion (a schema and its type).
+   *
+   * @since 0.1.0
+   */
   CompletionParams
 } from "./Completions.js"
 /**
@@ -41,29 +70,77 @@ export {
  */
 export * as Errors from "./Errors.js"
 export {
-  /** @since 0.1.0 */
+  /**
+   * 401, 402 or 403: the key, the subscription or the tier.
+   *
+   * @since 0.1.0
+   */
   AuthenticationError,
-  /** @since 0.2.0 */
+  /**
+   * The client was closed while the call was in flight, or before it was made.
+   *
+   * @since 0.2.0
+   */
   ClientClosedError,
-  /** @since 0.1.0 */
+  /**
+   * The client options were refused when the client was made.
+   *
+   * @since 0.1.0
+   */
   ConfigurationError,
-  /** @since 0.1.0 */
+  /**
+   * The request was refused as invalid, locally or by the server.
+   *
+   * @since 0.1.0
+   */
   InvalidRequestError,
-  /** @since 0.1.0 */
+  /**
+   * Whether a value is one of the `NovelAIError` errors.
+   *
+   * @since 0.1.0
+   */
   isNovelAIError,
-  /** @since 0.1.0 */
+  /**
+   * Every error a call can fail with.
+   *
+   * @since 0.1.0
+   */
   type NovelAIError,
-  /** @since 0.1.0 */
+  /**
+   * 429: too many requests, or the account's generation lock.
+   *
+   * @since 0.1.0
+   */
   RateLimitError,
-  /** @since 0.1.0 */
+  /**
+   * The server answered with a body no schema accepts.
+   *
+   * @since 0.1.0
+   */
   ResponseDecodeError,
-  /** @since 0.1.0 */
+  /**
+   * A 5xx, or an error reported inside a successful response or stream.
+   *
+   * @since 0.1.0
+   */
   ServerError,
-  /** @since 0.1.0 */
+  /**
+   * A stream ended before its generation finished.
+   *
+   * @since 0.1.0
+   */
   StreamTruncatedError,
-  /** @since 0.1.0 */
+  /**
+   * A deadline passed: waiting for a slot, for the response, its body, or a stream's next data.
+   *
+   * @since 0.1.0
+   */
   TimeoutError,
-  /** @since 0.1.0 */
+  /**
+   * The connection failed: refused, reset, DNS, or a body cut while reading.
+   *
+   * @since 0.1.0
+   */
   TransportError
 } from "./Errors.js"
 /**
@@ -73,23 +150,51 @@ export {
  */
 export * as Models from "./Models.js"
 export {
-  /** @since 0.2.0 */
+  /**
+   * A model id: the known ones typed for editors, any other string accepted.
+   *
+   * @since 0.2.0
+   */
   type ModelId,
-  /** @since 0.2.0 */
+  /**
+   * One entry of the model list (a schema and its type).
+   *
+   * @since 0.2.0
+   */
   ModelInfo
 } from "./Models.js"
 export {
-  /** @since 0.1.0 */
+  /**
+   * The Promise facade: `new NovelAI({ apiKey })`, then `client.openai.*`.
+   *
+   * @since 0.1.0
+   */
   NovelAI,
-  /** @since 0.1.0 */
+  /**
+   * Options of the Promise facade.
+   *
+   * @since 0.1.0
+   */
   type NovelAIOptions,
-  /** @since 0.1.0 */
+  /**
+   * The facade's `client.openai` calls.
+   *
+   * @since 0.1.0
+   */
   type OpenAIPromiseApi,
-  /** @since 0.1.0 */
+  /**
+   * Per-call options of the facade's calls, with an `AbortSignal`.
+   *
+   * @since 0.1.0
+   */
   type RequestOptions
 } from "./NovelAI.js"
 export type {
-  /** @since 0.2.0 */
+  /**
+   * Per-call settings: retries, timeouts.
+   *
+   * @since 0.2.0
+   */
   CallOptions
 } from "./NovelAIClient.js"
 /**
@@ -117,9 +222,17 @@ export * as Retry from "./Retry.js"
  */
 export * as Sampling from "./Sampling.js"
 export {
-  /** @since 0.2.0 */
+  /**
+   * The sampling parameters completions and chats share (a schema and its type).
+   *
+   * @since 0.2.0
+   */
   SamplingParams,
-  /** @since 0.2.0 */
+  /**
+   * Token usage (a schema and its type).
+   *
+   * @since 0.2.0
+   */
   Usage
 } from "./Sampling.js"
 /**
@@ -129,6 +242,10 @@ export {
  */
 export * as TokenCount from "./TokenCount.js"
 export {
-  /** @since 0.2.0 */
+  /**
+   * The parameters of a token count (a schema and its type).
+   *
+   * @since 0.2.0
+   */
   TokenCountParams
 } from "./TokenCount.js"

@@ -15,11 +15,19 @@ import type { Fault } from "./internal/faults.js"
 import { type RecordedRequest, startServer } from "./internal/server.js"
 
 export type {
-  /** @since 0.1.0 */
+  /**
+   * A fault the simulator injects into one request (a reset, a stall, an error status, ...).
+   *
+   * @since 0.1.0
+   */
   Fault
 } from "./internal/faults.js"
 export type {
-  /** @since 0.1.0 */
+  /**
+   * What the simulator saw of one request, and how it ended.
+   *
+   * @since 0.1.0
+   */
   RecordedRequest
 } from "./internal/server.js"
 

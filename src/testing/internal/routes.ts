@@ -39,6 +39,8 @@ export interface Exchange {
   readonly badJson: boolean
   readonly key: string
   readonly fault: Fault | undefined
+  /** Where the streamed chunks are counted. */
+  readonly record: { chunks: number }
 }
 
 type Route = "completion" | "chat" | "tokens"
@@ -153,7 +155,11 @@ const generation = async (
 
   // Streaming: chunks are produced lazily and written with backpressure.
   const started = performance.now()
-  const sse = makeSseWriter(res, fault?.kind === "random-chunks" ? { seed: fault.seed ?? 1 } : undefined)
+  const sse = makeSseWriter(
+    res,
+    fault?.kind === "random-chunks" ? { seed: fault.seed ?? 1 } : undefined,
+    ex.record
+  )
   res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache" })
   res.socket?.setNoDelay(true)
   const chunk = (index: number, text: string, finish: string | null, withUsage?: number) => ({

@@ -29,6 +29,8 @@ export interface RecordedRequest {
   readonly connection: number
   /** The status sent, once headers went out. */
   status: number | undefined
+  /** Chunks of a streamed answer written so far (the role chunk and the closing ones included). */
+  chunks: number
   /** True when the client closed the connection before the response finished. */
   clientClosedEarly: boolean
   /** When the connection closed or the response finished (ms since epoch, `performance.timeOrigin` based). */
@@ -115,6 +117,7 @@ export const startServer = async (options: ServerOptions) => {
       receivedAt: now(),
       connection: connectionOf.get(req.socket) ?? 0,
       status: undefined,
+      chunks: 0,
       clientClosedEarly: false,
       closedAt: undefined,
       fault: undefined
@@ -139,7 +142,7 @@ export const startServer = async (options: ServerOptions) => {
     record.fault = fault
     if (fault?.kind === "stall-headers") await timers.sleep(fault.ms)
     if (res.destroyed || answerFault(res, fault)) return
-    await handle(routes, { req, res, method, path, body, badJson, key, fault })
+    await handle(routes, { req, res, method, path, body, badJson, key, fault, record })
   }
 
   const server = Http.createServer((req, res) => {

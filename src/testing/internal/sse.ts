@@ -30,7 +30,9 @@ const drained = (res: Http.ServerResponse) =>
 
 export const makeSseWriter = (
   res: Http.ServerResponse,
-  randomChunks: { readonly seed: number } | undefined
+  randomChunks: { readonly seed: number } | undefined,
+  /** Counts the data frames written. */
+  counter: { chunks: number }
 ): SseWriter => {
   const eol = randomChunks === undefined ? "\n" : "\r\n"
   const random = { s: (randomChunks?.seed ?? 1) >>> 0 }
@@ -53,7 +55,11 @@ export const makeSseWriter = (
   return {
     eol,
     raw,
-    data: (data) => raw(`data: ${payload(data)}${eol}${eol}`),
+    data: async (data) => {
+      if (res.destroyed) return
+      counter.chunks++
+      await raw(`data: ${payload(data)}${eol}${eol}`)
+    },
     event: (name, data) => raw(`event: ${name}${eol}data: ${payload(data)}${eol}${eol}`)
   }
 }

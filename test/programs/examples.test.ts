@@ -7,7 +7,7 @@ import { fileURLToPath } from "node:url"
 import { type Simulator, type SimulatorOptions, startSimulator } from "effect-novelai/testing"
 import { describe, expect, it } from "vitest"
 
-const root = fileURLToPath(new URL("..", import.meta.url))
+const root = fileURLToPath(new URL("../..", import.meta.url))
 const tsx = `${root}node_modules/.bin/tsx`
 
 interface Run {
