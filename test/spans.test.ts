@@ -106,6 +106,44 @@ describe("spans", () => {
     })
   )
 
+  it.effect("a call's and a stream's spans report the response: id, model, finish reasons, usage", () =>
+    Effect.gen(function* () {
+      const chunk = (content: string, finish: string | null, usage = "") =>
+        `data: {"id":"chatcmpl-9","object":"chat.completion.chunk","created":1,"model":"glm-4-6-0925","choices":[{"index":0,"delta":{"content":${JSON.stringify(content)}},"finish_reason":${JSON.stringify(finish)}}]${usage}}\n\n`
+      const { layer } = makeTestClient((request) =>
+        request.headers.accept === "text/event-stream"
+          ? sse(
+              chunk("Hel", null) +
+                chunk("lo", "stop", ',"usage":{"prompt_tokens":7,"completion_tokens":2,"total_tokens":9}') +
+                "data: [DONE]\n\n"
+            )
+          : json(chatBody)
+      )
+      const hi = { messages: [{ role: "user" as const, content: "Hi" }] }
+      const { spans } = yield* traced(
+        Effect.all([OpenAI.chatCompletion(hi), Stream.runDrain(OpenAI.chatCompletionStream(hi))]).pipe(
+          Effect.provide(layer)
+        )
+      )
+      const attributes = (name: string) => Object.fromEntries(spans.find((s) => s.name === name)!.attributes)
+      expect(attributes("NovelAI.chatCompletion")).toMatchObject({
+        "gen_ai.response.id": "x",
+        "gen_ai.response.model": "glm-4-5",
+        "gen_ai.response.finish_reasons": ["stop"],
+        "gen_ai.usage.input_tokens": 4,
+        "gen_ai.usage.output_tokens": 1
+      })
+      expect(attributes("NovelAI.chatCompletionStream")).toMatchObject({
+        "gen_ai.request.model": "glm-4-6",
+        "gen_ai.response.id": "chatcmpl-9",
+        "gen_ai.response.model": "glm-4-6-0925",
+        "gen_ai.response.finish_reasons": ["stop"],
+        "gen_ai.usage.input_tokens": 7,
+        "gen_ai.usage.output_tokens": 2
+      })
+    })
+  )
+
   it.effect("a failed call logged at every level shows no key", () =>
     Effect.gen(function* () {
       const lines: Array<string> = []
