@@ -196,6 +196,7 @@ export const make = (
     const calls = Calls.make(
       {
         http: Http.configure(yield* HttpClient.HttpClient, resolved),
+        inheritSpan: resolved.httpSpans,
         deadlines: yield* Deadline.makeDeadlines,
         gate: yield* Gate.make(resolved)
       },

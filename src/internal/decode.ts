@@ -19,6 +19,9 @@ export const describeIssues = (
     .slice(0, limit)
     .map((issue) => ({ field: formatPath(issue.path), message: issue.message }))
 
+/** Stop at the first mismatch: a message names it, and decoding a good chunk allocates no options. */
+const FIRST_ERROR = { errors: "first" } as const
+
 /**
  * A decoder for one endpoint's response: never throws, never leaks a ParseError; a mismatch is a
  * {@link Errors.ResponseDecodeError} that names the endpoint and what did not match. With
@@ -31,9 +34,9 @@ export const responseDecoder = <A, I, B = A>(
   what: string,
   normalise?: (decoded: A) => B
 ) => {
-  const decode = Schema.decodeUnknownEither(schema)
+  const decode = Schema.decodeUnknownEither(schema, FIRST_ERROR)
   return (input: unknown): Either.Either<B, Errors.ResponseDecodeError> => {
-    const result = decode(input, { errors: "first" })
+    const result = decode(input)
     if (Either.isRight(result))
       return Either.right(normalise ? normalise(result.right) : (result.right as unknown as B))
     const details = describeIssues(result.left)

@@ -2,7 +2,7 @@
  * The endpoints, as data: for each, its path, its request schema, how its answer is decoded, and
  * whether it is a generation (and so passes the generation gate). `calls.ts` turns them into calls.
  */
-import type * as Either from "effect/Either"
+import * as Either from "effect/Either"
 import type * as Schema from "effect/Schema"
 import type * as Tracer from "effect/Tracer"
 import { type ChatCompletion, type ChatCompletionChunk, ChatCompletionParams } from "../ChatCompletions.js"
@@ -16,6 +16,10 @@ import { annotateResult } from "./telemetry.js"
 import {
   ChatWire,
   CompletionWire,
+  commonChatChunk,
+  commonChatCompletion,
+  commonCompletion,
+  commonCompletionChunk,
   ModelListFromWire,
   normaliseChatChunk,
   normaliseChatCompletion,
@@ -61,6 +65,14 @@ export interface StreamEndpoint<A> extends Common {
 
 const messageEvents: ReadonlySet<string> = new Set(["message"])
 
+/** `fast` where it accepts the input, else `decode`. */
+const withFastPath =
+  <A, E>(fast: (json: unknown) => A | undefined, decode: (json: unknown) => Either.Either<A, E>) =>
+  (json: unknown): Either.Either<A, E> => {
+    const result = fast(json)
+    return result === undefined ? decode(json) : Either.right(result)
+  }
+
 export const listModels: CallEndpoint<ReadonlyArray<ModelInfo>> = {
   name: "listModels",
   operation: "list_models",
@@ -90,8 +102,11 @@ export const completion: CallEndpoint<Completion> = {
   path: "/oa/v1/completions",
   params: CompletionParams,
   generation: true,
-  decode: responseDecoder(CompletionWire, "completion", "completion", (wire) =>
-    Completion.make(normaliseCompletion(wire), true)
+  decode: withFastPath(
+    commonCompletion,
+    responseDecoder(CompletionWire, "completion", "completion", (wire) =>
+      Completion.make(normaliseCompletion(wire), true)
+    )
   ),
   annotate: annotateResult
 }
@@ -103,7 +118,10 @@ export const chatCompletion: CallEndpoint<ChatCompletion> = {
   path: "/oa/v1/chat/completions",
   params: ChatCompletionParams,
   generation: true,
-  decode: responseDecoder(ChatWire, "chatCompletion", "chat completion", normaliseChatCompletion),
+  decode: withFastPath(
+    commonChatCompletion,
+    responseDecoder(ChatWire, "chatCompletion", "chat completion", normaliseChatCompletion)
+  ),
   annotate: annotateResult
 }
 
@@ -113,7 +131,10 @@ export const completionStream: StreamEndpoint<CompletionChunk> = {
   path: "/oa/v1/completions",
   params: CompletionParams,
   generation: true,
-  decode: responseDecoder(CompletionWire, "completionStream", "completion chunk", normaliseCompletion),
+  decode: withFastPath(
+    commonCompletionChunk,
+    responseDecoder(CompletionWire, "completionStream", "completion chunk", normaliseCompletion)
+  ),
   chunkEvents: messageEvents,
   observe: observeChoices,
   choices: (params) => (typeof params.n === "number" ? params.n : 1)
@@ -125,7 +146,10 @@ export const chatCompletionStream: StreamEndpoint<ChatCompletionChunk> = {
   path: "/oa/v1/chat/completions",
   params: ChatCompletionParams,
   generation: true,
-  decode: responseDecoder(ChatWire, "chatCompletionStream", "chat chunk", normaliseChatChunk),
+  decode: withFastPath(
+    commonChatChunk,
+    responseDecoder(ChatWire, "chatCompletionStream", "chat chunk", normaliseChatChunk)
+  ),
   chunkEvents: messageEvents,
   observe: observeChoices,
   choices: () => 1

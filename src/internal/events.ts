@@ -43,15 +43,20 @@ export interface EventSpec<A> {
   readonly observe: (chunk: A, progress: Progress) => void
 }
 
-/** The outcome of one event. */
-export type Step<A> =
-  | { readonly _tag: "Chunk"; readonly chunk: A }
-  | { readonly _tag: "Skip" }
-  | { readonly _tag: "Done" }
-  | { readonly _tag: "Fail"; readonly error: Errors.NovelAIError }
+/** An event that carries no chunk (a comment-only frame, an empty payload, a ping). */
+export const Skip: unique symbol = Symbol("effect-novelai/events/Skip")
+/** `[DONE]`: the stream ends here, whatever follows. */
+export const Done: unique symbol = Symbol("effect-novelai/events/Done")
+/** The event fails the stream with `error`. */
+export class Failure {
+  constructor(readonly error: Errors.NovelAIError) {}
+}
 
-const skip: Step<never> = { _tag: "Skip" }
-const done: Step<never> = { _tag: "Done" }
+/**
+ * The outcome of one event: its chunk, {@link Skip}, {@link Done} or a {@link Failure}. (A chunk is
+ * returned as it is, not wrapped: this runs for every event of every stream.)
+ */
+export type Step<A> = A | typeof Skip | typeof Done | Failure
 
 const OPEN_BRACE = 123
 
@@ -68,34 +73,37 @@ export const step = <A>(
   unterminated: boolean
 ): Step<A> => {
   const data = event.data
-  const name = event.event ?? "message"
-  if (name === "error") return { _tag: "Fail", error: failure(parseBody(data)) }
-  if (!spec.chunkEvents.has(name)) return skip
+  const name = event.event
+  if (name !== undefined && name !== "message") {
+    if (name === "error") return new Failure(failure(parseBody(data)))
+    if (!spec.chunkEvents.has(name)) return Skip
+  } else if (!spec.chunkEvents.has("message")) {
+    return Skip
+  }
   // A chunk starts with "{"; only other payloads are trimmed (a copy) to look for [DONE].
   if (data.charCodeAt(0) !== OPEN_BRACE) {
     const trimmed = data.trim()
-    if (trimmed === "[DONE]") return done
-    if (trimmed === "") return skip
+    if (trimmed === "[DONE]") return Done
+    if (trimmed === "") return Skip
   }
   let json: unknown
   try {
     json = JSON.parse(data)
   } catch {
-    if (unterminated) return skip
-    return {
-      _tag: "Fail",
-      error: new Errors.ResponseDecodeError({
+    if (unterminated) return Skip
+    return new Failure(
+      new Errors.ResponseDecodeError({
         message: `${spec.context.endpoint}: a stream frame was not valid JSON: ${JSON.stringify(truncate(spec.context.scrub(data), 200))}`,
         endpoint: spec.context.endpoint
       })
-    }
+    )
   }
-  if (isErrorPayload(json)) return { _tag: "Fail", error: failure(json) }
+  if (isErrorPayload(json)) return new Failure(failure(json))
   const decoded = spec.decode(json)
-  if (Either.isLeft(decoded)) return { _tag: "Fail", error: decoded.left }
+  if (Either.isLeft(decoded)) return new Failure(decoded.left)
   progress.received++
   spec.observe(decoded.right, progress)
-  return { _tag: "Chunk", chunk: decoded.right }
+  return decoded.right
 }
 
 /** The body ended without `[DONE]`: complete if a choice finished, else a truncated generation. */

@@ -34,6 +34,11 @@ import { annotateResponse } from "./telemetry.js"
 /** What every attempt needs from its client. */
 export interface Transport {
   readonly http: Clients
+  /**
+   * Whether an attempt's work, which runs on a fiber of the client's (see `deadline.ts`), needs the
+   * caller's span: when the platform's own HTTP spans are on, they are its children.
+   */
+  readonly inheritSpan: boolean
   readonly deadlines: Deadlines
   readonly gate: Gate
 }
@@ -105,6 +110,14 @@ const readJson = <A>(
     return decode(body)
   })
 
+/** `effect` raced against `deadline`, with the caller's span as its parent when its worker needs one. */
+const race = <A, E>(transport: Transport, deadline: Deadline, effect: Effect.Effect<A, E>) =>
+  transport.inheritSpan
+    ? Effect.flatMap(Effect.option(Effect.currentSpan), (span) =>
+        deadline.race(Option.isSome(span) ? Effect.withParentSpan(effect, span.value) : effect)
+      )
+    : deadline.race(effect)
+
 /**
  * One attempt of a call whose answer is one JSON document. Its deadline (`timeout`) covers the
  * wait for a slot, the response and its body.
@@ -129,8 +142,8 @@ export const call = <A>(
         }
       )
     })
-    return deadline.race(transport.gate.call(send, exchange.generation)).pipe(
-      Effect.onExit(() => Effect.sync(deadline.cancel)),
+    return race(transport, deadline, transport.gate.call(send, exchange.generation)).pipe(
+      Effect.onExit(() => Effect.sync(() => deadline.cancel())),
       Effect.mapError((error) =>
         error instanceof Ended ? endedError(context, error, phase, timeout) : error
       )
@@ -170,31 +183,25 @@ export const stream = <A>(
           finishReasons: [...progress.finished.values()]
         })
       const deadline = yield* transport.deadlines.make
-      yield* Effect.addFinalizer(() => Effect.sync(deadline.cancel))
+      yield* Effect.addFinalizer(() => Effect.sync(() => deadline.cancel()))
       let phase: Phase = "queue"
       const ended = (error: Ended) =>
         endedError(context, error, phase, phase === "idle" ? timeouts.idleTimeout : timeouts.timeout)
 
       deadline.set(timeouts.timeout)
-      const response = yield* deadline
-        .race(
-          Effect.zipRight(
-            transport.gate.enter(exchange.generation, scope),
-            Effect.suspend(() => {
-              phase = "request"
-              return Effect.provideService(
-                transport.http.scoped.execute(exchange.request),
-                Scope.Scope,
-                scope
-              )
-            })
-          )
+      const response = yield* race(
+        transport,
+        deadline,
+        Effect.zipRight(
+          transport.gate.enter(exchange.generation, scope),
+          Effect.suspend(() => {
+            phase = "request"
+            return Effect.provideService(transport.http.scoped.execute(exchange.request), Scope.Scope, scope)
+          })
         )
-        .pipe(
-          Effect.mapError((error) =>
-            error instanceof Ended ? ended(error) : toTransportError(context)(error)
-          )
-        )
+      ).pipe(
+        Effect.mapError((error) => (error instanceof Ended ? ended(error) : toTransportError(context)(error)))
+      )
 
       phase = "body"
       const type = (response.headers["content-type"] ?? "").toLowerCase()
@@ -292,9 +299,10 @@ const decodeEvents = <A, E>(
       const event = framer.next()
       if (event === undefined) break
       const step = Events.step(spec, progress, event, on.failure, framer.unterminated(event))
-      if (step._tag === "Chunk") out.push(step.chunk)
-      else if (step._tag === "Done") finish(Option.none())
-      else if (step._tag === "Fail") finish(Option.some(step.error))
+      if (step === Events.Skip) continue
+      if (step === Events.Done) finish(Option.none())
+      else if (step instanceof Events.Failure) finish(Option.some(step.error))
+      else out.push(step)
     }
     if (out.length > 0) {
       batch = Math.min(batch * 2, MAX_BATCH)

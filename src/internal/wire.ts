@@ -6,7 +6,7 @@
 import * as Schema from "effect/Schema"
 import type { ChatCompletionChunk } from "../ChatCompletions.js"
 import { ChatCompletion } from "../ChatCompletions.js"
-import type { CompletionChunk } from "../Completions.js"
+import { Completion, type CompletionChunk } from "../Completions.js"
 import { ModelInfo } from "../Models.js"
 import { Usage } from "../Sampling.js"
 import * as S from "./schema.js"
@@ -192,3 +192,169 @@ export const TokenCountFromWire = Schema.transform(
     encode: (n) => n
   }
 )
+
+const isObject = (u: unknown): u is Record<string, unknown> =>
+  typeof u === "object" && u !== null && !Array.isArray(u)
+
+/**
+ * The chunk NovelAI sends for nearly every event of a chat stream (`id`, `created`, `model`,
+ * choices with an `index`, a `delta` of strings and a `finish_reason`, and a `usage` of numbers or
+ * none), checked and normalised by hand: the same result as {@link ChatWire} and {@link normaliseChatChunk} give, at a
+ * fraction of the cost on the hottest path of a stream. Anything else is `undefined`, and left to
+ * the schema (a test checks both agree on whatever this accepts).
+ */
+export const commonChatChunk = (json: unknown): ChatCompletionChunk | undefined => {
+  if (!isObject(json)) return undefined
+  const { id, created, model, choices } = json
+  if (
+    typeof id !== "string" ||
+    typeof created !== "number" ||
+    typeof model !== "string" ||
+    !Array.isArray(choices)
+  ) {
+    return undefined
+  }
+  const usage = commonUsageOf(json.usage)
+  if (usage === false) return undefined
+  const out: Array<ChatCompletionChunk["choices"][number]> = []
+  for (const choice of choices) {
+    if (!isObject(choice)) return undefined
+    const { index, delta, finish_reason } = choice
+    if (
+      typeof index !== "number" ||
+      !isObject(delta) ||
+      choice.message !== undefined ||
+      choice.text !== undefined ||
+      (finish_reason !== undefined && finish_reason !== null && typeof finish_reason !== "string")
+    ) {
+      return undefined
+    }
+    const { role, content, reasoning_content } = delta
+    if (
+      (role !== undefined && role !== null && typeof role !== "string") ||
+      (content !== undefined && content !== null && typeof content !== "string") ||
+      (reasoning_content !== undefined && reasoning_content !== null && typeof reasoning_content !== "string")
+    ) {
+      return undefined
+    }
+    out.push({
+      index,
+      delta: {
+        ...(role ? { role } : {}),
+        ...(typeof content === "string" ? { content } : {}),
+        ...(reasoning_content ? { reasoning_content } : {})
+      },
+      finish_reason: finish_reason ?? null
+    })
+  }
+  return { id, object: "chat.completion.chunk", created, model, choices: out, ...(usage ? { usage } : {}) }
+}
+
+const optionalString = (u: unknown): boolean => u === undefined || u === null || typeof u === "string"
+
+/**
+ * No usage (`undefined`), a usage whose counts are all numbers (what {@link UsageFromWire} gives
+ * for it), or `false`: another shape, left to the schema.
+ */
+const commonUsageOf = (u: unknown): Usage | undefined | false => {
+  if (u === undefined || u === null) return undefined
+  if (!isObject(u)) return false
+  const { prompt_tokens, completion_tokens, total_tokens } = u
+  return typeof prompt_tokens === "number" &&
+    typeof completion_tokens === "number" &&
+    typeof total_tokens === "number"
+    ? { prompt_tokens, completion_tokens, total_tokens }
+    : false
+}
+
+/**
+ * The common completion chunk (`id`, `created`, `model`, choices with `text`, `index` and
+ * `finish_reason`, a `usage` of numbers or none), by hand; see {@link commonChatChunk}.
+ */
+export const commonCompletionChunk = (json: unknown): CompletionChunk | undefined => {
+  if (!isObject(json)) return undefined
+  const { id, created, model, choices } = json
+  if (
+    typeof id !== "string" ||
+    typeof created !== "number" ||
+    typeof model !== "string" ||
+    !Array.isArray(choices)
+  ) {
+    return undefined
+  }
+  const usage = commonUsageOf(json.usage)
+  if (usage === false) return undefined
+  const out: Array<CompletionChunk["choices"][number]> = []
+  for (const choice of choices) {
+    if (!isObject(choice)) return undefined
+    const { text, index, finish_reason } = choice
+    if (
+      typeof text !== "string" ||
+      typeof index !== "number" ||
+      choice.delta !== undefined ||
+      !optionalString(finish_reason)
+    ) {
+      return undefined
+    }
+    out.push({ text, index, finish_reason: (finish_reason as string | null | undefined) ?? null })
+  }
+  return { id, object: "text_completion", created, model, choices: out, ...(usage ? { usage } : {}) }
+}
+
+/** The common whole completion: the common chunk's shape, as a {@link Completion}. */
+export const commonCompletion = (json: unknown): Completion | undefined => {
+  const completion = commonCompletionChunk(json)
+  return completion === undefined ? undefined : Completion.make(completion, true)
+}
+
+/**
+ * The common whole chat completion (`id`, `created`, `model`, choices with an `index`, a `message`
+ * of strings and a `finish_reason`, and a `usage` of numbers, or none), by hand; see
+ * {@link commonChatChunk}.
+ */
+export const commonChatCompletion = (json: unknown): ChatCompletion | undefined => {
+  if (!isObject(json)) return undefined
+  const { id, created, model, choices, usage } = json
+  if (
+    typeof id !== "string" ||
+    typeof created !== "number" ||
+    typeof model !== "string" ||
+    !Array.isArray(choices)
+  ) {
+    return undefined
+  }
+  const usageOut = commonUsageOf(usage)
+  if (usageOut === false) return undefined
+  const out: Array<ChatCompletion["choices"][number]> = []
+  for (const choice of choices) {
+    if (!isObject(choice)) return undefined
+    const { index, message, finish_reason } = choice
+    if (
+      typeof index !== "number" ||
+      !isObject(message) ||
+      choice.delta !== undefined ||
+      choice.text !== undefined ||
+      !optionalString(finish_reason)
+    ) {
+      return undefined
+    }
+    const { role, content, reasoning_content } = message
+    if (!optionalString(role) || !optionalString(content) || !optionalString(reasoning_content))
+      return undefined
+    out.push({
+      index,
+      message: {
+        role: (role as string | null | undefined) ?? "assistant",
+        ...splitThinking(
+          (content as string | null | undefined) ?? "",
+          (reasoning_content as string | null | undefined) ?? undefined
+        )
+      },
+      finish_reason: (finish_reason as string | null | undefined) ?? null
+    })
+  }
+  return ChatCompletion.make(
+    { id, object: "chat.completion", created, model, choices: out, ...(usageOut ? { usage: usageOut } : {}) },
+    true
+  )
+}
