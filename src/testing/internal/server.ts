@@ -106,6 +106,7 @@ export const startServer = async (options: ServerOptions) => {
   }
 
   const serve = async (req: Http.IncomingMessage, res: Http.ServerResponse) => {
+    req.socket.setTimeout(0)
     const { body, badJson } = await readBody(req)
     const method = req.method ?? "GET"
     const path = (req.url ?? "/").split("?")[0]!
@@ -126,6 +127,9 @@ export const startServer = async (options: ServerOptions) => {
     res.on("close", () => {
       record.closedAt = now()
       record.clientClosedEarly = !res.writableFinished
+      // A client that went away mid-answer gets its connection closed, as a server behind a proxy
+      // does (a client that half-closes its socket would otherwise keep it open indefinitely).
+      if (record.clientClosedEarly) req.socket.destroy()
     })
     const writeHead = res.writeHead.bind(res)
     res.writeHead = ((status: number, ...rest: Array<any>) => {
@@ -167,6 +171,9 @@ export const startServer = async (options: ServerOptions) => {
     sockets.add(socket)
     connectionOf.set(socket, ++accepted)
     socket.on("close", () => sockets.delete(socket))
+    // A connection that never sends a request is closed after the same idle time as one that did
+    // (some clients open one ahead of need, e.g. after an aborted request).
+    socket.setTimeout(options.keepAliveTimeoutMs, () => socket.destroy())
   })
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject)
