@@ -1,9 +1,25 @@
+import { execFileSync } from "node:child_process"
+import { readdirSync, readFileSync, writeFileSync } from "node:fs"
+import { join } from "node:path"
 import { defineConfig } from "tsup"
+
+/** Every `.d.ts` under `dir`. */
+const declarations = (dir: string): Array<string> =>
+  readdirSync(dir, { withFileTypes: true }).flatMap((entry) =>
+    entry.isDirectory()
+      ? declarations(join(dir, entry.name))
+      : entry.name.endsWith(".d.ts")
+        ? [join(dir, entry.name)]
+        : []
+  )
 
 export default defineConfig({
   entry: { index: "src/index.ts", testing: "src/testing/index.ts", "bin/simulator": "src/bin/simulator.ts" },
   format: ["esm", "cjs"],
-  dts: true,
+  // Declarations come from tsc, one file per module, not from tsup's bundler: bundled, a class
+  // exported through a namespace (`Errors.RateLimitError`, `ChatCompletions.ChatCompletion`) lost
+  // its type, so users could not write it in a type position.
+  dts: false,
   sourcemap: true,
   clean: true,
   target: "node20",
@@ -11,5 +27,18 @@ export default defineConfig({
   splitting: true,
   treeshake: true,
   // effect and @effect/* are peers: the app's single copy must be used, never a bundled one.
-  external: [/^effect($|\/)/, /^@effect\//, "eventsource-parser"]
+  external: [/^effect($|\/)/, /^@effect\//, "eventsource-parser"],
+  onSuccess: async () => {
+    execFileSync(process.execPath, ["node_modules/typescript/bin/tsc", "-p", "tsconfig.build.json"], {
+      stdio: "inherit"
+    })
+    // CommonJS consumers resolve `.d.cts` files, whose relative imports name `.cjs` files.
+    for (const file of declarations("dist/dts")) {
+      const source = readFileSync(file, "utf8")
+        .replace(/(from\s+["']\.{1,2}\/[^"']*?)\.js(["'])/g, "$1.cjs$2")
+        .replace(/(import\(["']\.{1,2}\/[^"']*?)\.js(["']\))/g, "$1.cjs$2")
+        .replace(/\n\/\/# sourceMappingURL=.*$/, "")
+      writeFileSync(file.replace(/\.d\.ts$/, ".d.cts"), source)
+    }
+  }
 })

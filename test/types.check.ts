@@ -2,11 +2,15 @@
  * Type-level checks, run by `tsc` (`npm run typecheck`), never at run time: the public signatures a
  * user relies on.
  */
-import type { Effect, Stream } from "effect"
+import type { Duration, Effect, Stream } from "effect"
 import {
   type ChatCompletion,
+  type ChatCompletions,
+  type Errors,
   type ModelId,
   type ModelInfo,
+  type Models,
+  type NovelAI,
   type NovelAIClient,
   type NovelAIError,
   OpenAI
@@ -41,3 +45,15 @@ expectTypeOf<"glm-4-6">().toMatchTypeOf<ModelId>()
 expectTypeOf<"some-future-model">().toMatchTypeOf<ModelId>()
 OpenAI.chatCompletion({ messages: [{ role: "user", content: "Hi" }], model: "xialong-v1" })
 OpenAI.chatCompletion({ messages: [{ role: "user", content: "Hi" }], model: "glm-5" })
+
+// The facade's streams take per-call options beside the spec's bare AbortSignal (hardening item 23).
+declare const client: NovelAI
+client.openai.chatCompletionStream(
+  { messages: [{ role: "user", content: "Hi" }] },
+  { idleTimeout: "30 seconds", maxRetries: 0, signal: AbortSignal.timeout(1000) }
+)
+client.openai.completionStream({ prompt: "Once" }, AbortSignal.timeout(1000))
+
+// Classes reached through a module namespace are types too (they were not in the bundled .d.ts).
+type Namespaced = [Errors.RateLimitError, ChatCompletions.ChatCompletion, Models.ModelInfo]
+expectTypeOf<Namespaced[0]["retryAfter"]>().toEqualTypeOf<Duration.Duration | undefined>()
