@@ -11,8 +11,9 @@ import type * as Errors from "../Errors.js"
 import { Ended } from "./deadline.js"
 import { paramsEncoder } from "./decode.js"
 import type { CallEndpoint, StreamEndpoint } from "./endpoints.js"
-import { closedError, type ErrorContext } from "./errors.js"
+import { closedError, type ErrorContext, scrubError } from "./errors.js"
 import type { Resolved } from "./options.js"
+import { checkNames, mergeExtra, namesOf } from "./params.js"
 import { type Guard, makeSettings, retryCall, retryStream } from "./policy.js"
 import { requestAttributes } from "./telemetry.js"
 import * as Transport from "./transport.js"
@@ -22,23 +23,37 @@ const isRecord = (u: unknown): u is Record<string, unknown> =>
 
 export const make = (transport: Transport.Transport, options: Resolved) => {
   const settings = makeSettings(options)
+  const scrub = scrubError(options.scrub)
 
   /** The model a call names, or the client's default. */
   const modelOf = (params: unknown): unknown =>
     isRecord(params) && params.model !== undefined ? params.model : options.defaultModel
 
-  /** The request with its encoded body, or the InvalidRequestError that keeps it from being sent. */
+  /**
+   * The request with its encoded body, or the InvalidRequestError that keeps it from being sent:
+   * a name the endpoint does not take, a value out of range, an `extraBody` that clashes.
+   */
   const prepare = (
+    endpoint: string,
     encode: ((input: unknown) => Either.Either<unknown, Errors.InvalidRequestError>) | undefined,
+    names: ReadonlySet<string>,
     base: HttpClientRequest.HttpClientRequest,
     params: unknown,
-    extra?: Record<string, unknown>
+    stream: boolean
   ): Either.Either<HttpClientRequest.HttpClientRequest, Errors.InvalidRequestError> => {
     if (encode === undefined) return Either.right(base)
+    if (isRecord(params)) {
+      const unknown = checkNames(endpoint, names, params)
+      if (Either.isLeft(unknown)) return Either.left(unknown.left)
+    }
     const input = isRecord(params) ? { ...params, model: modelOf(params) } : params
-    return Either.map(encode(input), (body) =>
-      HttpClientRequest.bodyUnsafeJson(base, extra === undefined ? body : { ...(body as object), ...extra })
-    )
+    return Either.flatMap(encode(input), (encoded) => {
+      const body = encoded as Record<string, unknown>
+      return Either.map(
+        mergeExtra(endpoint, body, body.extraBody as Record<string, unknown> | undefined),
+        (wire) => HttpClientRequest.bodyUnsafeJson(base, stream ? { ...wire, stream: true } : wire)
+      )
+    })
   }
 
   const context = (name: string): ErrorContext => ({ endpoint: name, scrub: options.scrub })
@@ -55,12 +70,13 @@ export const make = (transport: Transport.Transport, options: Resolved) => {
   const call = <A>(endpoint: CallEndpoint<A>) => {
     const exchangeContext = context(endpoint.name)
     const encode = endpoint.params === undefined ? undefined : paramsEncoder(endpoint.params, endpoint.name)
+    const names = endpoint.params === undefined ? new Set<string>() : namesOf(endpoint.params)
     const base = (endpoint.method === "GET" ? HttpClientRequest.get : HttpClientRequest.post)(
       endpoint.path
     ).pipe(HttpClientRequest.acceptJson)
     return (params: unknown, callOptions: unknown): Effect.Effect<A, Errors.NovelAIError> =>
       Effect.flatMap(settings(endpoint.name, callOptions), (settings) =>
-        Effect.flatMap(prepare(encode, base, params), (request) =>
+        Effect.flatMap(prepare(endpoint.name, encode, names, base, params, false), (request) =>
           retryCall(
             Transport.call(
               transport,
@@ -73,6 +89,7 @@ export const make = (transport: Transport.Transport, options: Resolved) => {
           )
         )
       ).pipe(
+        Effect.mapError(scrub),
         Effect.tap((result) =>
           endpoint.annotate === undefined
             ? Effect.void
@@ -98,6 +115,7 @@ export const make = (transport: Transport.Transport, options: Resolved) => {
   const stream = <A>(endpoint: StreamEndpoint<A>) => {
     const exchangeContext = context(endpoint.name)
     const encode = endpoint.params === undefined ? undefined : paramsEncoder(endpoint.params, endpoint.name)
+    const names = endpoint.params === undefined ? new Set<string>() : namesOf(endpoint.params)
     const base = HttpClientRequest.post(endpoint.path).pipe(
       HttpClientRequest.setHeader("accept", "text/event-stream")
     )
@@ -111,7 +129,7 @@ export const make = (transport: Transport.Transport, options: Resolved) => {
     return (params: unknown, callOptions: unknown): Stream.Stream<A, Errors.NovelAIError> =>
       Stream.unwrap(
         Effect.flatMap(settings(endpoint.name, callOptions), (settings) =>
-          Effect.map(prepare(encode, base, params, { stream: true }), (request) =>
+          Effect.map(prepare(endpoint.name, encode, names, base, params, true), (request) =>
             retryStream(
               Transport.stream(
                 transport,
@@ -125,6 +143,7 @@ export const make = (transport: Transport.Transport, options: Resolved) => {
           )
         )
       ).pipe(
+        Stream.mapError(scrub),
         Stream.withSpan(`NovelAI.${endpoint.name}`, {
           kind: "client",
           captureStackTrace: false,

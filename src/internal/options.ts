@@ -175,8 +175,14 @@ const headers = (input: unknown): Either.Either<Readonly<Record<string, string>>
         `headers.${name} must be a non-empty string of visible ASCII characters, spaces and tabs, without leading or trailing whitespace`
       )
     }
-    if (name.toLowerCase() === "authorization")
+    if (name.toLowerCase() === "authorization") {
       return Either.left("headers may not set authorization: pass apiKey")
+    }
+    if (name.toLowerCase() === "accept-encoding") {
+      return Either.left(
+        "headers may not set accept-encoding: the client asks for uncompressed answers, which every transport reads"
+      )
+    }
   }
   return Either.right(input as Record<string, string>)
 }

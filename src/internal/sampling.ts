@@ -36,5 +36,14 @@ export const SamplingFields = {
   /** Unified sampling: entropy-increase linear term. */
   unifiedIncreaseLinearWithEntropy: Schema.optional(S.finite).pipe(
     Schema.fromKey("unified_increase_linear_with_entropy")
+  ),
+  /**
+   * Server parameters this library does not know yet, sent as they are (snake_case, as the server
+   * names them). A key that a typed parameter also sets is refused.
+   */
+  extraBody: Schema.optional(
+    Schema.Record({ key: Schema.String, value: Schema.Unknown }).annotations({
+      message: () => "must be an object of server parameters, e.g. { some_new_option: 1 }"
+    })
   )
 }
