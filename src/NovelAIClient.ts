@@ -197,7 +197,7 @@ export const make = (
       {
         http: Http.configure(yield* HttpClient.HttpClient, resolved),
         inheritSpan: resolved.httpSpans,
-        deadlines: yield* Deadline.makeDeadlines,
+        deadlines: yield* Http.withoutRedirects(Deadline.makeDeadlines),
         gate: yield* Gate.make(resolved)
       },
       resolved

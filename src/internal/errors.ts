@@ -75,7 +75,8 @@ const statusOf = (body: unknown): number | undefined => {
 export const isErrorPayload = (body: unknown): boolean => {
   const record = asRecord(body)
   if (record === undefined) return false
-  if (record.error !== undefined && record.error !== null) return true
+  // A falsy `error` (`false`, `""`, `0`, `null`) says there is none.
+  if (record.error) return true
   return record.statusCode !== undefined && typeof record.message === "string" && !("choices" in record)
 }
 
@@ -94,22 +95,28 @@ const requestIdOf = (headers: Readonly<Record<string, string | undefined>>): str
  * How long the server asked us to wait: `retry-after-ms` (milliseconds), else `retry-after` as
  * seconds or an HTTP date. Undefined when absent or unreadable; never negative.
  */
+const DIGITS = /^\s*\d+\s*$/
+const DECIMAL = /^\s*\d+(\.\d+)?\s*$/
+
+/**
+ * How long the server asked us to wait: `retry-after-ms` (milliseconds), else `retry-after` as
+ * whole seconds (HTTP allows digits only) or an HTTP date. Undefined when absent, unreadable or
+ * zero: a zero wait is no instruction, and the client's own backoff applies.
+ */
 const retryAfterOf = (
   headers: Readonly<Record<string, string | undefined>>,
   nowMillis: number
 ): Duration.Duration | undefined => {
+  const positive = (millis: number) => (millis > 0 ? Duration.millis(millis) : undefined)
   const ms = headers["retry-after-ms"]
-  if (ms !== undefined && ms.trim() !== "") {
-    const n = Number(ms)
-    if (Number.isFinite(n) && n >= 0) return Duration.millis(n)
-  }
+  if (ms !== undefined && DECIMAL.test(ms)) return positive(Number(ms))
   const after = headers["retry-after"]
   if (after === undefined || after.trim() === "") return undefined
-  const seconds = Number(after)
-  if (Number.isFinite(seconds)) return seconds >= 0 ? Duration.seconds(seconds) : undefined
+  if (DIGITS.test(after)) return positive(Number(after) * 1000)
+  // An HTTP date names a weekday and a month: a bare number in another notation is not one.
+  if (!/[a-z]/i.test(after)) return undefined
   const date = Date.parse(after)
-  if (Number.isNaN(date)) return undefined
-  return Duration.millis(Math.max(0, date - nowMillis))
+  return Number.isNaN(date) ? undefined : positive(date - nowMillis)
 }
 
 const CONCURRENCY_LOCK = /concurrent generation is locked|too many (concurrent )?requests|rate limit/i
@@ -139,6 +146,8 @@ const describe = (status: number | undefined): string => {
       return "Not found: unknown model or path."
     case 408:
       return "The server timed out waiting for the request."
+    case 409:
+      return "The model is not available to this key's subscription tier (conflict)."
     case 429:
       return "Rate limited: too many requests or generations at once for this account; retry later."
     default:
@@ -173,6 +182,16 @@ export const fromFailure = (ctx: ErrorContext, input: FailureInput): Errors.Nove
     requestId: requestIdOf(input.headers),
     endpoint: ctx.endpoint,
     shouldRetry: should === "true" ? true : should === "false" ? false : undefined
+  }
+  if (status !== undefined && (status === 0 || (status >= 300 && status < 400))) {
+    // The client follows no redirect, on any transport: the key must not go to another host.
+    const location = input.headers.location
+    return new Errors.InvalidRequestError({
+      ...fields,
+      message: ctx.scrub(
+        `${ctx.endpoint}: the server redirected the request${location ? ` to ${location}` : ""} (HTTP ${status === 0 ? "3xx" : status}); the client does not follow redirects, so that the key never goes to another host. If you trust the new address, set baseUrl to it.`
+      )
+    })
   }
   if (status === 429 || (status === undefined && CONCURRENCY_LOCK.test(message))) {
     return new Errors.RateLimitError({ ...fields, retryAfter: retryAfterOf(input.headers, input.nowMillis) })
@@ -234,3 +253,41 @@ export const closedError = (context: ErrorContext) =>
     message: `${context.endpoint}: the client was closed; create a new one to make more calls`,
     endpoint: context.endpoint
   })
+
+/**
+ * `error` with the key removed from every string it carries (message, request id, any other text
+ * field) and from its cause: whatever the server echoed or a decoder quoted, the key never leaves
+ * in an error. Returns `error` itself when there was nothing to remove.
+ */
+export const scrubError =
+  (scrub: (text: string) => string) =>
+  <E extends Errors.NovelAIError>(error: E): E => {
+    const fields: Record<string, unknown> = { message: error.message }
+    for (const key of Object.keys(error))
+      if (key !== "_tag") fields[key] = (error as unknown as Record<string, unknown>)[key]
+    let changed = false
+    for (const [key, value] of Object.entries(fields)) {
+      if (typeof value !== "string") continue
+      const clean = scrub(value)
+      if (clean !== value) {
+        fields[key] = clean
+        changed = true
+      }
+    }
+    const cause = scrubCause(scrub, fields.cause)
+    if (cause !== fields.cause) {
+      fields.cause = cause
+      changed = true
+    }
+    return changed ? (new (error.constructor as new (fields: unknown) => E)(fields) as E) : error
+  }
+
+/** A cause, or a copy of it without the key (its message kept, scrubbed; deeper causes dropped). */
+const scrubCause = (scrub: (text: string) => string, cause: unknown): unknown => {
+  if (!(cause instanceof Error)) return cause
+  const text = `${cause.message}\n${cause.stack ?? ""}\n${String((cause as { cause?: unknown }).cause ?? "")}`
+  if (scrub(text) === text) return cause
+  const copy = new Error(scrub(cause.message))
+  copy.name = cause.name
+  return copy
+}

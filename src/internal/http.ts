@@ -6,10 +6,13 @@
  * stream's request outlives the effect that sent it, so streams use the scoped client: closing the
  * stream's scope aborts the request.
  */
+import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import * as HttpClient from "@effect/platform/HttpClient"
 import type * as HttpClientError from "@effect/platform/HttpClientError"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
+import * as Effect from "effect/Effect"
 import { flow, identity } from "effect/Function"
+import * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
 import type { Resolved } from "./options.js"
 
@@ -25,6 +28,9 @@ export const configure = (base: HttpClient.HttpClient, options: Resolved): Clien
         HttpClientRequest.prependUrl(options.baseUrl),
         HttpClientRequest.bearerToken(options.apiKey),
         HttpClientRequest.setHeader("user-agent", options.userAgent),
+        // Uncompressed answers: a transport that does not decode them (undici's request API) would
+        // hand the client compressed bytes. (Browsers set this header themselves.)
+        HttpClientRequest.setHeader("accept-encoding", "identity"),
         HttpClientRequest.setHeaders(options.headers)
       )
     ),
@@ -35,3 +41,17 @@ export const configure = (base: HttpClient.HttpClient, options: Resolved): Clien
   )
   return { client, scoped: HttpClient.withScope(client) }
 }
+
+/**
+ * Runs `effect` with the Fetch client told not to follow redirects (other `RequestInit` options
+ * given in the context are kept). The attempts' fibers are forked from a runtime made here, so
+ * every request of the client gets it; the other transports follow none by default. A redirect is
+ * then an answer like any other, which `errors.ts` reports: the key never goes to another host.
+ */
+export const withoutRedirects = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+  Effect.flatMap(Effect.serviceOption(FetchHttpClient.RequestInit), (init) =>
+    Effect.provideService(effect, FetchHttpClient.RequestInit, {
+      ...Option.getOrUndefined(init),
+      redirect: "manual"
+    })
+  )

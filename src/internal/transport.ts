@@ -9,12 +9,14 @@ import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import type * as Either from "effect/Either"
+import { identity } from "effect/Function"
 import * as Option from "effect/Option"
 import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as Errors from "../Errors.js"
 import { type Deadline, type Deadlines, Ended } from "./deadline.js"
 import { truncate } from "./decode.js"
+import * as Encoding from "./encoding.js"
 import {
   closedError,
   type ErrorContext,
@@ -79,7 +81,7 @@ const failureFrom = (
 
 /** Reads an error status's body into the typed error it describes. */
 const readFailure = (context: ErrorContext, response: HttpClientResponse.HttpClientResponse) =>
-  Effect.flatMap(Effect.mapError(response.text, toTransportError(context)), (text) =>
+  Effect.flatMap(Encoding.text(context, response), (text) =>
     failureFrom(context, response, parseBody(text), response.status)
   )
 
@@ -92,7 +94,7 @@ const readJson = <A>(
   response: HttpClientResponse.HttpClientResponse,
   decode: (json: unknown) => Either.Either<A, Errors.NovelAIError>
 ): Effect.Effect<A, Errors.NovelAIError> =>
-  Effect.flatMap(Effect.mapError(response.text, toTransportError(context)), (text) => {
+  Effect.flatMap(Encoding.text(context, response), (text) => {
     let body: unknown
     try {
       body = JSON.parse(text)
@@ -227,7 +229,7 @@ export const stream = <A>(
       // never ends a read, even when cancelled, cannot hold the stream's end either.
       const reading = yield* Scope.make()
       yield* Effect.addFinalizer((exit) => Effect.asVoid(Effect.forkDaemon(Scope.close(reading, exit))))
-      const read = yield* Scope.extend(Stream.toPull(response.stream), reading)
+      const read = yield* Scope.extend(Stream.toPull(Encoding.bytes(context, response)), reading)
       const clock = yield* Effect.clock
       return Stream.repeatEffectChunkOption(
         decodeEvents(spec, progress, read, deadline, {
@@ -239,7 +241,7 @@ export const stream = <A>(
               nowMillis: clock.unsafeCurrentTimeMillis()
             }),
           ended,
-          transportError: toTransportError(context),
+          transportError: identity,
           idleTimeout: timeouts.idleTimeout,
           finished: summarise
         })
