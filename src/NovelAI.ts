@@ -16,7 +16,7 @@ import * as Redacted from "effect/Redacted"
 import * as Stream from "effect/Stream"
 import type { ChatCompletion, ChatCompletionChunk, ChatCompletionParams } from "./ChatCompletions.js"
 import type { Completion, CompletionChunk, CompletionParams } from "./Completions.js"
-import { ConfigurationError } from "./Errors.js"
+import { ClientClosedError, ConfigurationError, isNovelAIError } from "./Errors.js"
 import { abortError, iterate, toThrown } from "./internal/iterate.js"
 import { resolveOptions } from "./internal/options.js"
 import type { ModelInfo } from "./Models.js"
@@ -80,15 +80,21 @@ export interface OpenAIPromiseApi {
   readonly completion: (params: CompletionParams, options?: RequestOptions) => Promise<Completion>
   readonly chatCompletion: (params: ChatCompletionParams, options?: RequestOptions) => Promise<ChatCompletion>
   readonly tokenCount: (params: TokenCountParams, options?: RequestOptions) => Promise<number>
-  /** Completion chunks for `for await`; `break` or aborting `signal` closes the request. */
+  /**
+   * Completion chunks for `for await`; `break`, or aborting the signal (given alone, as in the
+   * spec, or in the options), closes the request.
+   */
   readonly completionStream: (
     params: CompletionParams,
-    signal?: AbortSignal
+    signalOrOptions?: AbortSignal | RequestOptions
   ) => AsyncIterableIterator<CompletionChunk>
-  /** Chat chunks for `for await`; `break` or aborting `signal` closes the request. */
+  /**
+   * Chat chunks for `for await`; `break`, or aborting the signal (given alone, as in the spec, or in
+   * the options), closes the request.
+   */
   readonly chatCompletionStream: (
     params: ChatCompletionParams,
-    signal?: AbortSignal
+    signalOrOptions?: AbortSignal | RequestOptions
   ) => AsyncIterableIterator<ChatCompletionChunk>
 }
 
@@ -108,17 +114,7 @@ const defaultHttpClient: Layer.Layer<HttpClient.HttpClient> = Layer.unwrapEffect
 const inspectSymbol = Symbol.for("nodejs.util.inspect.custom")
 
 const closedError = () =>
-  new ConfigurationError({ message: "This NovelAI client was closed (client.close()): create a new one" })
-
-/** An iterator whose first `next()` rejects with `error`. */
-const failing = <A>(error: unknown): AsyncIterableIterator<A> => {
-  const iterator: AsyncIterableIterator<A> = {
-    next: () => Promise.reject(error),
-    return: () => Promise.resolve({ done: true, value: undefined }),
-    [Symbol.asyncIterator]: () => iterator
-  }
-  return iterator
-}
+  new ClientClosedError({ message: "This NovelAI client was closed (client.close()): create a new one" })
 
 const isSignal = (u: unknown): u is AbortSignal =>
   typeof AbortSignal !== "undefined" && u instanceof AbortSignal
@@ -205,7 +201,10 @@ export class NovelAI {
         )
         .then((exit) => {
           if (Exit.isSuccess(exit)) return exit.value
-          throw toThrown(exit.cause, signal)
+          const thrown = toThrown(exit.cause, signal)
+          // Closing the client ends calls in flight with a ClientClosedError; whatever else the
+          // closing runtime did to them (an interruption) says the same.
+          throw this.#closed && !isNovelAIError(thrown) ? closedError() : thrown
         })
     }
 
@@ -217,11 +216,11 @@ export class NovelAI {
       signalOrOptions: AbortSignal | RequestOptions | undefined
     ) => {
       const options = isSignal(signalOrOptions) ? { signal: signalOrOptions } : signalOrOptions
-      if (this.#closed) return failing<A>(closedError())
       return iterate(
         runtime,
         Stream.unwrap(Effect.map(NovelAIClient.NovelAIClient, (client) => f(client.openai, options))),
-        options?.signal
+        options?.signal,
+        () => (this.#closed ? closedError() : undefined)
       )
     }
 

@@ -1,3 +1,7 @@
+/**
+ * The facade's async iterators over streams, and how a failed Effect becomes what a Promise caller
+ * catches.
+ */
 import * as Cause from "effect/Cause"
 import * as Chunk from "effect/Chunk"
 import type * as Effect from "effect/Effect"
@@ -27,91 +31,149 @@ export const toThrown = (cause: Cause.Cause<unknown>, signal: AbortSignal | unde
   return Cause.squash(cause)
 }
 
+/** Where an iterator stands; it never refers to the iterator, so a dropped iterator can be collected. */
+class Iteration<A, E, R, ER> {
+  scope: Scope.CloseableScope | undefined = undefined
+  pull: Effect.Effect<Chunk.Chunk<A>, Option.Option<E>, R> | undefined = undefined
+  buffer: ReadonlyArray<A> = []
+  index = 0
+  finished = false
+  failure: { readonly error: unknown } | undefined = undefined
+  /** `next()` and `return()` calls run one after another, in order, as an async generator's do. */
+  queue: Promise<unknown> = Promise.resolve()
+
+  constructor(
+    readonly runtime: ManagedRuntime.ManagedRuntime<R, ER>,
+    readonly stream: Stream.Stream<A, E, R>,
+    readonly signal: AbortSignal | undefined,
+    /** The error to throw once the client is closed, if it is. */
+    readonly closed: () => unknown
+  ) {}
+
+  enqueue<B>(f: () => Promise<B>): Promise<B> {
+    const result = this.queue.then(f)
+    this.queue = result.then(
+      () => undefined,
+      () => undefined
+    )
+    return result
+  }
+
+  /** Closes the stream's scope, and so its HTTP request; later `next()` calls report the end. */
+  close(): Promise<void> {
+    this.finished = true
+    this.signal?.removeEventListener("abort", this.onAbort)
+    const open = this.scope
+    this.scope = undefined
+    this.pull = undefined
+    if (open === undefined || this.closed() !== undefined) return Promise.resolve()
+    return this.runtime.runPromise(Scope.close(open, Exit.void)).catch(() => undefined)
+  }
+
+  /** Abort closes the connection at once, even while the caller is busy between two `next()` calls. */
+  readonly onAbort = () => {
+    this.failure ??= { error: abortError(this.signal) }
+    void this.close()
+  }
+
+  async start(): Promise<void> {
+    if (this.signal?.aborted) throw abortError(this.signal)
+    this.signal?.addEventListener("abort", this.onAbort, { once: true })
+    this.scope = await this.runtime.runPromise(Scope.make())
+    this.pull = await this.runtime.runPromise(Scope.extend(Stream.toPull(this.stream), this.scope))
+  }
+
+  async next(): Promise<IteratorResult<A>> {
+    if (this.index < this.buffer.length) return { done: false, value: this.buffer[this.index++]! }
+    if (this.failure !== undefined) {
+      const { error } = this.failure
+      this.failure = undefined
+      throw error
+    }
+    if (this.finished) return { done: true, value: undefined }
+    const closed = this.closed()
+    if (closed !== undefined) {
+      await this.close()
+      throw closed
+    }
+    if (this.pull === undefined) {
+      try {
+        await this.start()
+      } catch (error) {
+        await this.close()
+        throw this.closed() ?? error
+      }
+    }
+    while (this.pull !== undefined) {
+      const exit = await this.runtime.runPromiseExit(
+        this.pull,
+        this.signal ? { signal: this.signal } : undefined
+      )
+      if (Exit.isSuccess(exit)) {
+        if (Chunk.isEmpty(exit.value)) continue
+        this.buffer = Chunk.toReadonlyArray(exit.value)
+        this.index = 1
+        return { done: false, value: this.buffer[0]! }
+      }
+      const failed: Option.Option<unknown> = Cause.failureOption(exit.cause)
+      await this.close()
+      // The pull fails with None when the stream has ended.
+      if (Option.isSome(failed) && Option.isOption(failed.value) && Option.isNone(failed.value)) {
+        return { done: true, value: undefined }
+      }
+      throw (
+        this.closed() ??
+        toThrown(
+          Cause.map(exit.cause, (e) => (Option.isOption(e) && Option.isSome(e) ? e.value : e)),
+          this.signal
+        )
+      )
+    }
+    if (this.failure !== undefined) return this.next()
+    return { done: true, value: undefined }
+  }
+
+  async return(): Promise<IteratorResult<A>> {
+    this.buffer = []
+    await this.close()
+    return { done: true, value: undefined }
+  }
+}
+
+/** An iterator dropped while its stream was open (no `break`, no `return()`): its stream is closed. */
+const dropped = new FinalizationRegistry<Iteration<unknown, unknown, unknown, unknown>>((iteration) => {
+  void iteration.close()
+})
+
+class StreamIterator<A, E, R, ER> implements AsyncIterableIterator<A> {
+  readonly #iteration: Iteration<A, E, R, ER>
+  constructor(iteration: Iteration<A, E, R, ER>) {
+    this.#iteration = iteration
+    dropped.register(this, iteration as Iteration<unknown, unknown, unknown, unknown>, this)
+  }
+  next(): Promise<IteratorResult<A>> {
+    return this.#iteration.enqueue(() => this.#iteration.next())
+  }
+  return(): Promise<IteratorResult<A>> {
+    dropped.unregister(this)
+    return this.#iteration.enqueue(() => this.#iteration.return())
+  }
+  [Symbol.asyncIterator](): AsyncIterableIterator<A> {
+    return this
+  }
+}
+
 /**
  * An async iterator over a stream, pulling one chunk of elements per run (not one run per element)
  * and serving the elements from that chunk. The stream's scope, and so its HTTP request, is closed
- * when the iteration ends, fails, is left early (`break` calls `return()`), or `signal` aborts.
+ * when the iteration ends, fails, is left early (`break` calls `return()`), `signal` aborts, or
+ * the iterator is dropped and garbage-collected. `next()` calls made without awaiting the previous
+ * one are served in order, one at a time. Once `closed()` returns an error (the client was
+ * closed), the next `next()` throws it.
  */
 export const iterate = <A, E, R, ER>(
   runtime: ManagedRuntime.ManagedRuntime<R, ER>,
   stream: Stream.Stream<A, E, R>,
-  signal: AbortSignal | undefined
-): AsyncIterableIterator<A> => {
-  let scope: Scope.CloseableScope | undefined
-  let pull: Effect.Effect<Chunk.Chunk<A>, Option.Option<E>, R> | undefined
-  let buffer: ReadonlyArray<A> = []
-  let index = 0
-  let finished = false
-  let failure: { error: unknown } | undefined
-
-  const close = () => {
-    finished = true
-    signal?.removeEventListener("abort", onAbort)
-    const open = scope
-    scope = undefined
-    pull = undefined
-    return open === undefined ? Promise.resolve() : runtime.runPromise(Scope.close(open, Exit.void))
-  }
-  // Abort closes the connection at once, even while the caller is busy between two `next()` calls.
-  const onAbort = () => {
-    failure ??= { error: abortError(signal) }
-    void close()
-  }
-
-  const start = async () => {
-    if (signal?.aborted) throw abortError(signal)
-    signal?.addEventListener("abort", onAbort, { once: true })
-    scope = await runtime.runPromise(Scope.make())
-    pull = await runtime.runPromise(Scope.extend(Stream.toPull(stream), scope))
-  }
-
-  const iterator: AsyncIterableIterator<A> = {
-    async next(): Promise<IteratorResult<A>> {
-      if (index < buffer.length) return { done: false, value: buffer[index++]! }
-      if (failure !== undefined) {
-        const { error } = failure
-        failure = undefined
-        throw error
-      }
-      if (finished) return { done: true, value: undefined }
-      if (pull === undefined) {
-        try {
-          await start()
-        } catch (error) {
-          await close()
-          throw error
-        }
-      }
-      while (pull !== undefined) {
-        const exit = await runtime.runPromiseExit(pull, signal ? { signal } : undefined)
-        if (Exit.isSuccess(exit)) {
-          if (Chunk.isEmpty(exit.value)) continue
-          buffer = Chunk.toReadonlyArray(exit.value)
-          index = 1
-          return { done: false, value: buffer[0]! }
-        }
-        const failed: Option.Option<unknown> = Cause.failureOption(exit.cause)
-        await close()
-        // The pull fails with None when the stream has ended.
-        if (Option.isSome(failed) && Option.isOption(failed.value) && Option.isNone(failed.value)) {
-          return { done: true, value: undefined }
-        }
-        throw toThrown(
-          Cause.map(exit.cause, (e) => (Option.isOption(e) && Option.isSome(e) ? e.value : e)),
-          signal
-        )
-      }
-      if (failure !== undefined) return iterator.next()
-      return { done: true, value: undefined }
-    },
-    async return(): Promise<IteratorResult<A>> {
-      buffer = []
-      await close()
-      return { done: true, value: undefined }
-    },
-    [Symbol.asyncIterator]() {
-      return iterator
-    }
-  }
-  return iterator
-}
+  signal: AbortSignal | undefined,
+  closed: () => unknown
+): AsyncIterableIterator<A> => new StreamIterator(new Iteration(runtime, stream, signal, closed))

@@ -30,6 +30,10 @@ export type Fault =
   | { readonly kind: "error-200" }
   /** Write the SSE body with CRLF line endings, cut at random byte offsets (seeded by `seed`). */
   | { readonly kind: "random-chunks"; readonly seed?: number }
+  /** Answer with a redirect (`status`, default 307) to `location`. */
+  | { readonly kind: "redirect"; readonly status?: number; readonly location: string }
+  /** Compress the answer (`gzip`, `deflate` or `br`) whatever the client asked for, as a proxy might. */
+  | { readonly kind: "compress"; readonly format?: "gzip" | "deflate" | "br" }
 
 /** Faults that act inside a stream, after some chunks. */
 export type StreamFault = Extract<
@@ -48,10 +52,10 @@ export const faultAfter = (fault: StreamFault): number => fault.after ?? (fault.
 const parseHeader = (value: string | undefined): Fault | undefined => {
   if (value === undefined || value === "") return undefined
   const [kind, ...pairs] = value.split(";").map((s) => s.trim())
-  const params: Record<string, number> = {}
+  const params: Record<string, number | string> = {}
   for (const pair of pairs) {
     const [k, v] = pair.split("=")
-    if (k && v !== undefined && Number.isFinite(Number(v))) params[k] = Number(v)
+    if (k && v !== undefined) params[k] = Number.isFinite(Number(v)) ? Number(v) : v
   }
   return { kind, ...params } as Fault
 }

@@ -6,6 +6,7 @@
  */
 import * as Http from "node:http"
 import type { AddressInfo, Socket } from "node:net"
+import * as Zlib from "node:zlib"
 import { type Fault, makeFaults } from "./faults.js"
 import { makeLocks } from "./lock.js"
 import { sendError, sendJson } from "./reply.js"
@@ -62,6 +63,38 @@ const readBody = async (req: Http.IncomingMessage): Promise<{ body: unknown; bad
   }
 }
 
+/**
+ * Sends whatever `res` is given through a compressor, flushed at each write so that a stream still
+ * arrives as it is written, with `content-encoding` set and no `content-length`.
+ */
+const compress = (res: Http.ServerResponse, format: "gzip" | "deflate" | "br") => {
+  const zip =
+    format === "br"
+      ? Zlib.createBrotliCompress()
+      : format === "deflate"
+        ? Zlib.createDeflate()
+        : Zlib.createGzip()
+  const write = res.write.bind(res) as (chunk: Buffer) => boolean
+  const end = res.end.bind(res) as () => Http.ServerResponse
+  const writeHead = res.writeHead.bind(res)
+  zip.on("data", (chunk: Buffer) => write(chunk))
+  zip.on("end", () => end())
+  res.writeHead = ((status: number, headers?: Record<string, string | number>) => {
+    const { "content-length": _, ...rest } = headers ?? {}
+    return writeHead(status, { ...rest, "content-encoding": format })
+  }) as typeof res.writeHead
+  res.write = ((chunk: string | Uint8Array) => {
+    zip.write(chunk)
+    zip.flush()
+    return true
+  }) as typeof res.write
+  res.end = ((chunk?: string | Uint8Array) => {
+    if (chunk !== undefined) zip.write(chunk)
+    zip.end()
+    return res
+  }) as typeof res.end
+}
+
 /** The faults that replace the answer, before any route runs; true when one answered. */
 const answerFault = (res: Http.ServerResponse, fault: Fault | undefined): boolean => {
   switch (fault?.kind) {
@@ -75,6 +108,10 @@ const answerFault = (res: Http.ServerResponse, fault: Fault | undefined): boolea
       sendError(res, 429, "Too many requests (simulated)", headers)
       return true
     }
+    case "redirect":
+      res.writeHead(fault.status ?? 307, { location: fault.location, "content-length": 0 })
+      res.end()
+      return true
     case "error-200":
       sendJson(res, 200, {
         error: { message: "The model failed to respond (simulated)", type: "server_error" }
@@ -144,6 +181,7 @@ export const startServer = async (options: ServerOptions) => {
     }
     const fault = faults.take(req.headers["x-simulator-fault"] as string | undefined, path)
     record.fault = fault
+    if (fault?.kind === "compress") compress(res, fault.format ?? "gzip")
     if (fault?.kind === "stall-headers") await timers.sleep(fault.ms)
     if (res.destroyed || answerFault(res, fault)) return
     await handle(routes, { req, res, method, path, body, badJson, key, fault, record })
