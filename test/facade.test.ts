@@ -1,6 +1,7 @@
 import { inspect } from "node:util"
 import {
   AuthenticationError,
+  ClientClosedError,
   ConfigurationError,
   InvalidRequestError,
   NovelAI,
@@ -143,12 +144,12 @@ describe("the Promise facade", () => {
     }
   })
 
-  it("after close(), calls reject with a clear ConfigurationError", async () => {
+  it("after close(), calls reject with a ClientClosedError that says so", async () => {
     const local = new NovelAI({ apiKey: sim.apiKey, baseUrl: sim.url })
     expect(await local.openai.listModels()).toHaveLength(2)
     await local.close()
     await expect(local.openai.listModels()).rejects.toThrow(/client was closed/)
-    await expect(local.openai.chatCompletionStream(hi).next()).rejects.toBeInstanceOf(ConfigurationError)
+    await expect(local.openai.chatCompletionStream(hi).next()).rejects.toBeInstanceOf(ClientClosedError)
   })
 
   it("refuses bad options in the constructor", () => {

@@ -54,3 +54,51 @@ export const sse = (text: string | ReadableStream<Uint8Array>, init?: ResponseIn
     ...init,
     headers: { "content-type": "text/event-stream", ...(init?.headers as Record<string, string>) }
   })
+
+/**
+ * A response body the test writes to by hand (`push`, `end`), recording whether it was cancelled
+ * or its request aborted: for streams whose timing the test drives (on the TestClock).
+ */
+export const controlledBody = () => {
+  const state = { cancelled: false, aborted: false }
+  let controller!: ReadableStreamDefaultController<Uint8Array>
+  const body = new ReadableStream<Uint8Array>({
+    start(c) {
+      controller = c
+    },
+    cancel() {
+      state.cancelled = true
+    }
+  })
+  const encoder = new TextEncoder()
+  return {
+    state,
+    body,
+    push: (text: string) => controller.enqueue(encoder.encode(text)),
+    end: () => controller.close(),
+    /** A test HttpClient answering every request with this body as an event stream. */
+    client: () => {
+      const requests: Array<HttpClientRequest.HttpClientRequest> = []
+      const http = HttpClient.make((request, _url, signal) => {
+        requests.push(request)
+        signal.addEventListener("abort", () => {
+          state.aborted = true
+          try {
+            controller.error(new Error("aborted"))
+          } catch {}
+        })
+        return Effect.succeed(
+          HttpClientResponse.fromWeb(
+            request,
+            new Response(body, { headers: { "content-type": "text/event-stream" } })
+          )
+        )
+      })
+      return { requests, http: Layer.succeed(HttpClient.HttpClient, http) }
+    }
+  }
+}
+
+/** A chat chunk as NovelAI sends it. */
+export const chatChunk = (content: string, finish: string | null = null, index = 0) =>
+  `data: {"id":"c","object":"chat.completion.chunk","created":1,"model":"glm-4-6","choices":[{"index":${index},"delta":{"content":${JSON.stringify(content)}},"finish_reason":${JSON.stringify(finish)}}]}\n\n`
