@@ -6,12 +6,67 @@
 import * as Schema from "effect/Schema"
 import { SamplingFields } from "./internal/sampling.js"
 import * as S from "./internal/schema.js"
-import { Usage } from "./Sampling.js"
+import { ChoiceExtras, Usage } from "./Sampling.js"
 
 const ROLES: ReadonlySet<string> = new Set(["system", "user", "assistant"])
 
 /**
- * One chat message. `content` must be a plain string: the server rejects array content.
+ * A text part of a message's content, as OpenAI's API has them: `{ type: "text", text }`.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface TextPart {
+  readonly type: "text"
+  readonly text: string
+}
+
+const isTextPart = (u: unknown): u is TextPart =>
+  typeof u === "object" &&
+  u !== null &&
+  (u as { type?: unknown }).type === "text" &&
+  typeof (u as { text?: unknown }).text === "string"
+
+const kind = (u: unknown): string =>
+  typeof u === "object" && u !== null && typeof (u as { type?: unknown }).type === "string"
+    ? (u as { type: string }).type === "text"
+      ? "a text part without a string text"
+      : `a part of type ${JSON.stringify((u as { type: string }).type)}`
+    : Array.isArray(u)
+      ? "an array"
+      : u === null
+        ? "null"
+        : `a ${typeof u}`
+
+/**
+ * A message's content as given: a string, or OpenAI-style text parts. NovelAI takes only a string
+ * ("cannot unmarshal array into Go struct field"): parts are sent as one, joined by newlines.
+ */
+const Content = Schema.transform(
+  Schema.String,
+  Schema.declare(
+    (u: unknown): u is string | ReadonlyArray<TextPart> =>
+      typeof u === "string" || (Array.isArray(u) && u.every(isTextPart)),
+    {
+      identifier: "string | ReadonlyArray<TextPart>",
+      message: (issue) => {
+        const actual = issue.actual
+        if (!Array.isArray(actual)) return `must be a string or an array of text parts (got ${kind(actual)})`
+        const at = actual.findIndex((part) => !isTextPart(part))
+        return `must be text: part ${at} is ${kind(actual[at])}, and NovelAI takes text only ({ type: "text", text })`
+      }
+    }
+  ),
+  {
+    strict: true,
+    decode: (text) => text,
+    encode: (content) => (typeof content === "string" ? content : content.map((part) => part.text).join("\n"))
+  }
+)
+
+/**
+ * One chat message. `content` is a string, or OpenAI-style text parts (`[{ type: "text", text }]`),
+ * sent as one string since NovelAI takes nothing else; an image or any other part is refused.
  *
  * @since 0.1.0
  * @category schemas
@@ -22,7 +77,7 @@ export const ChatMessage = Schema.Struct({
       message: (issue) => `must be "system", "user" or "assistant" (got ${JSON.stringify(issue.actual)})`
     })
   ),
-  content: S.string("a string (array content is not supported)"),
+  content: Content,
   name: Schema.optional(S.string("a string"))
 }).annotations({ identifier: "effect-novelai/ChatMessage" })
 
@@ -98,7 +153,8 @@ export class ChatCompletion extends Schema.Class<ChatCompletion>("effect-novelai
     Schema.Struct({
       index: Schema.Number,
       message: AssistantMessage,
-      finish_reason: Schema.NullOr(Schema.String)
+      finish_reason: Schema.NullOr(Schema.String),
+      ...ChoiceExtras
     })
   ),
   usage: Schema.optional(Usage)
@@ -123,7 +179,8 @@ export const ChatCompletionChunk = Schema.Struct({
         content: Schema.optional(Schema.String),
         reasoning_content: Schema.optional(Schema.String)
       }),
-      finish_reason: Schema.NullOr(Schema.String)
+      finish_reason: Schema.NullOr(Schema.String),
+      ...ChoiceExtras
     })
   ),
   usage: Schema.optional(Usage)

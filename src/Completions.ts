@@ -6,7 +6,7 @@
 import * as Schema from "effect/Schema"
 import { SamplingFields } from "./internal/sampling.js"
 import * as S from "./internal/schema.js"
-import { Usage } from "./Sampling.js"
+import { ChoiceExtras, Usage } from "./Sampling.js"
 
 /**
  * Parameters of `completion` and `completionStream`: `prompt`, the sampling parameters (see
@@ -26,9 +26,7 @@ import { Usage } from "./Sampling.js"
  */
 export const CompletionParams = Schema.Struct({
   prompt: S.string("a string"),
-  ...SamplingFields,
-  /** Number of completions to generate, an integer >= 1. */
-  n: Schema.optional(S.intAtLeast(1))
+  ...SamplingFields
 }).annotations({ identifier: "effect-novelai/CompletionParams" })
 
 /**
@@ -42,7 +40,8 @@ export type CompletionParams = typeof CompletionParams.Type
 const Choice = Schema.Struct({
   text: Schema.String,
   index: Schema.Number,
-  finish_reason: Schema.NullOr(Schema.String)
+  finish_reason: Schema.NullOr(Schema.String),
+  ...ChoiceExtras
 })
 
 /**

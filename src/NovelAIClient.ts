@@ -23,6 +23,7 @@ import type { ChatCompletion, ChatCompletionChunk, ChatCompletionParams } from "
 import type { Completion, CompletionChunk, CompletionParams } from "./Completions.js"
 import { ConfigurationError, type NovelAIError } from "./Errors.js"
 import * as Calls from "./internal/calls.js"
+import * as Collect from "./internal/collect.js"
 import * as Deadline from "./internal/deadline.js"
 import * as Endpoints from "./internal/endpoints.js"
 import * as Gate from "./internal/gate.js"
@@ -135,6 +136,12 @@ export interface CallOptions {
   readonly timeout?: Duration.DurationInput | undefined
   /** Longest wait for a stream's next data while you wait for it; `Infinity` for none. Default: the client's (2 minutes). */
   readonly idleTimeout?: Duration.DurationInput | undefined
+  /**
+   * Answer `chatCompletion` / `completion` by streaming and collecting (one request, the same
+   * result): `true` by default for chats, whose non-streaming answers NovelAI has been seen to send
+   * empty, `false` for completions. Default: the client's.
+   */
+  readonly collectStream?: boolean | undefined
 }
 
 /**
@@ -178,6 +185,8 @@ export interface Options {
   readonly rateLimit?: RateLimiter.RateLimiter.Options | undefined
   /** Allow a plain `http://` base URL to a host that is not loopback. Default false: the key would travel in clear. */
   readonly allowInsecureHttp?: boolean | undefined
+  /** Answer chats and completions by streaming and collecting (see {@link CallOptions}). Default: chats yes, completions no. */
+  readonly collectStream?: boolean | undefined
 }
 
 /**
@@ -205,9 +214,19 @@ export const make = (
     const listModels = calls.call(Endpoints.listModels)
     const openai: NovelAIClient.OpenAIApi = {
       listModels: (callOptions) => listModels(undefined, callOptions),
-      completion: calls.call(Endpoints.completion),
+      completion: calls.call(Endpoints.completion, {
+        stream: Endpoints.completionStream,
+        collect: Collect.completion,
+        byDefault: false
+      }),
       completionStream: calls.stream(Endpoints.completionStream),
-      chatCompletion: calls.call(Endpoints.chatCompletion),
+      // NovelAI's non-streaming chat has been seen to answer with empty content (see the README's
+      // "What NovelAI really does"): by default a chat collects a stream.
+      chatCompletion: calls.call(Endpoints.chatCompletion, {
+        stream: Endpoints.chatCompletionStream,
+        collect: Collect.chat,
+        byDefault: true
+      }),
       chatCompletionStream: calls.stream(Endpoints.chatCompletionStream),
       tokenCount: calls.call(Endpoints.tokenCount)
     }

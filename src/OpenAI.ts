@@ -13,9 +13,9 @@ import {
   type ChatCompletion as ChatCompletionClass,
   type ChatCompletionParams
 } from "./ChatCompletions.js"
-import { Completion, type CompletionChunk, type CompletionParams } from "./Completions.js"
+import type { Completion, CompletionChunk, CompletionParams } from "./Completions.js"
 import type { NovelAIError } from "./Errors.js"
-import { splitThinking } from "./internal/thinking.js"
+import * as Collect from "./internal/collect.js"
 import type { ModelInfo } from "./Models.js"
 import { type CallOptions, NovelAIClient } from "./NovelAIClient.js"
 import type { Usage } from "./Sampling.js"
@@ -140,73 +140,17 @@ const firstChoice = <C extends { readonly index: number }>(choices: ReadonlyArra
 }
 const someText = Option.some<string>
 
-interface ChoiceAccumulator {
-  content: string
-  reasoning: string | undefined
-  role: string
-  finish_reason: string | null
-}
-
-const merge = <C extends { id: string; created: number; model: string; usage?: Usage | undefined }>(
-  acc: { id: string; created: number; model: string; usage: Usage | undefined },
-  chunk: C
-) => {
-  if (acc.id === "") acc.id = chunk.id
-  if (acc.created === 0) acc.created = chunk.created
-  if (acc.model === "") acc.model = chunk.model
-  if (chunk.usage !== undefined) acc.usage = chunk.usage
-}
-
 /**
  * Folds a chat stream into the same {@link ChatCompletion} `chatCompletion` returns: contents and
- * reasoning concatenated per choice, the last `finish_reason`, the last `usage`.
+ * reasoning concatenated per choice, the last `finish_reason`, `matched_stop` and `stop_reason`,
+ * `logprobs` merged, the last `usage`.
  *
  * @since 0.1.0
  * @category streams
  */
-export const collectChatCompletion = <E, R>(
+export const collectChatCompletion: <E, R>(
   stream: Stream.Stream<ChatCompletionChunk, E, R>
-): Effect.Effect<ChatCompletionClass, E, R> =>
-  Effect.suspend(() => {
-    const head = { id: "", created: 0, model: "", usage: undefined as Usage | undefined }
-    const choices = new Map<number, ChoiceAccumulator>()
-    return Stream.runForEach(stream, (chunk) =>
-      Effect.sync(() => {
-        merge(head, chunk)
-        for (const choice of chunk.choices) {
-          let acc = choices.get(choice.index)
-          if (acc === undefined) {
-            acc = { content: "", reasoning: undefined, role: "assistant", finish_reason: null }
-            choices.set(choice.index, acc)
-          }
-          if (choice.delta.role !== undefined) acc.role = choice.delta.role
-          if (choice.delta.content !== undefined) acc.content += choice.delta.content
-          if (choice.delta.reasoning_content !== undefined) {
-            acc.reasoning = (acc.reasoning ?? "") + choice.delta.reasoning_content
-          }
-          if (choice.finish_reason !== null) acc.finish_reason = choice.finish_reason
-        }
-      })
-    ).pipe(
-      Effect.map(
-        () =>
-          new ChatCompletion({
-            id: head.id,
-            object: "chat.completion",
-            created: head.created,
-            model: head.model,
-            choices: [...choices.entries()]
-              .sort(([a], [b]) => a - b)
-              .map(([index, acc]) => ({
-                index,
-                message: { role: acc.role, ...splitThinking(acc.content, acc.reasoning) },
-                finish_reason: acc.finish_reason
-              })),
-            ...(head.usage ? { usage: head.usage } : {})
-          })
-      )
-    )
-  })
+) => Effect.Effect<ChatCompletionClass, E, R> = Collect.chat
 
 /**
  * Folds a completion stream into the same {@link Completion} `completion` returns.
@@ -214,35 +158,6 @@ export const collectChatCompletion = <E, R>(
  * @since 0.1.0
  * @category streams
  */
-export const collectCompletion = <E, R>(
+export const collectCompletion: <E, R>(
   stream: Stream.Stream<CompletionChunk, E, R>
-): Effect.Effect<Completion, E, R> =>
-  Effect.suspend(() => {
-    const head = { id: "", created: 0, model: "", usage: undefined as Usage | undefined }
-    const choices = new Map<number, { text: string; finish_reason: string | null }>()
-    return Stream.runForEach(stream, (chunk) =>
-      Effect.sync(() => {
-        merge(head, chunk)
-        for (const choice of chunk.choices) {
-          const acc = choices.get(choice.index) ?? { text: "", finish_reason: null }
-          acc.text += choice.text
-          if (choice.finish_reason !== null) acc.finish_reason = choice.finish_reason
-          choices.set(choice.index, acc)
-        }
-      })
-    ).pipe(
-      Effect.map(
-        () =>
-          new Completion({
-            id: head.id,
-            object: "text_completion",
-            created: head.created,
-            model: head.model,
-            choices: [...choices.entries()]
-              .sort(([a], [b]) => a - b)
-              .map(([index, acc]) => ({ index, text: acc.text, finish_reason: acc.finish_reason })),
-            ...(head.usage ? { usage: head.usage } : {})
-          })
-      )
-    )
-  })
+) => Effect.Effect<Completion, E, R> = Collect.completion

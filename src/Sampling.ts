@@ -57,3 +57,16 @@ export const Usage = Schema.Struct({
  * @category models
  */
 export type Usage = typeof Usage.Type
+
+/**
+ * What a choice may say besides its text, when the server sends it: `logprobs` (as the server
+ * shapes them), `matched_stop` (the stop sequence or token that ended it) and `stop_reason`.
+ *
+ * @since 0.2.0
+ * @category schemas
+ */
+export const ChoiceExtras = {
+  logprobs: Schema.optional(Schema.Unknown),
+  matched_stop: Schema.optional(Schema.Union(Schema.String, Schema.Number)),
+  stop_reason: Schema.optional(Schema.Union(Schema.String, Schema.Number))
+}

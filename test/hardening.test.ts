@@ -524,13 +524,15 @@ describe("22. parameters the endpoint does not take are refused, not dropped", (
 
   it.effect("extraBody sends what the library does not know yet; it may not replace a typed parameter", () =>
     Effect.gen(function* () {
-      const { recorded, layer } = makeTestClient(() =>
-        json({
-          id: "x",
-          created: 1,
-          model: "glm-4-6",
-          choices: [{ index: 0, message: { content: "ok" }, finish_reason: "stop" }]
-        })
+      const { recorded, layer } = makeTestClient(
+        () =>
+          json({
+            id: "x",
+            created: 1,
+            model: "glm-4-6",
+            choices: [{ index: 0, message: { content: "ok" }, finish_reason: "stop" }]
+          }),
+        { collectStream: false }
       )
       yield* OpenAI.chatCompletion({ ...hi, maxTokens: 5, extraBody: { some_new_option: { a: 1 } } }).pipe(
         Effect.provide(layer)

@@ -61,7 +61,7 @@ it.live("Effect style, and the catchTags snippet", () =>
     )
     yield* program.pipe(Effect.provide(live))
     sim.enqueueFault({ kind: "rate-limit", retryAfterSeconds: 2 })
-    yield* safe.pipe(Effect.provide(live), Effect.provide(capture), Logger.withMinimumLogLevel(LogLevel.All))
+    yield* safe.pipe(Effect.provide(live), Effect.provide(capture), Logger.withMinimumLogLevel(LogLevel.Info))
     expect(out.join("").split(" ").length).toBeGreaterThan(10)
     expect(logs).toEqual(["Busy, retry in 2s"])
   }).pipe(Effect.provide(simulatorLayer()))

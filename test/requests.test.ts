@@ -114,9 +114,9 @@ describe("requests on the wire", () => {
     })
   )
 
-  it.effect("chatCompletion: full parameter set in snake_case", () =>
+  it.effect("chatCompletion (collectStream: false): full parameter set in snake_case", () =>
     Effect.gen(function* () {
-      const { recorded, layer } = makeTestClient(() => json(chatBody))
+      const { recorded, layer } = makeTestClient(() => json(chatBody), { collectStream: false })
       const messages = [
         { role: "system" as const, content: "You are helpful." },
         { role: "user" as const, content: "Hello!", name: "ann" }
@@ -132,9 +132,12 @@ describe("requests on the wire", () => {
     })
   )
 
-  it.effect("chatCompletion: minimal parameters", () =>
+  it.effect("chatCompletion (collectStream: false): minimal parameters", () =>
     Effect.gen(function* () {
-      const { recorded, layer } = makeTestClient(() => json(chatBody), { defaultModel: "glm-4-5" })
+      const { recorded, layer } = makeTestClient(() => json(chatBody), {
+        defaultModel: "glm-4-5",
+        collectStream: false
+      })
       yield* OpenAI.chatCompletion({ messages: [{ role: "user", content: "Hi" }] }).pipe(
         Effect.provide(layer)
       )
@@ -142,6 +145,39 @@ describe("requests on the wire", () => {
         messages: [{ role: "user", content: "Hi" }],
         model: "glm-4-5"
       })
+    })
+  )
+
+  it.effect("chatCompletion by default streams and collects: one request, the whole reply", () =>
+    Effect.gen(function* () {
+      const { recorded, layer } = makeTestClient(() =>
+        sse(
+          `data: {"id":"c1","object":"chat.completion.chunk","created":5,"model":"glm-4-6","choices":[{"index":0,"delta":{"role":"assistant","content":"Hello"},"finish_reason":null}]}\n\n` +
+            `data: {"id":"c1","object":"chat.completion.chunk","created":5,"model":"glm-4-6","choices":[{"index":0,"delta":{"content":" there"},"finish_reason":"stop"}],"usage":{"prompt_tokens":2,"completion_tokens":2,"total_tokens":4}}\n\n` +
+            "data: [DONE]\n\n"
+        )
+      )
+      const result = yield* OpenAI.chatCompletion({ messages: [{ role: "user", content: "Hi" }] }).pipe(
+        Effect.provide(layer)
+      )
+      expect(recorded).toHaveLength(1)
+      expect(recorded[0]!.body).toMatchObject({ stream: true })
+      expect(recorded[0]!.headers.accept).toBe("text/event-stream")
+      expect(result).toMatchObject({
+        object: "chat.completion",
+        id: "c1",
+        choices: [
+          { index: 0, message: { role: "assistant", content: "Hello there" }, finish_reason: "stop" }
+        ],
+        usage: { prompt_tokens: 2, completion_tokens: 2, total_tokens: 4 }
+      })
+      // Per call, and for completions the other way round.
+      const plain = makeTestClient(() => json(chatBody))
+      yield* OpenAI.chatCompletion(
+        { messages: [{ role: "user", content: "Hi" }] },
+        { collectStream: false }
+      ).pipe(Effect.provide(plain.layer))
+      expect(plain.recorded[0]!.body).not.toHaveProperty("stream")
     })
   )
 
@@ -218,7 +254,7 @@ describe("local validation: InvalidRequestError naming the field, nothing sent",
       "array content",
       { messages: [{ role: "user", content: [{ type: "text" }] }] },
       "messages[0].content",
-      /string/
+      /part 0 is a text part without a string text, and NovelAI takes text only/
     ],
     [
       "unknown role",

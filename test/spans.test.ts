@@ -110,14 +110,17 @@ describe("spans", () => {
     Effect.gen(function* () {
       const chunk = (content: string, finish: string | null, usage = "") =>
         `data: {"id":"chatcmpl-9","object":"chat.completion.chunk","created":1,"model":"glm-4-6-0925","choices":[{"index":0,"delta":{"content":${JSON.stringify(content)}},"finish_reason":${JSON.stringify(finish)}}]${usage}}\n\n`
-      const { layer } = makeTestClient((request) =>
-        request.headers.accept === "text/event-stream"
-          ? sse(
-              chunk("Hel", null) +
-                chunk("lo", "stop", ',"usage":{"prompt_tokens":7,"completion_tokens":2,"total_tokens":9}') +
-                "data: [DONE]\n\n"
-            )
-          : json(chatBody)
+      const { layer } = makeTestClient(
+        (request) =>
+          request.headers.accept === "text/event-stream"
+            ? sse(
+                chunk("Hel", null) +
+                  chunk("lo", "stop", ',"usage":{"prompt_tokens":7,"completion_tokens":2,"total_tokens":9}') +
+                  "data: [DONE]\n\n"
+              )
+            : json(chatBody),
+        // The call's own non-streaming answer, beside the stream's.
+        { collectStream: false }
       )
       const hi = { messages: [{ role: "user" as const, content: "Hi" }] }
       const { spans } = yield* traced(

@@ -45,7 +45,9 @@ const choice = fc.record(
     message: fc.option(maybe(strings), { nil: undefined }),
     text: fc.option(maybe(text), { nil: undefined }),
     finish_reason: maybe(fc.constantFrom("stop", "length")),
-    logprobs: fc.anything()
+    logprobs: fc.anything(),
+    matched_stop: maybe(fc.oneof(fc.string(), fc.nat(), fc.constant({}))),
+    stop_reason: maybe(fc.oneof(fc.constantFrom("stop", "length"), fc.nat()))
   },
   { requiredKeys: [] }
 )
@@ -63,23 +65,17 @@ const body = fc.record(
 )
 
 const cases = [
-  ["chat chunk", commonChatChunk, responseDecoder(ChatWire, "e", "chat chunk", normaliseChatChunk)],
+  ["chat chunk", commonChatChunk, responseDecoder(ChatWire, "chat chunk", normaliseChatChunk)],
   [
     "chat completion",
     commonChatCompletion,
-    responseDecoder(ChatWire, "e", "chat completion", normaliseChatCompletion)
+    responseDecoder(ChatWire, "chat completion", normaliseChatCompletion)
   ],
-  [
-    "completion chunk",
-    commonCompletionChunk,
-    responseDecoder(CompletionWire, "e", "chunk", normaliseCompletion)
-  ],
+  ["completion chunk", commonCompletionChunk, responseDecoder(CompletionWire, "chunk", normaliseCompletion)],
   [
     "completion",
     commonCompletion,
-    responseDecoder(CompletionWire, "e", "completion", (wire) =>
-      Completion.make(normaliseCompletion(wire), true)
-    )
+    responseDecoder(CompletionWire, "completion", (wire) => Completion.make(normaliseCompletion(wire), true))
   ]
 ] as const
 
@@ -92,7 +88,9 @@ describe("the fast paths agree with the schemas", () => {
           const quick = (fast as (json: unknown) => unknown)(json)
           if (quick === undefined) return
           accepted++
-          const slow = (schema as (json: unknown) => Either.Either<unknown, unknown>)(json)
+          const slow = (schema as (name: string) => (json: unknown) => Either.Either<unknown, unknown>)("e")(
+            json
+          )
           expect(Either.isRight(slow)).toBe(true)
           expect(quick).toEqual(Either.getOrThrow(slow))
         }),

@@ -14,7 +14,7 @@ import type { CallEndpoint, StreamEndpoint } from "./endpoints.js"
 import { closedError, type ErrorContext, scrubError } from "./errors.js"
 import type { Resolved } from "./options.js"
 import { checkNames, mergeExtra, namesOf } from "./params.js"
-import { type Guard, makeSettings, retryCall, retryStream } from "./policy.js"
+import { type CallSettings, type Guard, makeSettings, retryCall, retryStream } from "./policy.js"
 import { requestAttributes } from "./telemetry.js"
 import * as Transport from "./transport.js"
 
@@ -66,28 +66,103 @@ export const make = (transport: Transport.Transport, options: Resolved) => {
         error instanceof Ended ? closedError(context) : error
       )
 
-  /** A call whose answer is one JSON document. */
-  const call = <A>(endpoint: CallEndpoint<A>) => {
+  /** The attempts of a call whose answer is one JSON document, retried by its policy. */
+  const callAttempts = <A>(endpoint: CallEndpoint<A>) => {
     const exchangeContext = context(endpoint.name)
     const encode = endpoint.params === undefined ? undefined : paramsEncoder(endpoint.params, endpoint.name)
     const names = endpoint.params === undefined ? new Set<string>() : namesOf(endpoint.params)
+    const decode = endpoint.decode(endpoint.name)
     const base = (endpoint.method === "GET" ? HttpClientRequest.get : HttpClientRequest.post)(
       endpoint.path
     ).pipe(HttpClientRequest.acceptJson)
-    return (params: unknown, callOptions: unknown): Effect.Effect<A, Errors.NovelAIError> =>
-      Effect.flatMap(settings(endpoint.name, callOptions), (settings) =>
-        Effect.flatMap(prepare(endpoint.name, encode, names, base, params, false), (request) =>
-          retryCall(
-            Transport.call(
+    return (params: unknown, settings: CallSettings): Effect.Effect<A, Errors.NovelAIError> =>
+      Effect.flatMap(prepare(endpoint.name, encode, names, base, params, false), (request) =>
+        retryCall(
+          Transport.call(
+            transport,
+            { context: exchangeContext, request, generation: endpoint.generation },
+            decode,
+            settings.timeout
+          ),
+          settings.policy,
+          guard(exchangeContext)
+        )
+      )
+  }
+
+  /**
+   * The attempts of a streaming call, named `name` in its errors. The request lives in the stream;
+   * a failure is retried only while no chunk has been emitted, so generated text is never repeated
+   * or spliced.
+   */
+  const streamAttempts = <A>(endpoint: StreamEndpoint<A>, name: string) => {
+    const exchangeContext = context(name)
+    const encode = endpoint.params === undefined ? undefined : paramsEncoder(endpoint.params, name)
+    const names = endpoint.params === undefined ? new Set<string>() : namesOf(endpoint.params)
+    const decode = endpoint.decode(name)
+    const base = HttpClientRequest.post(endpoint.path).pipe(
+      HttpClientRequest.setHeader("accept", "text/event-stream")
+    )
+    return (params: unknown, settings: CallSettings): Stream.Stream<A, Errors.NovelAIError> =>
+      Stream.unwrap(
+        Effect.map(prepare(name, encode, names, base, params, true), (request) =>
+          retryStream(
+            Transport.stream(
               transport,
               { context: exchangeContext, request, generation: endpoint.generation },
-              endpoint.decode,
-              settings.timeout
+              {
+                context: exchangeContext,
+                chunkEvents: endpoint.chunkEvents,
+                decode,
+                observe: endpoint.observe,
+                choices: endpoint.choices(isRecord(params) ? params : {}),
+                rewrite: endpoint.rewrite
+              },
+              settings
             ),
             settings.policy,
             guard(exchangeContext)
           )
         )
+      )
+  }
+
+  const span = (name: string, operation: string, model: unknown) => ({
+    name: `NovelAI.${name}`,
+    options: {
+      kind: "client" as const,
+      captureStackTrace: false,
+      attributes: requestAttributes(operation, model)
+    }
+  })
+
+  /**
+   * A call whose answer is one JSON document, in a span. With `collected`, it is answered by
+   * collecting a stream instead when the call's `collectStream` says so (by default, the
+   * endpoint's `byDefault`): one request, the same result.
+   */
+  const call = <A, C = never>(
+    endpoint: CallEndpoint<A>,
+    collected?: {
+      readonly stream: StreamEndpoint<C>
+      readonly collect: (
+        stream: Stream.Stream<C, Errors.NovelAIError>
+      ) => Effect.Effect<A, Errors.NovelAIError>
+      readonly byDefault: boolean
+    }
+  ) => {
+    const attempts = callAttempts(endpoint)
+    const streamed = collected === undefined ? undefined : streamAttempts(collected.stream, endpoint.name)
+    return (params: unknown, callOptions: unknown): Effect.Effect<A, Errors.NovelAIError> => {
+      const { name, options } = span(
+        endpoint.name,
+        endpoint.operation,
+        endpoint.params === undefined ? undefined : modelOf(params)
+      )
+      return Effect.flatMap(settings(endpoint.name, callOptions), (settings) =>
+        streamed !== undefined && (settings.collectStream ?? collected!.byDefault)
+          ? collected!.collect(streamed(params, settings))
+          : attempts(params, settings)
       ).pipe(
         Effect.mapError(scrub),
         Effect.tap((result) =>
@@ -97,59 +172,20 @@ export const make = (transport: Transport.Transport, options: Resolved) => {
                 endpoint.annotate!(Option.getOrUndefined(span), result)
               )
         ),
-        Effect.withSpan(`NovelAI.${endpoint.name}`, {
-          kind: "client",
-          captureStackTrace: false,
-          attributes: requestAttributes(
-            endpoint.operation,
-            endpoint.params === undefined ? undefined : modelOf(params)
-          )
-        })
+        Effect.withSpan(name, options)
       )
+    }
   }
 
-  /**
-   * A streaming call. The request lives in the stream; a failure is retried only while no chunk
-   * has been emitted, so generated text is never repeated or spliced.
-   */
+  /** A streaming call, in a span. */
   const stream = <A>(endpoint: StreamEndpoint<A>) => {
-    const exchangeContext = context(endpoint.name)
-    const encode = endpoint.params === undefined ? undefined : paramsEncoder(endpoint.params, endpoint.name)
-    const names = endpoint.params === undefined ? new Set<string>() : namesOf(endpoint.params)
-    const base = HttpClientRequest.post(endpoint.path).pipe(
-      HttpClientRequest.setHeader("accept", "text/event-stream")
-    )
-    const spec = (params: unknown): Transport.StreamSpec<A> => ({
-      context: exchangeContext,
-      chunkEvents: endpoint.chunkEvents,
-      decode: endpoint.decode,
-      observe: endpoint.observe,
-      choices: endpoint.choices(isRecord(params) ? params : {})
-    })
-    return (params: unknown, callOptions: unknown): Stream.Stream<A, Errors.NovelAIError> =>
-      Stream.unwrap(
-        Effect.flatMap(settings(endpoint.name, callOptions), (settings) =>
-          Effect.map(prepare(endpoint.name, encode, names, base, params, true), (request) =>
-            retryStream(
-              Transport.stream(
-                transport,
-                { context: exchangeContext, request, generation: endpoint.generation },
-                spec(params),
-                settings
-              ),
-              settings.policy,
-              guard(exchangeContext)
-            )
-          )
-        )
-      ).pipe(
-        Stream.mapError(scrub),
-        Stream.withSpan(`NovelAI.${endpoint.name}`, {
-          kind: "client",
-          captureStackTrace: false,
-          attributes: requestAttributes(endpoint.operation, modelOf(params))
-        })
-      )
+    const attempts = streamAttempts(endpoint, endpoint.name)
+    return (params: unknown, callOptions: unknown): Stream.Stream<A, Errors.NovelAIError> => {
+      const { name, options } = span(endpoint.name, endpoint.operation, modelOf(params))
+      return Stream.unwrap(
+        Effect.map(settings(endpoint.name, callOptions), (settings) => attempts(params, settings))
+      ).pipe(Stream.mapError(scrub), Stream.withSpan(name, options))
+    }
   }
 
   return { call, stream }

@@ -30,25 +30,26 @@ const FIRST_ERROR = { errors: "first" } as const
  */
 export const responseDecoder = <A, I, B = A>(
   schema: Schema.Schema<A, I>,
-  endpoint: string,
   what: string,
   normalise?: (decoded: A) => B
 ) => {
   const decode = Schema.decodeUnknownEither(schema, FIRST_ERROR)
-  return (input: unknown): Either.Either<B, Errors.ResponseDecodeError> => {
-    const result = decode(input)
-    if (Either.isRight(result))
-      return Either.right(normalise ? normalise(result.right) : (result.right as unknown as B))
-    const details = describeIssues(result.left)
-      .map((i) => (i.field === "" ? i.message : `${i.field}: ${i.message}`))
-      .join("; ")
-    return Either.left(
-      new Errors.ResponseDecodeError({
-        message: `${endpoint}: the ${what} did not have the expected shape (${truncate(details, 400)})`,
-        endpoint
-      })
-    )
-  }
+  /** The decoder for the call named `endpoint` (its errors say so). */
+  return (endpoint: string) =>
+    (input: unknown): Either.Either<B, Errors.ResponseDecodeError> => {
+      const result = decode(input)
+      if (Either.isRight(result))
+        return Either.right(normalise ? normalise(result.right) : (result.right as unknown as B))
+      const details = describeIssues(result.left)
+        .map((i) => (i.field === "" ? i.message : `${i.field}: ${i.message}`))
+        .join("; ")
+      return Either.left(
+        new Errors.ResponseDecodeError({
+          message: `${endpoint}: the ${what} did not have the expected shape (${truncate(details, 400)})`,
+          endpoint
+        })
+      )
+    }
 }
 
 /**

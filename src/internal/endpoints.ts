@@ -13,6 +13,7 @@ import { TokenCountParams } from "../TokenCount.js"
 import { responseDecoder } from "./decode.js"
 import { observeChoices, type Progress } from "./events.js"
 import { annotateResult } from "./telemetry.js"
+import { ThinkingSplitter } from "./thinking.js"
 import {
   ChatWire,
   CompletionWire,
@@ -46,31 +47,158 @@ interface Common {
 /** An endpoint whose answer is one JSON document. */
 export interface CallEndpoint<A> extends Common {
   readonly method: "GET" | "POST"
-  readonly decode: (json: unknown) => Either.Either<A, Errors.NovelAIError>
+  /** The decoder of an answer, for a call of that name (its errors say so). */
+  readonly decode: (name: string) => (json: unknown) => Either.Either<A, Errors.NovelAIError>
   /** Annotates the call's span with what a result says. */
   readonly annotate: ((span: Tracer.Span | undefined, result: A) => void) | undefined
 }
 
 /** An endpoint answering with an event stream of chunks. */
 export interface StreamEndpoint<A> extends Common {
-  /** Decodes one event's data into a chunk. */
-  readonly decode: (json: unknown) => Either.Either<A, Errors.NovelAIError>
+  /** The decoder of one event's data into a chunk, for a call of that name. */
+  readonly decode: (name: string) => (json: unknown) => Either.Either<A, Errors.NovelAIError>
   /** SSE event names that carry chunks ("message": an event without a name). */
   readonly chunkEvents: ReadonlySet<string>
   /** Records what a chunk says about the generation. */
   readonly observe: (chunk: A, progress: Progress) => void
   /** How many choices a request asks for (completions' `n`). */
   readonly choices: (params: Record<string, unknown>) => number
+  /** A per-stream rewrite of the chunks (thinking split out of the text), if any. */
+  readonly rewrite: (() => Rewrite<A>) | undefined
+}
+
+/** A stateful rewrite of one stream's chunks. */
+export interface Rewrite<A> {
+  /** The chunk as handed over. */
+  readonly map: (chunk: A) => A
+  /** When the stream has completed: chunks for text still held back, if any. */
+  readonly flush: () => ReadonlyArray<A>
+}
+
+/**
+ * Chat chunks with the thinking split out of `delta.content` into `delta.reasoning_content`,
+ * whatever the chunk boundaries (see `thinking.ts`). Text held back at a boundary goes out with the
+ * choice's finishing chunk (or, if none comes, in a last chunk of its own).
+ */
+const chatThinking = (): Rewrite<ChatCompletionChunk> => {
+  const splitters = new Map<number, ThinkingSplitter>()
+  let last: ChatCompletionChunk | undefined
+  const rewriteChoice = (choice: ChatCompletionChunk["choices"][number]) => {
+    const content = choice.delta.content
+    let splitter = splitters.get(choice.index)
+    if (splitter === undefined && (content === undefined || content === "")) return choice
+    if (splitter === undefined) {
+      splitter = new ThinkingSplitter()
+      splitters.set(choice.index, splitter)
+    }
+    const split =
+      content === undefined || content === "" ? { content: "", reasoning: "" } : splitter.push(content)
+    if (choice.finish_reason !== null) {
+      const rest = splitter.end()
+      split.content += rest.content
+      split.reasoning += rest.reasoning
+      splitters.delete(choice.index)
+    }
+    if (split.content === (content ?? "") && split.reasoning === "") return choice
+    const { content: _, reasoning_content, ...delta } = choice.delta
+    const reasoning = (reasoning_content ?? "") + split.reasoning
+    return {
+      ...choice,
+      delta: {
+        ...delta,
+        ...(split.content !== "" ? { content: split.content } : {}),
+        ...(reasoning !== "" ? { reasoning_content: reasoning } : {})
+      }
+    }
+  }
+  return {
+    map: (chunk) => {
+      last = chunk
+      let choices: Array<ChatCompletionChunk["choices"][number]> | undefined
+      chunk.choices.forEach((choice, i) => {
+        const rewritten = rewriteChoice(choice)
+        if (rewritten === choice && choices === undefined) return
+        choices ??= chunk.choices.slice(0, i)
+        choices.push(rewritten)
+      })
+      return choices === undefined ? chunk : { ...chunk, choices }
+    },
+    flush: () => {
+      const held = [...splitters.entries()].flatMap(([index, splitter]) => {
+        const rest = splitter.end()
+        return rest.content === "" && rest.reasoning === ""
+          ? []
+          : [
+              {
+                index,
+                delta: {
+                  ...(rest.content !== "" ? { content: rest.content } : {}),
+                  ...(rest.reasoning !== "" ? { reasoning_content: rest.reasoning } : {})
+                },
+                finish_reason: null
+              }
+            ]
+      })
+      splitters.clear()
+      if (held.length === 0 || last === undefined) return []
+      const { usage: _, ...head } = last
+      return [{ ...head, choices: held }]
+    }
+  }
+}
+
+/** Completion chunks with stray `</think>` tags dropped from their text, across chunk boundaries. */
+const completionStrayClose = (): Rewrite<CompletionChunk> => {
+  const splitters = new Map<number, ThinkingSplitter>()
+  let last: CompletionChunk | undefined
+  return {
+    map: (chunk) => {
+      last = chunk
+      let choices: Array<CompletionChunk["choices"][number]> | undefined
+      chunk.choices.forEach((choice, i) => {
+        let splitter = splitters.get(choice.index)
+        if (splitter === undefined) {
+          splitter = new ThinkingSplitter(true)
+          splitters.set(choice.index, splitter)
+        }
+        let text = splitter.push(choice.text).content
+        if (choice.finish_reason !== null) {
+          text += splitter.end().content
+          splitters.delete(choice.index)
+        }
+        if (text === choice.text && choices === undefined) return
+        choices ??= chunk.choices.slice(0, i)
+        choices.push(text === choice.text ? choice : { ...choice, text })
+      })
+      return choices === undefined ? chunk : { ...chunk, choices }
+    },
+    flush: () => {
+      const held = [...splitters.entries()].flatMap(([index, splitter]) => {
+        const text = splitter.end().content
+        return text === "" ? [] : [{ index, text, finish_reason: null }]
+      })
+      splitters.clear()
+      if (held.length === 0 || last === undefined) return []
+      const { usage: _, ...head } = last
+      return [{ ...head, choices: held }]
+    }
+  }
 }
 
 const messageEvents: ReadonlySet<string> = new Set(["message"])
 
 /** `fast` where it accepts the input, else `decode`. */
 const withFastPath =
-  <A, E>(fast: (json: unknown) => A | undefined, decode: (json: unknown) => Either.Either<A, E>) =>
-  (json: unknown): Either.Either<A, E> => {
-    const result = fast(json)
-    return result === undefined ? decode(json) : Either.right(result)
+  <A, E>(
+    fast: (json: unknown) => A | undefined,
+    decode: (name: string) => (json: unknown) => Either.Either<A, E>
+  ) =>
+  (name: string) => {
+    const slow = decode(name)
+    return (json: unknown): Either.Either<A, E> => {
+      const result = fast(json)
+      return result === undefined ? slow(json) : Either.right(result)
+    }
   }
 
 export const listModels: CallEndpoint<ReadonlyArray<ModelInfo>> = {
@@ -80,7 +208,7 @@ export const listModels: CallEndpoint<ReadonlyArray<ModelInfo>> = {
   path: "/oa/v1/models",
   params: undefined,
   generation: false,
-  decode: responseDecoder(ModelListFromWire, "listModels", "model list"),
+  decode: responseDecoder(ModelListFromWire, "model list"),
   annotate: undefined
 }
 
@@ -91,7 +219,7 @@ export const tokenCount: CallEndpoint<number> = {
   path: "/oa/v1/internal/token-count",
   params: TokenCountParams,
   generation: false,
-  decode: responseDecoder(TokenCountFromWire, "tokenCount", "token count"),
+  decode: responseDecoder(TokenCountFromWire, "token count"),
   annotate: undefined
 }
 
@@ -104,9 +232,7 @@ export const completion: CallEndpoint<Completion> = {
   generation: true,
   decode: withFastPath(
     commonCompletion,
-    responseDecoder(CompletionWire, "completion", "completion", (wire) =>
-      Completion.make(normaliseCompletion(wire), true)
-    )
+    responseDecoder(CompletionWire, "completion", (wire) => Completion.make(normaliseCompletion(wire), true))
   ),
   annotate: annotateResult
 }
@@ -120,7 +246,7 @@ export const chatCompletion: CallEndpoint<ChatCompletion> = {
   generation: true,
   decode: withFastPath(
     commonChatCompletion,
-    responseDecoder(ChatWire, "chatCompletion", "chat completion", normaliseChatCompletion)
+    responseDecoder(ChatWire, "chat completion", normaliseChatCompletion)
   ),
   annotate: annotateResult
 }
@@ -133,11 +259,12 @@ export const completionStream: StreamEndpoint<CompletionChunk> = {
   generation: true,
   decode: withFastPath(
     commonCompletionChunk,
-    responseDecoder(CompletionWire, "completionStream", "completion chunk", normaliseCompletion)
+    responseDecoder(CompletionWire, "completion chunk", normaliseCompletion)
   ),
   chunkEvents: messageEvents,
   observe: observeChoices,
-  choices: (params) => (typeof params.n === "number" ? params.n : 1)
+  choices: (params) => (typeof params.n === "number" ? params.n : 1),
+  rewrite: completionStrayClose
 }
 
 export const chatCompletionStream: StreamEndpoint<ChatCompletionChunk> = {
@@ -146,11 +273,9 @@ export const chatCompletionStream: StreamEndpoint<ChatCompletionChunk> = {
   path: "/oa/v1/chat/completions",
   params: ChatCompletionParams,
   generation: true,
-  decode: withFastPath(
-    commonChatChunk,
-    responseDecoder(ChatWire, "chatCompletionStream", "chat chunk", normaliseChatChunk)
-  ),
+  decode: withFastPath(commonChatChunk, responseDecoder(ChatWire, "chat chunk", normaliseChatChunk)),
   chunkEvents: messageEvents,
   observe: observeChoices,
-  choices: () => 1
+  choices: (params) => (typeof params.n === "number" ? params.n : 1),
+  rewrite: chatThinking
 }

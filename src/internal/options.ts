@@ -35,6 +35,8 @@ export interface Resolved {
   readonly maxConcurrency: number | undefined
   readonly generationConcurrency: number | undefined
   readonly rateLimit: RateLimiter.RateLimiter.Options | undefined
+  /** As given: whether chats and completions collect a stream (each endpoint has its default). */
+  readonly collectStream: boolean | undefined
   readonly tracePropagation: boolean
   readonly httpSpans: boolean
   readonly transformClient: ((client: HttpClient.HttpClient) => HttpClient.HttpClient) | undefined
@@ -248,6 +250,10 @@ const resolve = (input: unknown): Either.Either<Resolved, string> =>
       maxConcurrency: yield* positiveInteger("maxConcurrency", options.maxConcurrency),
       generationConcurrency: undefined,
       rateLimit: yield* rateLimit(options.rateLimit),
+      collectStream:
+        options.collectStream === undefined
+          ? undefined
+          : yield* boolean("collectStream", options.collectStream),
       tracePropagation: yield* boolean("tracePropagation", options.tracePropagation),
       httpSpans: yield* boolean("httpSpans", options.httpSpans),
       transformClient: transformClient as Resolved["transformClient"],

@@ -24,6 +24,8 @@ export interface CallSettings {
   readonly policy: Schedule.Schedule<unknown, NovelAIError> | undefined
   readonly timeout: Duration.Duration
   readonly idleTimeout: Duration.Duration
+  /** Whether a chat or completion is answered by collecting a stream; undefined: the endpoint's default. */
+  readonly collectStream: boolean | undefined
 }
 
 /** Call options for a block of code, read at call time (see `NovelAIClient.withCallOptions`). */
@@ -32,7 +34,7 @@ export class BlockOptions extends Context.Tag("effect-novelai/NovelAIClient/Bloc
   Readonly<Record<string, unknown>>
 >() {}
 
-const KEYS = ["maxRetries", "retrySchedule", "timeout", "idleTimeout"] as const
+const KEYS = ["maxRetries", "retrySchedule", "timeout", "idleTimeout", "collectStream"] as const
 
 type Level = Readonly<Record<string, unknown>> | undefined
 
@@ -64,7 +66,8 @@ export const makeSettings = (client: Resolved) => {
   const defaults: CallSettings = {
     policy: Either.getOrUndefined(policyOf([clientLevel])),
     timeout: client.timeout,
-    idleTimeout: client.idleTimeout
+    idleTimeout: client.idleTimeout,
+    collectStream: client.collectStream
   }
 
   const resolve = (
@@ -81,7 +84,16 @@ export const makeSettings = (client: Resolved) => {
     if (Either.isLeft(timeout)) return invalid(timeout.left)
     const idleTimeout = duration("idleTimeout", pick("idleTimeout"), client.idleTimeout)
     if (Either.isLeft(idleTimeout)) return invalid(idleTimeout.left)
-    return Either.right({ policy: policy.right, timeout: timeout.right, idleTimeout: idleTimeout.right })
+    const collectStream = pick("collectStream") ?? client.collectStream
+    if (collectStream !== undefined && typeof collectStream !== "boolean") {
+      return invalid(`collectStream must be true or false (got ${JSON.stringify(collectStream)})`)
+    }
+    return Either.right({
+      policy: policy.right,
+      timeout: timeout.right,
+      idleTimeout: idleTimeout.right,
+      collectStream
+    })
   }
 
   /** The settings of one call: `options` as given to the call, over the block's, over the client's. */

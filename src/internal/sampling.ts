@@ -37,6 +37,22 @@ export const SamplingFields = {
   unifiedIncreaseLinearWithEntropy: Schema.optional(S.finite).pipe(
     Schema.fromKey("unified_increase_linear_with_entropy")
   ),
+  /** How many choices to generate, an integer >= 1 (there is no evidence NovelAI honours more than 1 for chat). */
+  n: Schema.optional(S.intAtLeast(1)),
+  /** Log probabilities of this many most likely tokens at each position, an integer 0..20. */
+  logprobs: Schema.optional(S.range(0, 20, { integer: true })),
+  /** Bias added to tokens' logits: token id (a string of digits) to a number from -100 to 100. */
+  logitBias: Schema.optional(S.logitBias).pipe(Schema.fromKey("logit_bias")),
+  /** Generate this many candidates server-side and return the best, an integer >= 1. */
+  bestOf: Schema.optional(S.intAtLeast(1)).pipe(Schema.fromKey("best_of")),
+  /** Echo the prompt back before the completion. */
+  echo: Schema.optional(S.boolean),
+  /** Text that comes after the completion. */
+  suffix: Schema.optional(S.string("a string")),
+  /** An id for the end user, for the server's abuse monitoring. */
+  user: Schema.optional(S.string("a string")),
+  /** Text the reply must start with: it is generated after it (and returned with it). */
+  generationPrefix: Schema.optional(S.string("a string")).pipe(Schema.fromKey("generation_prefix")),
   /**
    * Server parameters this library does not know yet, sent as they are (snake_case, as the server
    * names them). A key that a typed parameter also sets is refused.

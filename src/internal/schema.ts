@@ -72,3 +72,13 @@ export const nullableString = Schema.declare(
   (u: unknown): u is string | null => u === null || typeof u === "string",
   { identifier: "string | null" }
 )
+
+/** `logit_bias`: token ids (strings of digits) to biases from -100 to 100. */
+export const logitBias = Schema.Record({ key: Schema.String, value: range(-100, 100) })
+  .annotations({ message: () => "must be an object of token ids to biases from -100 to 100" })
+  .pipe(
+    Schema.filter((bias) => Object.keys(bias).every((key) => /^\d+$/.test(key)), {
+      message: (issue) =>
+        `must map token ids (strings of digits) to biases (got the key ${show(Object.keys(issue.actual as object).find((key) => !/^\d+$/.test(key)))})`
+    })
+  )

@@ -17,6 +17,7 @@ import * as Errors from "../Errors.js"
 import { type Deadline, type Deadlines, Ended } from "./deadline.js"
 import { truncate } from "./decode.js"
 import * as Encoding from "./encoding.js"
+import type { Rewrite } from "./endpoints.js"
 import {
   closedError,
   type ErrorContext,
@@ -152,9 +153,11 @@ export const call = <A>(
     )
   })
 
-/** How one stream's events become chunks, and how many choices it asked for. */
+/** How one stream's events become chunks, how many choices it asked for, and how its chunks are rewritten. */
 export interface StreamSpec<A> extends Events.EventSpec<A> {
   readonly choices: number
+  /** Makes the rewrite of one run of the stream. */
+  readonly rewrite: (() => Rewrite<A>) | undefined
 }
 
 /**
@@ -221,7 +224,10 @@ export const stream = <A>(
         )
         spec.observe(chunk, progress)
         summarise()
-        return Stream.succeed(chunk)
+        const rewrite = spec.rewrite?.()
+        return rewrite === undefined
+          ? Stream.succeed(chunk)
+          : Stream.fromIterable([rewrite.map(chunk), ...rewrite.flush()])
       }
       phase = "idle"
       deadline.pause()
@@ -232,7 +238,7 @@ export const stream = <A>(
       const read = yield* Scope.extend(Stream.toPull(Encoding.bytes(context, response)), reading)
       const clock = yield* Effect.clock
       return Stream.repeatEffectChunkOption(
-        decodeEvents(spec, progress, read, deadline, {
+        decodeEvents(spec, spec.rewrite?.(), progress, read, deadline, {
           failure: (body) =>
             fromFailure(context, {
               status: undefined,
@@ -257,6 +263,7 @@ export const stream = <A>(
  */
 const decodeEvents = <A, E>(
   spec: StreamSpec<A>,
+  rewrite: Rewrite<A> | undefined,
   progress: Events.Progress,
   read: Effect.Effect<Chunk.Chunk<Uint8Array>, Option.Option<E>>,
   deadline: Deadline,
@@ -302,9 +309,11 @@ const decodeEvents = <A, E>(
       if (event === undefined) break
       const step = Events.step(spec, progress, event, on.failure, framer.unterminated(event))
       if (step === Events.Skip) continue
-      if (step === Events.Done) finish(Option.none())
-      else if (step instanceof Events.Failure) finish(Option.some(step.error))
-      else out.push(step)
+      if (step === Events.Done) {
+        finish(Option.none())
+        if (rewrite !== undefined) out.push(...rewrite.flush())
+      } else if (step instanceof Events.Failure) finish(Option.some(step.error))
+      else out.push(rewrite === undefined ? step : rewrite.map(step))
     }
     if (out.length > 0) {
       batch = Math.min(batch * 2, MAX_BATCH)
@@ -318,7 +327,8 @@ const decodeEvents = <A, E>(
     if (inputEnded) {
       const truncated = Events.end(spec.context, progress)
       finish(truncated === undefined ? Option.none() : Option.some(truncated))
-      return Effect.fail(last!)
+      const held = truncated === undefined && rewrite !== undefined ? rewrite.flush() : []
+      return held.length > 0 ? Effect.succeed(Chunk.unsafeFromArray(held)) : Effect.fail(last!)
     }
     // Waiting for data: the deadline runs until an event becomes a chunk, across reads that bring
     // only comments or other events. Once every choice has finished it only waits a short grace.
@@ -335,9 +345,10 @@ const decodeEvents = <A, E>(
       onFailure: (error) => {
         if (error instanceof Ended) {
           // A finished generation whose connection stayed open: complete, and close it.
-          finish(
-            error.reason === "timeout" && waiting === "grace" ? Option.none() : Option.some(on.ended(error))
-          )
+          const complete = error.reason === "timeout" && waiting === "grace"
+          finish(complete ? Option.none() : Option.some(on.ended(error)))
+          const held = complete && rewrite !== undefined ? rewrite.flush() : []
+          if (held.length > 0) return Effect.succeed(Chunk.unsafeFromArray(held))
         } else if (Option.isNone(error)) {
           framer.end()
           inputEnded = true

@@ -43,7 +43,35 @@ const WireMessage = Schema.Struct({
   reasoning_content: Schema.optional(S.nullableString)
 })
 
+/** The extra fields of a choice: kept as they come, and surfaced only when they mean something. */
+const WireExtras = {
+  logprobs: Schema.optional(Schema.Unknown),
+  matched_stop: Schema.optional(Schema.Unknown),
+  stop_reason: Schema.optional(Schema.Unknown)
+}
+
+/** A choice's `logprobs`, `matched_stop` and `stop_reason`, when it carries them (null means none). */
+export const extrasOf = (choice: {
+  readonly logprobs?: unknown
+  readonly matched_stop?: unknown
+  readonly stop_reason?: unknown
+}): {
+  readonly logprobs?: unknown
+  readonly matched_stop?: string | number
+  readonly stop_reason?: string | number
+} => {
+  const { logprobs, matched_stop, stop_reason } = choice
+  if (logprobs == null && matched_stop == null && stop_reason == null) return NO_EXTRAS
+  return {
+    ...(logprobs != null ? { logprobs } : {}),
+    ...(typeof matched_stop === "string" || typeof matched_stop === "number" ? { matched_stop } : {}),
+    ...(typeof stop_reason === "string" || typeof stop_reason === "number" ? { stop_reason } : {})
+  }
+}
+const NO_EXTRAS = {}
+
 const WireChatChoice = Schema.Struct({
+  ...WireExtras,
   index: Schema.optional(Schema.Number),
   message: Schema.optional(Schema.NullOr(WireMessage)),
   delta: Schema.optional(Schema.NullOr(WireMessage)),
@@ -75,7 +103,8 @@ export const normaliseChatCompletion = (wire: typeof ChatWire.Type): ChatComplet
         return {
           index: choice.index ?? i,
           message: { role: source?.role ?? "assistant", ...split },
-          finish_reason: choice.finish_reason ?? null
+          finish_reason: choice.finish_reason ?? null,
+          ...extrasOf(choice)
         }
       }),
       ...(wire.usage ? { usage: wire.usage } : {})
@@ -100,7 +129,8 @@ export const normaliseChatChunk = (wire: typeof ChatWire.Type): ChatCompletionCh
         ...(content !== undefined && content !== null ? { content } : {}),
         ...(source?.reasoning_content ? { reasoning_content: source.reasoning_content } : {})
       },
-      finish_reason: choice.finish_reason ?? null
+      finish_reason: choice.finish_reason ?? null,
+      ...extrasOf(choice)
     }
   }),
   ...(wire.usage ? { usage: wire.usage } : {})
@@ -113,6 +143,7 @@ export const CompletionWire = Schema.Struct({
   model: Schema.optional(Schema.String),
   choices: Schema.Array(
     Schema.Struct({
+      ...WireExtras,
       text: Schema.optional(S.nullableString),
       delta: Schema.optional(Schema.NullOr(Schema.Struct({ content: Schema.optional(S.nullableString) }))),
       index: Schema.optional(Schema.Number),
@@ -131,7 +162,8 @@ export const normaliseCompletion = (wire: typeof CompletionWire.Type): Completio
   choices: wire.choices.map((choice, i) => ({
     text: choice.text ?? choice.delta?.content ?? "",
     index: choice.index ?? i,
-    finish_reason: choice.finish_reason ?? null
+    finish_reason: choice.finish_reason ?? null,
+    ...extrasOf(choice)
   })),
   ...(wire.usage ? { usage: wire.usage } : {})
 })
@@ -244,7 +276,8 @@ export const commonChatChunk = (json: unknown): ChatCompletionChunk | undefined 
         ...(typeof content === "string" ? { content } : {}),
         ...(reasoning_content ? { reasoning_content } : {})
       },
-      finish_reason: finish_reason ?? null
+      finish_reason: finish_reason ?? null,
+      ...extrasOf(choice)
     })
   }
   return { id, object: "chat.completion.chunk", created, model, choices: out, ...(usage ? { usage } : {}) }
@@ -296,7 +329,12 @@ export const commonCompletionChunk = (json: unknown): CompletionChunk | undefine
     ) {
       return undefined
     }
-    out.push({ text, index, finish_reason: (finish_reason as string | null | undefined) ?? null })
+    out.push({
+      text,
+      index,
+      finish_reason: (finish_reason as string | null | undefined) ?? null,
+      ...extrasOf(choice)
+    })
   }
   return { id, object: "text_completion", created, model, choices: out, ...(usage ? { usage } : {}) }
 }
@@ -350,7 +388,8 @@ export const commonChatCompletion = (json: unknown): ChatCompletion | undefined 
           (reasoning_content as string | null | undefined) ?? undefined
         )
       },
-      finish_reason: (finish_reason as string | null | undefined) ?? null
+      finish_reason: (finish_reason as string | null | undefined) ?? null,
+      ...extrasOf(choice)
     })
   }
   return ChatCompletion.make(
