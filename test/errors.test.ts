@@ -85,7 +85,7 @@ describe("HTTP errors map to the NovelAIError union with the server's message", 
         makeTestClient(() => json({ statusCode: 402, message: "no sub" }, { status: 402 })).layer
       )
       expect(e402).toBeInstanceOf(AuthenticationError)
-      expect(e402.message).toMatch(/subscription required/i)
+      expect(e402.message).toMatch(/an active NovelAI subscription is required/i)
       const e403 = yield* call(
         makeTestClient(() => json({ statusCode: 403, message: "tier" }, { status: 403 })).layer
       )

@@ -120,10 +120,25 @@ const retryAfterOf = (
 }
 
 const CONCURRENCY_LOCK = /concurrent generation is locked|too many (concurrent )?requests|rate limit/i
+/** NovelAI's answer while the account's one generation slot is taken. */
+const GENERATION_LOCK = /concurrent generation is locked/i
 
-/** Parses an error body as JSON when it is JSON, else keeps the text. */
+/**
+ * Parses an error body as JSON when it is JSON, else keeps the text. An error body framed as SSE
+ * (`data: {"statusCode":429,...}`, as NovelAI sends with an error status) is read from its first
+ * event's data.
+ */
 export const parseBody = (text: string): unknown => {
-  const trimmed = text.trim()
+  let trimmed = text.trim()
+  if (/^(data|event):/.test(trimmed)) {
+    const event = trimmed.split(/\r\n\r\n|\n\n|\r\r/).find((frame) => /^data:/m.test(frame)) ?? ""
+    trimmed = event
+      .split(/\r\n|\n|\r/)
+      .filter((line) => line.startsWith("data:"))
+      .map((line) => line.slice(5).replace(/^ /, ""))
+      .join("\n")
+      .trim()
+  }
   if (trimmed.startsWith("{") || trimmed.startsWith("[") || trimmed.startsWith('"')) {
     try {
       return JSON.parse(trimmed)
@@ -147,7 +162,7 @@ const describe = (status: number | undefined): string => {
     case 408:
       return "The server timed out waiting for the request."
     case 409:
-      return "The model is not available to this key's subscription tier (conflict)."
+      return "The model is not available to this key's subscription tier."
     case 429:
       return "Rate limited: too many requests or generations at once for this account; retry later."
     default:
@@ -173,8 +188,13 @@ export const fromFailure = (ctx: ErrorContext, input: FailureInput): Errors.Nove
   const status = input.status ?? statusOf(input.body)
   let message = serverMessage === undefined ? describe(status) : ctx.scrub(serverMessage)
   if (message.length > MAX_MESSAGE) message = `${message.slice(0, MAX_MESSAGE)}…`
-  if (status === 402 && serverMessage !== undefined) message = `Subscription required: ${message}`
+  if (status === 402 && serverMessage !== undefined) {
+    message = `An active NovelAI subscription is required: ${message}`
+  }
   if (status === 403 && serverMessage !== undefined) message = `Permission denied: ${message}`
+  if (status === 409 && serverMessage !== undefined) {
+    message = `The model is not available to this key's subscription tier: ${message}`
+  }
   const should = input.headers["x-should-retry"]
   const fields = {
     message,
@@ -194,7 +214,11 @@ export const fromFailure = (ctx: ErrorContext, input: FailureInput): Errors.Nove
     })
   }
   if (status === 429 || (status === undefined && CONCURRENCY_LOCK.test(message))) {
-    return new Errors.RateLimitError({ ...fields, retryAfter: retryAfterOf(input.headers, input.nowMillis) })
+    return new Errors.RateLimitError({
+      ...fields,
+      retryAfter: retryAfterOf(input.headers, input.nowMillis),
+      generationLock: GENERATION_LOCK.test(message)
+    })
   }
   if (status === undefined) return new Errors.ServerError(fields)
   if (status === 401 || status === 402 || status === 403) return new Errors.AuthenticationError(fields)

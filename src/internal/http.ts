@@ -14,23 +14,35 @@ import * as Effect from "effect/Effect"
 import { flow, identity } from "effect/Function"
 import * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
-import type { Resolved } from "./options.js"
+import { DEFAULT_USER_AGENT, type Resolved } from "./options.js"
 
 export interface Clients {
   readonly client: HttpClient.HttpClient
   readonly scoped: HttpClient.HttpClient.With<HttpClientError.HttpClientError, Scope.Scope>
 }
 
+/**
+ * Whether this runs in a browser, a page or a worker. NovelAI answers CORS allowing only the
+ * `Authorization` and `Content-Type` request headers, so there the client sends no other of its own
+ * (a `User-Agent` would fail the preflight; browsers set `Accept-Encoding` themselves).
+ */
+export const inBrowser = (): boolean => {
+  const scope = globalThis as { document?: unknown; WorkerGlobalScope?: unknown }
+  return typeof scope.document === "object" || typeof scope.WorkerGlobalScope === "function"
+}
+
 export const configure = (base: HttpClient.HttpClient, options: Resolved): Clients => {
+  const browser = inBrowser()
+  const userAgent = options.userAgent ?? (browser ? undefined : DEFAULT_USER_AGENT)
   const client = base.pipe(
     HttpClient.mapRequest(
       flow(
         HttpClientRequest.prependUrl(options.baseUrl),
         HttpClientRequest.bearerToken(options.apiKey),
-        HttpClientRequest.setHeader("user-agent", options.userAgent),
+        userAgent === undefined ? identity : HttpClientRequest.setHeader("user-agent", userAgent),
         // Uncompressed answers: a transport that does not decode them (undici's request API) would
-        // hand the client compressed bytes. (Browsers set this header themselves.)
-        HttpClientRequest.setHeader("accept-encoding", "identity"),
+        // hand the client compressed bytes.
+        browser ? identity : HttpClientRequest.setHeader("accept-encoding", "identity"),
         HttpClientRequest.setHeaders(options.headers)
       )
     ),
