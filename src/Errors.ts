@@ -61,6 +61,12 @@ export class RateLimitError extends Data.TaggedError("RateLimitError")<
   ErrorFields & {
     /** From `retry-after-ms` or `retry-after` (seconds or HTTP date), when present. */
     readonly retryAfter?: Duration.Duration | undefined
+    /**
+     * Whether it is the account's generation lock ("concurrent generation is locked"): NovelAI runs
+     * one generation per account at a time, and one abandoned earlier keeps the lock until it would
+     * have finished. The default retry policy waits it out (see `Retry.schedule`'s `lockWait`).
+     */
+    readonly generationLock?: boolean | undefined
   }
 > {}
 

@@ -142,6 +142,12 @@ export interface CallOptions {
    * empty, `false` for completions. Default: the client's.
    */
   readonly collectStream?: boolean | undefined
+  /**
+   * How long the default retry policy waits out the account's generation lock (429 "concurrent
+   * generation is locked"), apart from `maxRetries`; 0 treats it as any other 429. Default: the
+   * client's (60 seconds).
+   */
+  readonly lockWait?: Duration.DurationInput | undefined
 }
 
 /**
@@ -187,6 +193,63 @@ export interface Options {
   readonly allowInsecureHttp?: boolean | undefined
   /** Answer chats and completions by streaming and collecting (see {@link CallOptions}). Default: chats yes, completions no. */
   readonly collectStream?: boolean | undefined
+  /**
+   * Generations (completions and chats, streamed or not) in flight at once; more wait their turn.
+   * NovelAI runs one per account at a time and answers another with 429 "concurrent generation is
+   * locked", so the default is 1. `"unbounded"` for a proxy or several accounts. `listModels` and
+   * `tokenCount` are never queued behind a generation.
+   */
+  readonly generationConcurrency?: number | "unbounded" | undefined
+  /**
+   * A generation gate to share with other clients of the same key in this process (see
+   * {@link makeGenerationGate}), in place of `generationConcurrency`.
+   */
+  readonly generationGate?: GenerationGate | undefined
+  /** How long the default retry policy waits out the account's generation lock (see {@link CallOptions}). Default 60 seconds. */
+  readonly lockWait?: Duration.DurationInput | undefined
+}
+
+/**
+ * The generation slots of one account, to share between clients in one process: the facade and an
+ * Effect program, or two layers, each given it as `generationGate`. Make it with
+ * {@link makeGenerationGate}.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface GenerationGate {
+  readonly _tag: "effect-novelai/GenerationGate"
+  readonly concurrency: number | "unbounded"
+}
+
+/**
+ * Makes a {@link GenerationGate}: `concurrency` generations at once (default 1, as NovelAI runs per
+ * account) among every client given it.
+ *
+ * @since 0.2.0
+ * @category constructors
+ * @example
+ * ```ts
+ * import { Layer } from "effect"
+ * import { FetchHttpClient } from "@effect/platform"
+ * import { NovelAI, NovelAIClient } from "effect-novelai"
+ *
+ * // One key, two clients, one generation at a time between them.
+ * const gate = NovelAIClient.makeGenerationGate()
+ * const promises = new NovelAI({ apiKey: "pst-...", generationGate: gate })
+ * const effects = NovelAIClient.layer({ apiKey: "pst-...", generationGate: gate }).pipe(
+ *   Layer.provide(FetchHttpClient.layer)
+ * )
+ * void promises.close()
+ * ```
+ */
+export const makeGenerationGate = (concurrency: number | "unbounded" = 1): GenerationGate => {
+  if (concurrency !== "unbounded" && !(Number.isSafeInteger(concurrency) && concurrency >= 1)) {
+    throw new ConfigurationError({
+      message: `makeGenerationGate: concurrency must be an integer >= 1 or "unbounded" (got ${String(concurrency)})`
+    })
+  }
+  return new Gate.GenerationSlots(concurrency)
 }
 
 /**

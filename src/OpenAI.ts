@@ -7,18 +7,16 @@
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
-import {
-  ChatCompletion,
-  type ChatCompletionChunk,
-  type ChatCompletion as ChatCompletionClass,
-  type ChatCompletionParams
+import type {
+  ChatCompletionChunk,
+  ChatCompletion as ChatCompletionClass,
+  ChatCompletionParams
 } from "./ChatCompletions.js"
 import type { Completion, CompletionChunk, CompletionParams } from "./Completions.js"
 import type { NovelAIError } from "./Errors.js"
 import * as Collect from "./internal/collect.js"
 import type { ModelInfo } from "./Models.js"
 import { type CallOptions, NovelAIClient } from "./NovelAIClient.js"
-import type { Usage } from "./Sampling.js"
 import type { TokenCountParams } from "./TokenCount.js"
 
 /**
@@ -104,7 +102,8 @@ export const tokenCount = (
 
 /**
  * The new text of each chunk of the first choice (`delta.content` for chat, `text` for
- * completions), skipping chunks that carry none.
+ * completions), skipping chunks that carry none. For chat, the answer only: thinking goes to
+ * {@link reasoningDeltas}.
  *
  * @since 0.1.0
  * @category streams
@@ -126,6 +125,32 @@ export const textDeltas = <E, R>(
     const choice: AnyChoice | undefined = firstChoice<AnyChoice>(chunk.choices)
     if (choice === undefined) return noText
     const text = "delta" in choice ? choice.delta.content : choice.text
+    return text === undefined || text === "" ? noText : someText(text)
+  })
+
+/**
+ * The model's thinking in a chat stream, as it arrives: `delta.reasoning_content` of the first
+ * choice, whether the server sent it apart or inline as `<think>...</think>` (which the client
+ * splits out of the answer, across chunk boundaries). `textDeltas` gives the answer alone.
+ *
+ * @since 0.2.0
+ * @category streams
+ * @example
+ * ```ts
+ * import { Effect, Stream } from "effect"
+ * import { OpenAI } from "effect-novelai"
+ *
+ * const thinking = OpenAI.chatCompletionStream({
+ *   messages: [{ role: "user", content: "Why is the sky blue?" }],
+ *   enableThinking: true
+ * }).pipe(OpenAI.reasoningDeltas, Stream.mkString)
+ * ```
+ */
+export const reasoningDeltas = <E, R>(
+  stream: Stream.Stream<ChatCompletionChunk, E, R>
+): Stream.Stream<string, E, R> =>
+  Stream.filterMap(stream, (chunk) => {
+    const text = firstChoice(chunk.choices)?.delta.reasoning_content
     return text === undefined || text === "" ? noText : someText(text)
   })
 

@@ -8,7 +8,9 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Random from "effect/Random"
 import * as Schedule from "effect/Schedule"
-import type { NovelAIError } from "./Errors.js"
+import * as ScheduleDecision from "effect/ScheduleDecision"
+import * as ScheduleInterval from "effect/ScheduleInterval"
+import type { NovelAIError, RateLimitError } from "./Errors.js"
 
 /**
  * The default number of retries after the first attempt.
@@ -48,7 +50,7 @@ export const isRetryable = (error: NovelAIError): boolean => {
  * @category models
  */
 export interface ScheduleOptions {
-  /** Retries after the first attempt; default 2. 0 disables retrying. */
+  /** Retries after the first attempt; default 2. 0 disables retrying. The lock's retries do not count. */
   readonly maxRetries?: number | undefined
   /** First backoff delay; default 500 ms, doubled each retry. */
   readonly initialDelay?: Duration.DurationInput | undefined
@@ -56,7 +58,21 @@ export interface ScheduleOptions {
   readonly maxDelay?: Duration.DurationInput | undefined
   /** Largest server-requested wait (`retry-after`) honoured; default 60 s. Longer ones fail at once. */
   readonly maxRetryAfter?: Duration.DurationInput | undefined
+  /**
+   * How long to keep retrying while NovelAI says the account's generation is locked (429
+   * "concurrent generation is locked", see `RateLimitError.generationLock`): long enough for a
+   * generation abandoned earlier to end on the server. Default 60 s; 0 treats it as any other 429.
+   */
+  readonly lockWait?: Duration.DurationInput | undefined
 }
+
+/**
+ * The default patience with the account's generation lock.
+ *
+ * @since 0.2.0
+ * @category constants
+ */
+export const DEFAULT_LOCK_WAIT: Duration.Duration = Duration.seconds(60)
 
 /**
  * The delay before retry `attempt` (0-based): the server's `retryAfter` when it gave one (within
@@ -82,10 +98,27 @@ const delayFor = (
   return Duration.millis(Math.round(backoff * (1 - 0.25 * random)))
 }
 
+/** Backoff while the lock holds: from 1 s, doubling to 8 s. */
+const LOCK_INITIAL_MILLIS = 1_000
+const LOCK_MAX_MILLIS = 8_000
+
+const isLocked = (error: NovelAIError): boolean =>
+  error._tag === "RateLimitError" && error.generationLock === true
+
+interface State {
+  /** Retries of failures other than the lock. */
+  readonly retries: number
+  /** When the lock was first met, and how many times it has been retried since. */
+  readonly lockedSince: number | undefined
+  readonly lockRetries: number
+}
+
 /**
  * The default retry policy as a `Schedule` over {@link NovelAIError}: retries retryable failures
  * (see {@link isRetryable}) up to `maxRetries` times, with exponential backoff and jitter, honouring
  * `retry-after-ms` / `retry-after` within a cap; works when no such header comes (NovelAI sends none).
+ * The account's generation lock is retried apart, patiently, for up to `lockWait`. Its output is the
+ * number of retries so far and the error.
  *
  * @since 0.1.0
  * @category schedules
@@ -96,20 +129,45 @@ const delayFor = (
  *
  * // Five retries instead of two, for a batch job, on a call made with retries disabled.
  * const reply = OpenAI.chatCompletion({ messages: [{ role: "user", content: "Hi" }] }, { maxRetries: 0 }).pipe(
- *   Effect.retry(Retry.schedule({ maxRetries: 5 }))
+ *   Effect.retry(Retry.schedule({ maxRetries: 5, lockWait: "2 minutes" }))
  * )
  * ```
  */
 export const schedule = (
   options?: ScheduleOptions
-): Schedule.Schedule<[number, NovelAIError], NovelAIError> =>
-  Schedule.intersect(
-    Schedule.recurs(options?.maxRetries ?? DEFAULT_MAX_RETRIES),
-    Schedule.identity<NovelAIError>()
-  ).pipe(
-    Schedule.whileInput((error: NovelAIError) => isRetryable(error)),
-    Schedule.whileOutput(([attempt, error]) => delayFor(error, attempt, 0, options) !== undefined),
-    Schedule.addDelayEffect(([attempt, error]) =>
-      Effect.map(Random.next, (random) => delayFor(error, attempt, random, options) ?? Duration.zero)
-    )
+): Schedule.Schedule<[number, NovelAIError], NovelAIError> => {
+  const maxRetries = options?.maxRetries ?? DEFAULT_MAX_RETRIES
+  const lockWait = Duration.toMillis(options?.lockWait ?? DEFAULT_LOCK_WAIT)
+  return Schedule.makeWithState<State, NovelAIError, [number, NovelAIError]>(
+    { retries: 0, lockedSince: undefined, lockRetries: 0 },
+    (now, error, state) =>
+      Effect.map(Random.next, (random) => {
+        const done = [state, [state.retries, error] as [number, NovelAIError], ScheduleDecision.done] as const
+        if (!isRetryable(error)) return done
+        if (lockWait > 0 && isLocked(error)) {
+          const since = state.lockedSince ?? now
+          const retryAfter = (error as RateLimitError).retryAfter
+          const backoff = Math.min(LOCK_INITIAL_MILLIS * 2 ** state.lockRetries, LOCK_MAX_MILLIS)
+          const delay =
+            retryAfter !== undefined && Duration.toMillis(retryAfter) <= lockWait
+              ? Duration.toMillis(retryAfter)
+              : Math.round(backoff * (1 - 0.25 * random))
+          if (now + delay - since > lockWait) return done
+          const next = { ...state, lockedSince: since, lockRetries: state.lockRetries + 1 }
+          return [
+            next,
+            [state.retries + state.lockRetries + 1, error],
+            ScheduleDecision.continueWith(ScheduleInterval.after(now + delay))
+          ] as const
+        }
+        if (state.retries >= maxRetries) return done
+        const delay = delayFor(error, state.retries, random, options)
+        if (delay === undefined) return done
+        return [
+          { ...state, retries: state.retries + 1 },
+          [state.retries + 1, error],
+          ScheduleDecision.continueWith(ScheduleInterval.after(now + Duration.toMillis(delay)))
+        ] as const
+      })
   )
+}

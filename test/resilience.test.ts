@@ -70,7 +70,7 @@ const clients: ReadonlyArray<[string, Layer.Layer<HttpClient.HttpClient>]> = [
 
 for (const [name, http] of clients) {
   describe(`resilience over ${name}`, () => {
-    it.live("one request in flight turns 20 concurrent calls into 20 successes, with no 429", () =>
+    it.live("by default one generation at a time: 20 concurrent calls, 20 successes, no 429", () =>
       scenario(
         http,
         Effect.gen(function* () {
@@ -91,11 +91,11 @@ for (const [name, http] of clients) {
           expect(streams).toHaveLength(3)
           expect(sim.requests.filter((r) => r.status === 429)).toEqual([])
         }),
-        { maxConcurrency: 1, maxRetries: 0, chunkDelayMs: 2 }
+        { maxRetries: 0, chunkDelayMs: 2 }
       )
     )
 
-    it.live("without the limit the same calls meet the lock (the simulator is not lenient)", () =>
+    it.live("with generations unbounded the same calls meet the lock (the simulator is not lenient)", () =>
       scenario(
         http,
         Effect.gen(function* () {
@@ -107,7 +107,7 @@ for (const [name, http] of clients) {
           )
           expect(results.filter(Either.isLeft).map((e) => e.left._tag)).toContain("RateLimitError")
         }),
-        { maxRetries: 0, chunkDelayMs: 5 }
+        { maxRetries: 0, chunkDelayMs: 5, generationConcurrency: "unbounded" }
       )
     )
 

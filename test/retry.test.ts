@@ -253,7 +253,10 @@ describe("the default retry policy (TestClock)", () => {
 })
 
 /** Streams a chat with no jitter, advancing the TestClock past the first backoff (500 ms); its text deltas. */
-const deltasAfterOneBackoff = (layer: ReturnType<typeof makeTestClient>["layer"]) =>
+const deltasAfterOneBackoff = (
+  layer: ReturnType<typeof makeTestClient>["layer"],
+  backoff: Duration.DurationInput = "500 millis"
+) =>
   Effect.gen(function* () {
     const fiber = yield* OpenAI.chatCompletionStream(hi).pipe(
       OpenAI.textDeltas,
@@ -263,7 +266,7 @@ const deltasAfterOneBackoff = (layer: ReturnType<typeof makeTestClient>["layer"]
       Effect.fork
     )
     yield* settle
-    yield* TestClock.adjust("500 millis")
+    yield* TestClock.adjust(backoff)
     return [...(yield* Fiber.join(fiber))]
   })
 
@@ -283,19 +286,21 @@ describe("streams are retried only before their first chunk", () => {
     })
   )
 
-  it.effect("an error frame carrying a 429 before any chunk is retried", () =>
-    Effect.gen(function* () {
-      random = [0]
-      const { recorded, layer } = makeTestClient(
-        scripted(
-          () => sse('data: {"error":{"message":"concurrent generation is locked","code":429}}\n\n'),
-          () => sse(`${chunk("x", "stop")}data: [DONE]\n\n`)
-        ),
-        { maxRetries: undefined }
-      )
-      expect(yield* deltasAfterOneBackoff(layer)).toEqual(["x"])
-      expect(recorded).toHaveLength(2)
-    })
+  it.effect(
+    "an error frame saying the generation is locked, before any chunk, is retried after the lock's backoff",
+    () =>
+      Effect.gen(function* () {
+        random = [0]
+        const { recorded, layer } = makeTestClient(
+          scripted(
+            () => sse('data: {"error":{"message":"concurrent generation is locked","code":429}}\n\n'),
+            () => sse(`${chunk("x", "stop")}data: [DONE]\n\n`)
+          ),
+          { maxRetries: undefined }
+        )
+        expect(yield* deltasAfterOneBackoff(layer, "1 second")).toEqual(["x"])
+        expect(recorded).toHaveLength(2)
+      })
   )
 
   it.effect("a failure after a chunk is not retried: no duplicated or spliced text", () =>

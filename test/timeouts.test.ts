@@ -44,9 +44,13 @@ const misbehaving = (behaviour: Behaviour, options?: Partial<NovelAIClient.Optio
       HttpClientResponse.fromWeb(request, new Response(body, { headers: { "content-type": type } }))
     )
   })
-  const layer = NovelAIClient.layer({ apiKey: API_KEY, maxRetries: 0, ...options }).pipe(
-    Layer.provide(Layer.succeed(HttpClient.HttpClient, http))
-  )
+  // Generations unbounded: these tests are about deadlines, not the generation gate.
+  const layer = NovelAIClient.layer({
+    apiKey: API_KEY,
+    maxRetries: 0,
+    generationConcurrency: "unbounded",
+    ...options
+  }).pipe(Layer.provide(Layer.succeed(HttpClient.HttpClient, http)))
   return { state, layer }
 }
 

@@ -11,10 +11,13 @@ import type * as RateLimiter from "effect/RateLimiter"
 import * as Redacted from "effect/Redacted"
 import * as Schedule from "effect/Schedule"
 import { ConfigurationError, type NovelAIError } from "../Errors.js"
+import { GenerationSlots, isGenerationSlots } from "./gate.js"
 import { VERSION } from "./version.js"
 
 export const DEFAULT_BASE_URL = "https://text.novelai.net"
 export const DEFAULT_MODEL = "glm-4-6"
+/** Sent outside browsers, where a `User-Agent` is allowed (see `http.ts`). */
+export const DEFAULT_USER_AGENT = `effect-novelai/${VERSION}`
 /** Long enough for a 2048-token generation, short enough that a dead connection is noticed. */
 export const DEFAULT_TIMEOUT = Duration.minutes(10)
 /** NovelAI streams tokens steadily once it starts; two quiet minutes means something is wrong. */
@@ -25,7 +28,8 @@ export interface Resolved {
   readonly apiKey: Redacted.Redacted<string>
   readonly baseUrl: string
   readonly defaultModel: string
-  readonly userAgent: string
+  /** As given; undefined: the default, outside browsers. */
+  readonly userAgent: string | undefined
   readonly headers: Readonly<Record<string, string>>
   /** As given; the default (2) applies where no level sets it. */
   readonly maxRetries: number | undefined
@@ -33,7 +37,10 @@ export interface Resolved {
   readonly timeout: Duration.Duration
   readonly idleTimeout: Duration.Duration
   readonly maxConcurrency: number | undefined
-  readonly generationConcurrency: number | undefined
+  /** The account's generation slots: the client's own (default one), or shared with other clients. */
+  readonly generations: GenerationSlots
+  /** As given: how long the default retry policy waits out the account's generation lock. */
+  readonly lockWait: Duration.Duration | undefined
   readonly rateLimit: RateLimiter.RateLimiter.Options | undefined
   /** As given: whether chats and completions collect a stream (each endpoint has its default). */
   readonly collectStream: boolean | undefined
@@ -93,6 +100,39 @@ const boolean = (name: string, input: unknown): Either.Either<boolean, string> =
   input === undefined || typeof input === "boolean"
     ? Either.right(input === true)
     : Either.left(`${name} must be true or false (got ${show(input)})`)
+
+/** A wait that may be zero (none): the lock's patience. */
+export const lockWait = (input: unknown): Either.Either<Duration.Duration | undefined, string> => {
+  if (input === undefined) return Either.right(undefined)
+  const decoded = Duration.decodeUnknown(input)
+  return decoded._tag === "Some" && Duration.toMillis(decoded.value) >= 0 && Duration.isFinite(decoded.value)
+    ? Either.right(decoded.value)
+    : Either.left(`lockWait must be a duration such as "60 seconds", or 0 for none (got ${show(input)})`)
+}
+
+const generations = (concurrency: unknown, gate: unknown): Either.Either<GenerationSlots, string> => {
+  if (gate !== undefined) {
+    if (!isGenerationSlots(gate)) {
+      return Either.left("generationGate must be made with NovelAIClient.makeGenerationGate")
+    }
+    if (concurrency !== undefined) {
+      return Either.left(
+        "give generationConcurrency or generationGate, not both: the gate has its own concurrency"
+      )
+    }
+    return Either.right(gate)
+  }
+  if (concurrency === undefined) return Either.right(new GenerationSlots(1))
+  if (
+    concurrency === "unbounded" ||
+    (typeof concurrency === "number" && Number.isSafeInteger(concurrency) && concurrency >= 1)
+  ) {
+    return Either.right(new GenerationSlots(concurrency as number | "unbounded"))
+  }
+  return Either.left(
+    `generationConcurrency must be an integer >= 1 or "unbounded" (got ${show(concurrency)})`
+  )
+}
 
 const rateLimit = (input: unknown): Either.Either<RateLimiter.RateLimiter.Options | undefined, string> => {
   if (input === undefined) return Either.right(undefined)
@@ -221,8 +261,8 @@ const resolve = (input: unknown): Either.Either<Resolved, string> =>
     const key = yield* apiKey(options.apiKey)
     const allowInsecureHttp = yield* boolean("allowInsecureHttp", options.allowInsecureHttp)
     const url = yield* baseUrl(options.baseUrl, allowInsecureHttp)
-    const userAgent = options.userAgent ?? `effect-novelai/${VERSION}`
-    if (typeof userAgent !== "string" || !FIELD_VALUE.test(userAgent)) {
+    const userAgent = options.userAgent
+    if (userAgent !== undefined && (typeof userAgent !== "string" || !FIELD_VALUE.test(userAgent))) {
       return yield* Either.left("userAgent must be a non-empty string of visible ASCII characters and spaces")
     }
     const extraHeaders = yield* headers(options.headers)
@@ -248,7 +288,8 @@ const resolve = (input: unknown): Either.Either<Resolved, string> =>
       timeout: yield* duration("timeout", options.timeout, DEFAULT_TIMEOUT),
       idleTimeout: yield* duration("idleTimeout", options.idleTimeout, DEFAULT_IDLE_TIMEOUT),
       maxConcurrency: yield* positiveInteger("maxConcurrency", options.maxConcurrency),
-      generationConcurrency: undefined,
+      generations: yield* generations(options.generationConcurrency, options.generationGate),
+      lockWait: yield* lockWait(options.lockWait),
       rateLimit: yield* rateLimit(options.rateLimit),
       collectStream:
         options.collectStream === undefined

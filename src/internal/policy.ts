@@ -16,7 +16,7 @@ import * as Stream from "effect/Stream"
 import type * as Errors from "../Errors.js"
 import { InvalidRequestError, type NovelAIError } from "../Errors.js"
 import * as Retry from "../Retry.js"
-import { duration, type Resolved, retries, schedule } from "./options.js"
+import { duration, lockWait, type Resolved, retries, schedule } from "./options.js"
 
 /** The settings one call runs with. */
 export interface CallSettings {
@@ -34,7 +34,7 @@ export class BlockOptions extends Context.Tag("effect-novelai/NovelAIClient/Bloc
   Readonly<Record<string, unknown>>
 >() {}
 
-const KEYS = ["maxRetries", "retrySchedule", "timeout", "idleTimeout", "collectStream"] as const
+const KEYS = ["maxRetries", "retrySchedule", "timeout", "idleTimeout", "collectStream", "lockWait"] as const
 
 type Level = Readonly<Record<string, unknown>> | undefined
 
@@ -52,7 +52,9 @@ const policyOf = (levels: ReadonlyArray<Level>): Either.Either<CallSettings["pol
   if (Either.isLeft(custom)) return Either.left(custom.left)
   const maxRetries = retriesAt === -1 ? undefined : (levels[retriesAt]!.maxRetries as number)
   if (custom.right === undefined) {
-    return Either.right(maxRetries === 0 ? undefined : Retry.schedule({ maxRetries }))
+    const wait = lockWait(levels.find((level) => level?.lockWait !== undefined)?.lockWait)
+    if (Either.isLeft(wait)) return Either.left(wait.left)
+    return Either.right(maxRetries === 0 ? undefined : Retry.schedule({ maxRetries, lockWait: wait.right }))
   }
   if (maxRetries === undefined || retriesAt > scheduleAt) return Either.right(custom.right)
   return Either.right(
@@ -62,7 +64,11 @@ const policyOf = (levels: ReadonlyArray<Level>): Either.Either<CallSettings["pol
 
 /** Resolves call settings for one client; the settings without any override are built once. */
 export const makeSettings = (client: Resolved) => {
-  const clientLevel = { maxRetries: client.maxRetries, retrySchedule: client.retrySchedule }
+  const clientLevel = {
+    maxRetries: client.maxRetries,
+    retrySchedule: client.retrySchedule,
+    lockWait: client.lockWait
+  }
   const defaults: CallSettings = {
     policy: Either.getOrUndefined(policyOf([clientLevel])),
     timeout: client.timeout,
