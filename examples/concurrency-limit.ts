@@ -1,35 +1,49 @@
 /**
- * Limiting the client side instead of retrying: a Semaphore keeps one generation in flight (what
- * NovelAI allows per account), and a RateLimiter caps requests per second. Ten calls made at once
- * all succeed, with no 429.
+ * No 429 at all: a client runs one generation at a time (what NovelAI allows per account) and
+ * queues the rest, and a `rateLimit` caps requests per interval. Two clients of the same key, here
+ * an Effect layer and the Promise facade, share one queue through a generation gate.
  */
 import { NodeHttpClient, NodeRuntime } from "@effect/platform-node"
-import { Console, Effect, Layer, RateLimiter } from "effect"
-import { NovelAIClient, OpenAI } from "effect-novelai"
+import { Console, Effect, Layer } from "effect"
+import { NovelAI, NovelAIClient, OpenAI } from "effect-novelai"
 
-const program = Effect.scoped(
-  Effect.gen(function* () {
-    const oneAtATime = yield* Effect.makeSemaphore(1)
-    const perSecond = yield* RateLimiter.make({ limit: 20, interval: "1 second" })
-    const limited = <A, E, R>(effect: Effect.Effect<A, E, R>) => perSecond(oneAtATime.withPermits(1)(effect))
+const gate = NovelAIClient.makeGenerationGate()
+const facade = new NovelAI({ generationGate: gate })
 
-    const replies = yield* Effect.all(
-      Array.from({ length: 10 }, (_, i) =>
-        limited(
+const program = Effect.gen(function* () {
+  // Ten at once from the Effect client, and five from the facade, at the same time.
+  const [replies, fromFacade] = yield* Effect.all(
+    [
+      Effect.all(
+        Array.from({ length: 10 }, (_, i) =>
           OpenAI.chatCompletion({
             messages: [{ role: "user", content: `Story ${i}` }],
             maxTokens: 8,
             seed: i
           })
-        )
+        ),
+        { concurrency: "unbounded" }
       ),
-      { concurrency: "unbounded" }
-    )
-    yield* Console.log(`${replies.length} of 10 calls succeeded, none rate limited`)
-  })
-)
+      Effect.promise(() =>
+        Promise.all(
+          Array.from({ length: 5 }, (_, i) =>
+            facade.openai.completion({ prompt: `Poem ${i}`, maxTokens: 8 }, { maxRetries: 0 })
+          )
+        )
+      )
+    ],
+    { concurrency: "unbounded" }
+  )
+  yield* Console.log(`${replies.length + fromFacade.length} of 15 calls succeeded, none rate limited`)
+}).pipe(Effect.ensuring(Effect.promise(() => facade.close())))
 
 program.pipe(
-  Effect.provide(NovelAIClient.layerConfig().pipe(Layer.provide(NodeHttpClient.layerUndici))),
+  Effect.provide(
+    NovelAIClient.layerConfig({
+      generationGate: gate,
+      rateLimit: { limit: 20, interval: "1 second" },
+      maxRetries: 0
+    }).pipe(Layer.provide(NodeHttpClient.layerUndici))
+  ),
   NodeRuntime.runMain
 )

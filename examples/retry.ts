@@ -1,7 +1,9 @@
 /**
- * Retrying with your own Schedule: NovelAI runs one generation per account at once and answers 429
- * ("concurrent generation is locked") to the rest. The client retries twice by default; here a
- * call brings its own, more patient policy.
+ * Retrying with your own Schedule. NovelAI runs one generation per account at once and answers 429
+ * ("concurrent generation is locked") to the rest. A client queues its own generations, so the
+ * lock meets it only when something else uses the account at the same time: another program, or,
+ * as here, a client told not to queue (`generationConcurrency: "unbounded"`). A call can bring its
+ * own retry policy in place of the default one.
  */
 import { NodeHttpClient, NodeRuntime } from "@effect/platform-node"
 import { Console, Effect, Layer, Ref, Schedule } from "effect"
@@ -34,6 +36,10 @@ const program = Effect.gen(function* () {
 })
 
 program.pipe(
-  Effect.provide(NovelAIClient.layerConfig().pipe(Layer.provide(NodeHttpClient.layerUndici))),
+  Effect.provide(
+    NovelAIClient.layerConfig({ generationConcurrency: "unbounded" }).pipe(
+      Layer.provide(NodeHttpClient.layerUndici)
+    )
+  ),
   NodeRuntime.runMain
 )

@@ -144,8 +144,8 @@ export interface CallOptions {
   readonly collectStream?: boolean | undefined
   /**
    * How long the default retry policy waits out the account's generation lock (429 "concurrent
-   * generation is locked"), apart from `maxRetries`; 0 treats it as any other 429. Default: the
-   * client's (60 seconds).
+   * generation is locked"), apart from `maxRetries`; 0 treats it as any other 429. `maxRetries: 0`
+   * turns every retry off, this one included. Default: the client's (60 seconds).
    */
   readonly lockWait?: Duration.DurationInput | undefined
 }

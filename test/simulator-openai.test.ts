@@ -1,22 +1,71 @@
 /**
  * The simulator checked by a client nobody here wrote: the official `openai` package, pointed at
- * `<url>/oa/v1`, must get what it expects from every endpoint.
+ * `<url>/oa/v1`. Well-behaved, the simulator must give it what it expects from every endpoint; as
+ * NovelAI does (the default), it must see NovelAI's quirks, as the README shows beside this client.
  */
 
+import { NovelAI } from "effect-novelai"
 import { type Simulator, startSimulator } from "effect-novelai/testing"
 import OpenAI from "openai"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 
 let sim: Simulator
 let openai: OpenAI
+let novelai: Simulator
+let openaiOnNovelAI: OpenAI
 
 beforeAll(async () => {
-  sim = await startSimulator({ concurrencyLimit: 4 })
+  sim = await startSimulator({ concurrencyLimit: 4, quirks: false })
   openai = new OpenAI({ apiKey: sim.apiKey, baseURL: `${sim.url}/oa/v1`, maxRetries: 0 })
+  novelai = await startSimulator()
+  openaiOnNovelAI = new OpenAI({ apiKey: novelai.apiKey, baseURL: `${novelai.url}/oa/v1`, maxRetries: 0 })
 })
-afterAll(() => sim.close())
+afterAll(() => Promise.all([sim.close(), novelai.close()]))
 
-describe("the openai package against the simulator", () => {
+describe("the openai package and this client, side by side, against the simulator as NovelAI does", () => {
+  const messages = [{ role: "user" as const, content: "Tell me a story" }]
+
+  it("a non-streaming chat: the openai package gets no reply, this client gets the model's", async () => {
+    const theirs = await openaiOnNovelAI.chat.completions.create({ model: "glm-4-6", messages })
+    expect(theirs.object).toBe("chat.completion.chunk")
+    expect(theirs.choices[0]!.message).toBeUndefined()
+    const client = new NovelAI({ apiKey: novelai.apiKey, baseUrl: novelai.url })
+    const ours = await client.openai.chatCompletion({ messages })
+    await client.close()
+    expect(ours.object).toBe("chat.completion")
+    expect(ours.choices[0]!.message.content.length).toBeGreaterThan(20)
+  })
+
+  it("array content: the openai package's request is refused (its error without NovelAI's message), this client's is sent as a string", async () => {
+    const content = [{ type: "text" as const, text: "Tell me a story" }]
+    await expect(
+      openaiOnNovelAI.chat.completions.create({ model: "glm-4-6", messages: [{ role: "user", content }] })
+    ).rejects.toMatchObject({ status: 400, message: "400 status code (no body)" })
+    const client = new NovelAI({ apiKey: novelai.apiKey, baseUrl: novelai.url })
+    const ours = await client.openai.chatCompletion({ messages: [{ role: "user", content }] })
+    await client.close()
+    expect(ours.choices[0]!.message.content.length).toBeGreaterThan(0)
+  })
+
+  it("thinking: the openai package streams the tags inside the answer, this client splits them out", async () => {
+    let theirs = ""
+    // NovelAI's parameter, unknown to the openai package's types.
+    const params = { model: "glm-4-6", messages, stream: true as const, enable_thinking: true }
+    for await (const chunk of await openaiOnNovelAI.chat.completions.create(params)) {
+      theirs += chunk.choices[0]?.delta?.content ?? ""
+    }
+    expect(theirs).toMatch(/^<think>.*<\/think> \S/)
+    const client = new NovelAI({ apiKey: novelai.apiKey, baseUrl: novelai.url })
+    let ours = ""
+    for await (const chunk of client.openai.chatCompletionStream({ messages, enableThinking: true })) {
+      ours += chunk.choices[0]?.delta.content ?? ""
+    }
+    await client.close()
+    expect(ours).toBe(theirs.replace(/^<think>.*<\/think> /, ""))
+  })
+})
+
+describe("the openai package against the simulator, well-behaved", () => {
   it("lists models", async () => {
     const page = await openai.models.list()
     expect(page.data.map((m) => [m.id, m.object, m.owned_by])).toEqual([

@@ -5,7 +5,6 @@
 import { Either } from "effect"
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
-import { Completion } from "../src/Completions.js"
 import { responseDecoder } from "../src/internal/decode.js"
 import {
   ChatWire,
@@ -16,7 +15,8 @@ import {
   commonCompletionChunk,
   normaliseChatChunk,
   normaliseChatCompletion,
-  normaliseCompletion
+  normaliseCompletion,
+  wholeCompletion
 } from "../src/internal/wire.js"
 
 /** Mostly a good value, sometimes missing, null or of the wrong type. */
@@ -75,7 +75,7 @@ const cases = [
   [
     "completion",
     commonCompletion,
-    responseDecoder(CompletionWire, "completion", (wire) => Completion.make(normaliseCompletion(wire), true))
+    responseDecoder(CompletionWire, "completion", (wire) => wholeCompletion(normaliseCompletion(wire)))
   ]
 ] as const
 

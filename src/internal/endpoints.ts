@@ -6,7 +6,7 @@ import * as Either from "effect/Either"
 import type * as Schema from "effect/Schema"
 import type * as Tracer from "effect/Tracer"
 import { type ChatCompletion, type ChatCompletionChunk, ChatCompletionParams } from "../ChatCompletions.js"
-import { Completion, type CompletionChunk, CompletionParams } from "../Completions.js"
+import { type Completion, type CompletionChunk, CompletionParams } from "../Completions.js"
 import type * as Errors from "../Errors.js"
 import type { ModelInfo } from "../Models.js"
 import { TokenCountParams } from "../TokenCount.js"
@@ -25,7 +25,8 @@ import {
   normaliseChatChunk,
   normaliseChatCompletion,
   normaliseCompletion,
-  TokenCountFromWire
+  TokenCountFromWire,
+  wholeCompletion
 } from "./wire.js"
 
 /** What every endpoint has. */
@@ -232,7 +233,7 @@ export const completion: CallEndpoint<Completion> = {
   generation: true,
   decode: withFastPath(
     commonCompletion,
-    responseDecoder(CompletionWire, "completion", (wire) => Completion.make(normaliseCompletion(wire), true))
+    responseDecoder(CompletionWire, "completion", (wire) => wholeCompletion(normaliseCompletion(wire)))
   ),
   annotate: annotateResult
 }

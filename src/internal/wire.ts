@@ -10,7 +10,7 @@ import { Completion, type CompletionChunk } from "../Completions.js"
 import { ModelInfo } from "../Models.js"
 import { Usage } from "../Sampling.js"
 import * as S from "./schema.js"
-import { splitThinking } from "./thinking.js"
+import { splitThinking, stripStrayClose } from "./thinking.js"
 
 /** A lenient usage: missing counts become 0, a missing total is the sum. */
 export const UsageFromWire = Schema.transform(
@@ -339,10 +339,25 @@ export const commonCompletionChunk = (json: unknown): CompletionChunk | undefine
   return { id, object: "text_completion", created, model, choices: out, ...(usage ? { usage } : {}) }
 }
 
+/**
+ * A whole completion from its chunk-shaped form, a stray `</think>` (which leaks into completions)
+ * dropped from each text; a stream's are dropped as it goes (see `endpoints.ts`).
+ */
+export const wholeCompletion = (completion: CompletionChunk): Completion =>
+  Completion.make(
+    completion.choices.some((choice) => choice.text.includes("</think>"))
+      ? {
+          ...completion,
+          choices: completion.choices.map((choice) => ({ ...choice, text: stripStrayClose(choice.text) }))
+        }
+      : completion,
+    true
+  )
+
 /** The common whole completion: the common chunk's shape, as a {@link Completion}. */
 export const commonCompletion = (json: unknown): Completion | undefined => {
   const completion = commonCompletionChunk(json)
-  return completion === undefined ? undefined : Completion.make(completion, true)
+  return completion === undefined ? undefined : wholeCompletion(completion)
 }
 
 /**

@@ -1,8 +1,10 @@
 /**
  * `effect-novelai/testing`: a local NovelAI `/oa/v1` simulator, a real HTTP server on loopback that
- * follows the wire behaviour of the real API (bearer auth, models, completions, chat, SSE streaming,
- * token count, 400/404/429 errors, a per-key generation lock) and can inject faults. Use it to run
- * the client, the examples and your own tests with no key and no network.
+ * follows the wire behaviour of the real API (bearer auth, models per tier, completions, chat, SSE
+ * streaming, token count, 400/402/404/409/429 errors, a per-key generation lock, CORS) and can
+ * inject faults. By default it also does what public client code found the real server doing that a
+ * well-behaved one would not (see {@link Quirks}); `quirks: false` makes it well-behaved. Use it to
+ * run the client, the examples and your own tests with no key and no network.
  *
  * @since 0.1.0
  */
@@ -12,6 +14,7 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as NovelAIClient from "../NovelAIClient.js"
 import type { Fault } from "./internal/faults.js"
+import { type Quirks, resolveKeys, resolveQuirks, type Tier } from "./internal/quirks.js"
 import { type RecordedRequest, startServer } from "./internal/server.js"
 
 export type {
@@ -22,6 +25,7 @@ export type {
    */
   Fault
 } from "./internal/faults.js"
+export type { Quirks, Tier } from "./internal/quirks.js"
 export type {
   /**
    * What the simulator saw of one request, and how it ended.
@@ -40,14 +44,23 @@ export type {
 export interface SimulatorOptions {
   /** Port to listen on; 0 (default) picks a free one. */
   readonly port?: number | undefined
-  /** Accepted API keys; default `["pst-simulator"]`. Others get 401. */
-  readonly apiKeys?: ReadonlyArray<string> | undefined
+  /**
+   * Accepted API keys, each a string (a Scroll key) or `{ key, tier }`; others get 401. Default: a
+   * Scroll key `"pst-simulator"` (the simulator's `apiKey`) and an Opus key `"pst-simulator-opus"`.
+   * A `free` key gets 402 for generations; only `opus` keys see and may use `xialong-v1` (409).
+   */
+  readonly apiKeys?: ReadonlyArray<string | { readonly key: string; readonly tier: Tier }> | undefined
   /** Delay between streamed chunks (and per token for non-streaming calls), ms; default 0. */
   readonly chunkDelayMs?: number | undefined
   /** Generations one key may run at once before 429 "concurrent generation is locked"; default 1. */
   readonly concurrencyLimit?: number | undefined
-  /** Model ids served; default `["glm-4-5", "glm-4-6"]`. */
+  /** Model ids served; default `["glm-4-5", "glm-4-6", "xialong-v1"]` (the last for Opus keys only). */
   readonly models?: ReadonlyArray<string> | undefined
+  /**
+   * NovelAI's departures from a well-behaved server: `true` (default) does them all, as NovelAI
+   * does; `false` none; an object sets those it names (the others stay on). See {@link Quirks}.
+   */
+  readonly quirks?: boolean | Partial<Quirks> | undefined
   /** Idle keep-alive time for connections, ms; default 5000. */
   readonly keepAliveTimeoutMs?: number | undefined
 }
@@ -61,8 +74,10 @@ export interface SimulatorOptions {
 export interface Simulator {
   /** `http://127.0.0.1:<port>`: use it as the client's `baseUrl`. */
   readonly url: string
-  /** An accepted API key. */
+  /** An accepted API key: the first of `apiKeys` (by default a Scroll key). */
   readonly apiKey: string
+  /** The quirks in effect. */
+  readonly quirks: Quirks
   /** Every request received, in order. */
   readonly requests: ReadonlyArray<RecordedRequest>
   /** Failures of the simulator itself (each also answered with a 500 and logged): empty unless it has a bug. */
@@ -97,16 +112,18 @@ export interface Simulator {
  * ```
  */
 export const startSimulator = async (options: SimulatorOptions = {}): Promise<Simulator> => {
-  const apiKeys = new Set(options.apiKeys ?? ["pst-simulator"])
+  const apiKeys = resolveKeys(options.apiKeys)
+  const quirks = resolveQuirks(options.quirks)
   const server = await startServer({
     port: options.port ?? 0,
     apiKeys,
-    models: options.models ?? ["glm-4-5", "glm-4-6"],
+    quirks,
+    models: options.models ?? ["glm-4-5", "glm-4-6", "xialong-v1"],
     chunkDelayMs: options.chunkDelayMs ?? 0,
     concurrencyLimit: options.concurrencyLimit ?? 1,
     keepAliveTimeoutMs: options.keepAliveTimeoutMs ?? 5000
   })
-  return { ...server, apiKey: [...apiKeys][0] ?? "pst-simulator" }
+  return { ...server, apiKey: [...apiKeys.keys()][0] ?? "pst-simulator", quirks }
 }
 
 /**

@@ -142,10 +142,14 @@ describe.concurrent("Effect examples", () => {
     expect(run.sim.requests.filter((r) => r.status === 429)).toHaveLength(retried)
   })
 
-  it("a client-side concurrency limit: no 429 at all", async () => {
+  it("the generation gate, shared by an Effect client and the facade: no 429 at all", async () => {
     const run = await runExample("examples/concurrency-limit.ts", { sim: { chunkDelayMs: 5 } })
-    expect(run.stdout).toBe("10 of 10 calls succeeded, none rate limited\n")
-    expect(run.sim.requests.map((r) => r.status)).toEqual(Array(10).fill(200))
+    expect(run.stderr).toBe("")
+    expect(run.stdout).toBe("15 of 15 calls succeeded, none rate limited\n")
+    expect(run.sim.requests.map((r) => r.status)).toEqual(Array(15).fill(200))
+    expect(new Set(run.sim.requests.map((r) => r.path))).toEqual(
+      new Set(["/oa/v1/chat/completions", "/oa/v1/completions"])
+    )
   })
 
   it("cancel with a timeout and with fiber interruption", async () => {

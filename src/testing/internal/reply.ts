@@ -16,10 +16,26 @@ export const sendJson = (
   res.end(text)
 }
 
-/** An error in NovelAI's usual shape: `{ statusCode, message }`. */
+/**
+ * An error in NovelAI's usual shape, `{ statusCode, message }`: as JSON, or framed as one SSE event
+ * (`data: {...}`), as NovelAI answers a streaming request.
+ */
 export const sendError = (
   res: Http.ServerResponse,
   status: number,
   message: string,
-  headers?: Record<string, string>
-): void => sendJson(res, status, { statusCode: status, message }, headers)
+  headers: Record<string, string> = {},
+  sse = false
+): void => {
+  if (!sse) {
+    sendJson(res, status, { statusCode: status, message }, headers)
+    return
+  }
+  const text = `data: ${JSON.stringify({ statusCode: status, message })}\n\n`
+  res.writeHead(status, {
+    "content-type": "text/event-stream",
+    "content-length": Buffer.byteLength(text),
+    ...headers
+  })
+  res.end(text)
+}

@@ -9,6 +9,7 @@ import type { AddressInfo, Socket } from "node:net"
 import * as Zlib from "node:zlib"
 import { type Fault, makeFaults } from "./faults.js"
 import { makeLocks } from "./lock.js"
+import type { Quirks, Tier } from "./quirks.js"
 import { sendError, sendJson } from "./reply.js"
 import { handle } from "./routes.js"
 import { makeTimers } from "./timers.js"
@@ -42,8 +43,9 @@ export interface RecordedRequest {
 
 export interface ServerOptions {
   readonly port: number
-  readonly apiKeys: ReadonlySet<string>
+  readonly apiKeys: ReadonlyMap<string, Tier>
   readonly models: ReadonlyArray<string>
+  readonly quirks: Quirks
   readonly chunkDelayMs: number
   readonly concurrencyLimit: number
   readonly keepAliveTimeoutMs: number
@@ -95,17 +97,43 @@ const compress = (res: Http.ServerResponse, format: "gzip" | "deflate" | "br") =
   }) as typeof res.end
 }
 
+/** The request headers NovelAI's CORS allows. */
+const CORS_HEADERS: ReadonlySet<string> = new Set(["authorization", "content-type"])
+
+/**
+ * A CORS preflight: NovelAI allows any origin but only the `Authorization` and `Content-Type`
+ * request headers, so one asking for another is refused (with `strictCors` off, any is allowed).
+ */
+const preflight = (req: Http.IncomingMessage, res: Http.ServerResponse, strict: boolean) => {
+  const asked = (req.headers["access-control-request-headers"] ?? "")
+    .split(",")
+    .map((name) => name.trim().toLowerCase())
+    .filter((name) => name !== "")
+  if (strict && asked.some((name) => !CORS_HEADERS.has(name))) {
+    res.writeHead(403, { "content-length": 0 })
+    return res.end()
+  }
+  res.writeHead(204, {
+    "access-control-allow-methods": "GET, POST, OPTIONS",
+    "access-control-allow-headers": strict ? "Authorization, Content-Type" : asked.join(", "),
+    "access-control-max-age": "600"
+  })
+  res.end()
+}
+
+type Fail = (status: number, message: string, headers?: Record<string, string>) => void
+
 /** The faults that replace the answer, before any route runs; true when one answered. */
-const answerFault = (res: Http.ServerResponse, fault: Fault | undefined): boolean => {
+const answerFault = (res: Http.ServerResponse, fault: Fault | undefined, fail: Fail): boolean => {
   switch (fault?.kind) {
     case "server-error":
-      sendError(res, fault.status ?? 500, "Internal server error (simulated)")
+      fail(fault.status ?? 500, "Internal server error (simulated)")
       return true
     case "rate-limit": {
       const headers: Record<string, string> = {}
       if (fault.retryAfterSeconds !== undefined) headers["retry-after"] = String(fault.retryAfterSeconds)
       if (fault.retryAfterMs !== undefined) headers["retry-after-ms"] = String(fault.retryAfterMs)
-      sendError(res, 429, "Too many requests (simulated)", headers)
+      fail(429, "Too many requests (simulated)", headers)
       return true
     }
     case "redirect":
@@ -135,6 +163,7 @@ export const startServer = async (options: ServerOptions) => {
   let created = 1_700_000_000
   const routes = {
     models: options.models,
+    quirks: options.quirks,
     chunkDelayMs: options.chunkDelayMs,
     locks,
     timers,
@@ -174,17 +203,23 @@ export const startServer = async (options: ServerOptions) => {
       return writeHead(status, ...rest)
     }) as typeof res.writeHead
 
+    res.setHeader("access-control-allow-origin", "*")
+    if (method === "OPTIONS") return preflight(req, res, options.quirks.strictCors)
+    // NovelAI frames the error answer to a streaming request as SSE.
+    const sse = options.quirks.sseErrorBodies && (body as { stream?: unknown } | undefined)?.stream === true
+    const fail: Fail = (status, message, headers) => sendError(res, status, message, headers, sse)
+
     const auth = req.headers.authorization
     const key = auth?.startsWith("Bearer ") ? auth.slice(7) : undefined
-    if (key === undefined || !options.apiKeys.has(key)) {
-      return sendError(res, 401, "Unauthorized: missing or invalid access key")
-    }
+    const tier = key === undefined ? undefined : options.apiKeys.get(key)
+    if (key === undefined || tier === undefined)
+      return fail(401, "Unauthorized: missing or invalid access key")
     const fault = faults.take(req.headers["x-simulator-fault"] as string | undefined, path)
     record.fault = fault
     if (fault?.kind === "compress") compress(res, fault.format ?? "gzip")
     if (fault?.kind === "stall-headers") await timers.sleep(fault.ms)
-    if (res.destroyed || answerFault(res, fault)) return
-    await handle(routes, { req, res, method, path, body, badJson, key, fault, record })
+    if (res.destroyed || answerFault(res, fault, fail)) return
+    await handle(routes, { req, res, method, path, body, badJson, key, tier, fault, record, fail })
   }
 
   const server = Http.createServer((req, res) => {

@@ -44,21 +44,52 @@ export interface Generation {
   readonly tokens: () => Iterator<string>
   readonly length: number
   readonly finishReason: "stop" | "length"
+  /** The stop sequence that ended it, if one did. */
+  readonly matchedStop: string | undefined
+  /** How many of the first tokens are thinking (`<think>` to `</think>`, both counted). */
+  readonly thinkingTokens: number
+}
+
+/** GLM's thinking before an answer, as it writes it: inline, between tags. */
+export const THINKING = [
+  "<think>",
+  "The",
+  " user",
+  " wants",
+  " a",
+  " short",
+  " story.",
+  " Keep",
+  " it",
+  " gentle.",
+  "</think>"
+]
+
+/** What a generation starts with: thinking, a stray `</think>` (as leaks into completions), or the answer. */
+export type Lead = "thinking" | "stray-close" | undefined
+
+/** Whether GLM thinks (or leaks a `</think>`) for this prompt and seed though nobody asked: about one in five. */
+export const leaksThinking = (input: string, seed: number | undefined): boolean =>
+  hash(`${input}\u0000${seed ?? 0}\u0000think`) % 5 === 0
+
+export interface GenerateOptions {
+  readonly input: string
+  readonly seed: number | undefined
+  readonly maxTokens: number | undefined
+  readonly stop: unknown
+  /** The length outright, whatever the prompt and `maxTokens`. */
+  readonly forced?: number | undefined
+  readonly lead?: Lead
 }
 
 /**
- * The generation for `input`: its natural length comes from the prompt and seed, cut at
+ * The generation for an input: its natural length comes from the prompt and seed, cut at
  * `maxTokens` (default 64) or at the first stop sequence; `forced` sets the length outright.
  */
-export const generate = (
-  input: string,
-  seed: number | undefined,
-  maxTokens: number | undefined,
-  stop: unknown,
-  forced?: number
-): Generation => {
+export const generate = (options: GenerateOptions): Generation => {
+  const { input, seed, maxTokens, stop, forced, lead } = options
   const start = hash(`${input}\u0000${seed ?? 0}`)
-  const tokens = function* () {
+  const answer = function* () {
     const state = { s: start }
     let sentence = Math.floor(nextRandom(state) * SENTENCES.length)
     while (true) {
@@ -66,10 +97,16 @@ export const generate = (
       sentence = (sentence + 1 + Math.floor(nextRandom(state) * 3)) % SENTENCES.length
     }
   }
-  const natural = forced ?? 24 + (start % 400)
+  const leading = lead === "thinking" ? THINKING : lead === "stray-close" ? ["</think>"] : []
+  const tokens = function* () {
+    yield* leading
+    yield* answer()
+  }
+  const natural = forced ?? leading.length + 24 + (start % 400)
   const limit = maxTokens ?? 64
   let length = forced ?? Math.min(natural, limit)
   let finishReason: "stop" | "length" = forced !== undefined || natural <= limit ? "stop" : "length"
+  let matchedStop: string | undefined
   const stops = (typeof stop === "string" ? [stop] : Array.isArray(stop) ? stop : []).filter(
     (s): s is string => typeof s === "string" && s !== ""
   )
@@ -78,14 +115,17 @@ export const generate = (
     const it = tokens()
     for (let i = 0; i < length; i++) {
       text += it.next().value
-      if (stops.some((s) => text.includes(s))) {
+      const matched = stops.find((s) => text.includes(s))
+      if (matched !== undefined) {
         length = i
         finishReason = "stop"
+        matchedStop = matched
         break
       }
     }
   }
-  return { tokens, length, finishReason }
+  const thinkingTokens = lead === "thinking" ? Math.min(THINKING.length, length) : 0
+  return { tokens, length, finishReason, matchedStop, thinkingTokens }
 }
 
 /** The whole text of a generation. */
