@@ -1,7 +1,12 @@
 /**
- * The contenders: the same two operations (a non-streaming chat completion; a streamed one,
- * counted) done by raw fetch, our Effect API on two HttpClients, our Promise facade, and the
+ * The contenders: the same three operations (a non-streaming chat completion; a streamed one,
+ * counted; a whole reply got through a stream, as NovelAI's empty non-streaming chat makes every
+ * client do) done by raw fetch, our Effect API on two HttpClients, our Promise facade, and the
  * official `openai` package, all against the same simulator.
+ *
+ * Our clients are set as a user with a proxy or several accounts would set them: generations not
+ * queued (`generationConcurrency: "unbounded"`), and the plain requests sent plainly
+ * (`collectStream: false`); the whole reply is `chatCompletion` with its default for chats.
  */
 import { FetchHttpClient, type HttpClient } from "@effect/platform"
 import { NodeHttpClient } from "@effect/platform-node"
@@ -26,11 +31,31 @@ export interface Contender {
   readonly chat: () => Promise<unknown>
   /** Consumes a chat stream of `tokens` chunks (forced by the simulator). */
   readonly stream: (tokens: number) => Promise<StreamResult>
+  /** A whole chat reply, got by streaming and collecting; resolves to its text. */
+  readonly whole: () => Promise<string>
   readonly close: () => Promise<void>
 }
 
 const messages = [{ role: "user" as const, content: "Tell me a story" }]
 const now = () => performance.now()
+
+/** A minimal SSE split, for raw fetch: frames end with a blank line; data lines carry JSON. */
+const rawChunks = async function* (response: Response): AsyncGenerator<any> {
+  const decoder = new TextDecoder()
+  let buffer = ""
+  for await (const bytes of response.body as unknown as AsyncIterable<Uint8Array>) {
+    buffer += decoder.decode(bytes, { stream: true })
+    let end = buffer.indexOf("\n\n")
+    while (end !== -1) {
+      const frame = buffer.slice(0, end)
+      buffer = buffer.slice(end + 2)
+      end = buffer.indexOf("\n\n")
+      if (!frame.startsWith("data: ")) continue
+      const data = frame.slice(6)
+      if (data !== "[DONE]") yield JSON.parse(data)
+    }
+  }
+}
 
 export const raw = (target: Target): Contender => {
   const post = (stream: boolean, tokens?: number) =>
@@ -56,28 +81,18 @@ export const raw = (target: Target): Contender => {
       const started = now()
       let firstChunkMs = -1
       let chunks = 0
-      const response = await post(true, tokens)
-      const decoder = new TextDecoder()
-      let buffer = ""
-      // A minimal SSE split: frames end with a blank line; data lines carry JSON.
-      for await (const bytes of response.body as unknown as AsyncIterable<Uint8Array>) {
-        buffer += decoder.decode(bytes, { stream: true })
-        let end = buffer.indexOf("\n\n")
-        while (end !== -1) {
-          const frame = buffer.slice(0, end)
-          buffer = buffer.slice(end + 2)
-          end = buffer.indexOf("\n\n")
-          if (!frame.startsWith("data: ")) continue
-          const data = frame.slice(6)
-          if (data === "[DONE]") continue
-          const chunk = JSON.parse(data)
-          if (chunk.choices[0]?.delta?.content) {
-            if (firstChunkMs < 0) firstChunkMs = now() - started
-            chunks++
-          }
+      for await (const chunk of rawChunks(await post(true, tokens))) {
+        if (chunk.choices[0]?.delta?.content) {
+          if (firstChunkMs < 0) firstChunkMs = now() - started
+          chunks++
         }
       }
       return { chunks, firstChunkMs }
+    },
+    whole: async () => {
+      let text = ""
+      for await (const chunk of rawChunks(await post(true))) text += chunk.choices[0]?.delta?.content ?? ""
+      return text
     },
     close: async () => {}
   }
@@ -88,15 +103,17 @@ const effectContender = (
   target: Target,
   http: Layer.Layer<HttpClient.HttpClient>
 ): Contender => {
+  const settings = { generationConcurrency: "unbounded", collectStream: false } as const
   const runtime = ManagedRuntime.make(
-    NovelAIClient.layer({ apiKey: target.apiKey, baseUrl: target.url, headers: {} }).pipe(Layer.provide(http))
+    NovelAIClient.layer({ apiKey: target.apiKey, baseUrl: target.url, ...settings }).pipe(Layer.provide(http))
   )
   const forced = (tokens: number) =>
     ManagedRuntime.make(
       NovelAIClient.layer({
         apiKey: target.apiKey,
         baseUrl: target.url,
-        headers: { "x-simulator-tokens": String(tokens) }
+        headers: { "x-simulator-tokens": String(tokens) },
+        ...settings
       }).pipe(Layer.provide(http))
     )
   const streamRuntimes = new Map<number, ReturnType<typeof forced>>()
@@ -126,6 +143,13 @@ const effectContender = (
         )
       )
     },
+    whole: () =>
+      runtime.runPromise(
+        Effect.map(
+          OpenAI.chatCompletion({ messages, maxTokens: 16 }, { collectStream: true }),
+          (reply) => reply.choices[0]!.message.content
+        )
+      ),
     close: async () => {
       await runtime.dispose()
       for (const r of streamRuntimes.values()) await r.dispose()
@@ -146,6 +170,8 @@ export const facade = (target: Target): Contender => {
       client = new NovelAI({
         apiKey: target.apiKey,
         baseUrl: target.url,
+        generationConcurrency: "unbounded",
+        collectStream: false,
         ...(tokens > 0 ? { headers: { "x-simulator-tokens": String(tokens) } } : {})
       })
       clients.set(tokens, client)
@@ -167,6 +193,9 @@ export const facade = (target: Target): Contender => {
       }
       return { chunks, firstChunkMs }
     },
+    whole: async () =>
+      (await clientFor(0).openai.chatCompletion({ messages, maxTokens: 16 }, { collectStream: true }))
+        .choices[0]!.message.content,
     close: async () => {
       for (const client of clients.values()) await client.close()
     }
@@ -193,6 +222,19 @@ export const openaiPackage = (target: Target): Contender => {
         }
       }
       return { chunks, firstChunkMs }
+    },
+    // The cheapest way the package offers: its stream, the deltas joined by hand.
+    whole: async () => {
+      let text = ""
+      for await (const chunk of await client.chat.completions.create({
+        model: "glm-4-6",
+        messages,
+        max_tokens: 16,
+        stream: true
+      })) {
+        text += chunk.choices[0]?.delta?.content ?? ""
+      }
+      return text
     },
     close: async () => {}
   }

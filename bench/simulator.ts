@@ -1,4 +1,7 @@
-/** Starts the simulator in its own process (fastest mode: no delays, no generation lock). */
+/**
+ * Starts the simulator in its own process (fastest mode: no delays, no generation lock). NovelAI's
+ * quirks stay on but for the empty non-streaming chat, so that a plain request carries a reply.
+ */
 import { type ChildProcess, spawn } from "node:child_process"
 import { fileURLToPath } from "node:url"
 
@@ -15,7 +18,7 @@ export const spawnSimulator = (): Promise<RunningSimulator> =>
   new Promise((resolve, reject) => {
     const child: ChildProcess = spawn(
       process.execPath,
-      ["dist/bin/simulator.js", "--delay", "0", "--limit", "1000000"],
+      ["dist/bin/simulator.js", "--delay", "0", "--limit", "1000000", "--no-quirk", "emptyNonStreamingChat"],
       { cwd: root, stdio: ["ignore", "pipe", "inherit"] }
     )
     let out = ""

@@ -279,7 +279,7 @@ export const make = (
       listModels: (callOptions) => listModels(undefined, callOptions),
       completion: calls.call(Endpoints.completion, {
         stream: Endpoints.completionStream,
-        collect: Collect.completion,
+        collector: Collect.completionCollector,
         byDefault: false
       }),
       completionStream: calls.stream(Endpoints.completionStream),
@@ -287,7 +287,7 @@ export const make = (
       // "What NovelAI really does"): by default a chat collects a stream.
       chatCompletion: calls.call(Endpoints.chatCompletion, {
         stream: Endpoints.chatCompletionStream,
-        collect: Collect.chat,
+        collector: Collect.chatCollector,
         byDefault: true
       }),
       chatCompletionStream: calls.stream(Endpoints.chatCompletionStream),

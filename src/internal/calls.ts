@@ -8,6 +8,7 @@ import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import type * as Errors from "../Errors.js"
+import type { Collector } from "./collect.js"
 import { Ended } from "./deadline.js"
 import { paramsEncoder } from "./decode.js"
 import type { CallEndpoint, StreamEndpoint } from "./endpoints.js"
@@ -96,6 +97,21 @@ export const make = (transport: Transport.Transport, options: Resolved) => {
    * or spliced.
    */
   const streamAttempts = <A>(endpoint: StreamEndpoint<A>, name: string) => {
+    const exchange = streamExchange(endpoint, name)
+    return (params: unknown, settings: CallSettings): Stream.Stream<A, Errors.NovelAIError> =>
+      Stream.unwrap(
+        Effect.map(exchange.prepare(params), ([request, spec]) =>
+          retryStream(
+            Transport.stream(transport, exchange.of(request), spec, settings),
+            settings.policy,
+            exchange.guard
+          )
+        )
+      )
+  }
+
+  /** What each attempt of a streaming endpoint needs: its request, its spec, its guard. */
+  const streamExchange = <A>(endpoint: StreamEndpoint<A>, name: string) => {
     const exchangeContext = context(name)
     const encode = endpoint.params === undefined ? undefined : paramsEncoder(endpoint.params, name)
     const names = endpoint.params === undefined ? new Set<string>() : namesOf(endpoint.params)
@@ -103,26 +119,56 @@ export const make = (transport: Transport.Transport, options: Resolved) => {
     const base = HttpClientRequest.post(endpoint.path).pipe(
       HttpClientRequest.setHeader("accept", "text/event-stream")
     )
-    return (params: unknown, settings: CallSettings): Stream.Stream<A, Errors.NovelAIError> =>
-      Stream.unwrap(
-        Effect.map(prepare(name, encode, names, base, params, true), (request) =>
-          retryStream(
-            Transport.stream(
-              transport,
-              { context: exchangeContext, request, generation: endpoint.generation },
-              {
-                context: exchangeContext,
-                chunkEvents: endpoint.chunkEvents,
-                decode,
-                observe: endpoint.observe,
-                choices: endpoint.choices(isRecord(params) ? params : {}),
-                rewrite: endpoint.rewrite
-              },
-              settings
-            ),
-            settings.policy,
-            guard(exchangeContext)
-          )
+    return {
+      guard: guard(exchangeContext),
+      of: (request: HttpClientRequest.HttpClientRequest): Transport.Exchange => ({
+        context: exchangeContext,
+        request,
+        generation: endpoint.generation
+      }),
+      prepare: (
+        params: unknown
+      ): Either.Either<
+        [HttpClientRequest.HttpClientRequest, Transport.StreamSpec<A>],
+        Errors.InvalidRequestError
+      > =>
+        Either.map(prepare(name, encode, names, base, params, true), (request) => [
+          request,
+          {
+            context: exchangeContext,
+            chunkEvents: endpoint.chunkEvents,
+            decode,
+            observe: endpoint.observe,
+            choices: endpoint.choices(isRecord(params) ? params : {}),
+            rewrite: endpoint.rewrite
+          }
+        ])
+    }
+  }
+
+  /**
+   * The attempts of a call answered by collecting a stream: each attempt streams and collects the
+   * whole reply (with the stream's deadlines), and is retried as a call's are, since nothing of it
+   * has reached the caller.
+   */
+  const collectAttempts = <C, A>(
+    endpoint: StreamEndpoint<C>,
+    name: string,
+    collector: () => Collector<C, A>
+  ) => {
+    const exchange = streamExchange(endpoint, name)
+    return (params: unknown, settings: CallSettings): Effect.Effect<A, Errors.NovelAIError> =>
+      Effect.flatMap(exchange.prepare(params), ([request, spec]) =>
+        retryCall(
+          Effect.suspend(() => {
+            const collected = collector()
+            return Effect.as(
+              Transport.collect(transport, exchange.of(request), spec, settings, collected.add),
+              collected
+            )
+          }).pipe(Effect.map((collected) => collected.result())),
+          settings.policy,
+          exchange.guard
         )
       )
   }
@@ -145,14 +191,15 @@ export const make = (transport: Transport.Transport, options: Resolved) => {
     endpoint: CallEndpoint<A>,
     collected?: {
       readonly stream: StreamEndpoint<C>
-      readonly collect: (
-        stream: Stream.Stream<C, Errors.NovelAIError>
-      ) => Effect.Effect<A, Errors.NovelAIError>
+      readonly collector: () => Collector<C, A>
       readonly byDefault: boolean
     }
   ) => {
     const attempts = callAttempts(endpoint)
-    const streamed = collected === undefined ? undefined : streamAttempts(collected.stream, endpoint.name)
+    const streamed =
+      collected === undefined
+        ? undefined
+        : collectAttempts(collected.stream, endpoint.name, collected.collector)
     return (params: unknown, callOptions: unknown): Effect.Effect<A, Errors.NovelAIError> => {
       const { name, options } = span(
         endpoint.name,
@@ -161,7 +208,7 @@ export const make = (transport: Transport.Transport, options: Resolved) => {
       )
       return Effect.flatMap(settings(endpoint.name, callOptions), (settings) =>
         streamed !== undefined && (settings.collectStream ?? collected!.byDefault)
-          ? collected!.collect(streamed(params, settings))
+          ? streamed(params, settings)
           : attempts(params, settings)
       ).pipe(
         Effect.mapError(scrub),

@@ -1,7 +1,8 @@
 /**
  * A stream folded into the whole result a non-streaming call returns: per choice, the text (and a
  * chat's reasoning) concatenated, the last `finish_reason`, `matched_stop` and `stop_reason`, the
- * `logprobs` merged; the last `usage`. Chunks are taken a chunk of elements at a time.
+ * `logprobs` merged; the last `usage`. Chunks are added a batch at a time, from a `Stream` or from
+ * the pull of one attempt (a whole reply collected with no `Stream` in between; see `transport.ts`).
  */
 import * as Effect from "effect/Effect"
 import * as Stream from "effect/Stream"
@@ -71,111 +72,132 @@ const extrasOut = (acc: Extras) => ({
 
 const sorted = <A>(choices: Map<number, A>) => [...choices.entries()].sort(([a], [b]) => a - b)
 
-/** A chat stream as the {@link ChatCompletion} `chatCompletion` returns. */
-export const chat = <E, R>(
-  stream: Stream.Stream<ChatCompletionChunk, E, R>
-): Effect.Effect<ChatCompletion, E, R> =>
-  Effect.suspend(() => {
-    const head = newHead()
-    const choices = new Map<
-      number,
-      {
-        content: string
-        reasoning: string | undefined
-        role: string
-        finish_reason: string | null
-        extras: Extras
-      }
-    >()
-    return Stream.runForEachChunk(stream, (chunks) =>
-      Effect.sync(() => {
-        for (const chunk of chunks) {
-          merge(head, chunk)
-          for (const choice of chunk.choices) {
-            let acc = choices.get(choice.index)
-            if (acc === undefined) {
-              acc = {
-                content: "",
-                reasoning: undefined,
-                role: "assistant",
-                finish_reason: null,
-                extras: newExtras()
-              }
-              choices.set(choice.index, acc)
+/**
+ * Folds chunks into a whole result: `add` each batch as it comes, then `result()`. A collector is
+ * for one run of a stream (one attempt).
+ */
+export interface Collector<C, A> {
+  readonly add: (chunks: Iterable<C>) => void
+  readonly result: () => A
+}
+
+/** Collects chat chunks into the {@link ChatCompletion} `chatCompletion` returns. */
+export const chatCollector = (): Collector<ChatCompletionChunk, ChatCompletion> => {
+  const head = newHead()
+  const choices = new Map<
+    number,
+    {
+      content: string
+      reasoning: string | undefined
+      role: string
+      finish_reason: string | null
+      extras: Extras
+    }
+  >()
+  return {
+    add: (chunks) => {
+      for (const chunk of chunks) {
+        merge(head, chunk)
+        for (const choice of chunk.choices) {
+          let acc = choices.get(choice.index)
+          if (acc === undefined) {
+            acc = {
+              content: "",
+              reasoning: undefined,
+              role: "assistant",
+              finish_reason: null,
+              extras: newExtras()
             }
-            if (choice.delta.role !== undefined) acc.role = choice.delta.role
-            if (choice.delta.content !== undefined) acc.content += choice.delta.content
-            if (choice.delta.reasoning_content !== undefined) {
-              acc.reasoning = (acc.reasoning ?? "") + choice.delta.reasoning_content
-            }
-            if (choice.finish_reason !== null) acc.finish_reason = choice.finish_reason
-            addExtras(acc.extras, choice)
+            choices.set(choice.index, acc)
           }
+          if (choice.delta.role !== undefined) acc.role = choice.delta.role
+          if (choice.delta.content !== undefined) acc.content += choice.delta.content
+          if (choice.delta.reasoning_content !== undefined) {
+            acc.reasoning = (acc.reasoning ?? "") + choice.delta.reasoning_content
+          }
+          if (choice.finish_reason !== null) acc.finish_reason = choice.finish_reason
+          addExtras(acc.extras, choice)
         }
-      })
-    ).pipe(
-      Effect.map(() =>
-        ChatCompletion.make(
-          {
-            id: head.id,
-            object: "chat.completion",
-            created: head.created,
-            model: head.model,
-            choices: sorted(choices).map(([index, acc]) => ({
-              index,
-              message: { role: acc.role, ...splitThinking(acc.content, acc.reasoning) },
-              finish_reason: acc.finish_reason,
-              ...extrasOut(acc.extras)
-            })),
-            ...(head.usage ? { usage: head.usage } : {})
-          },
-          true
-        )
+      }
+    },
+    result: () =>
+      ChatCompletion.make(
+        {
+          id: head.id,
+          object: "chat.completion",
+          created: head.created,
+          model: head.model,
+          choices: sorted(choices).map(([index, acc]) => ({
+            index,
+            message: { role: acc.role, ...splitThinking(acc.content, acc.reasoning) },
+            finish_reason: acc.finish_reason,
+            ...extrasOut(acc.extras)
+          })),
+          ...(head.usage ? { usage: head.usage } : {})
+        },
+        true
       )
-    )
-  })
+  }
+}
+
+/** Collects completion chunks into the {@link Completion} `completion` returns. */
+export const completionCollector = (): Collector<CompletionChunk, Completion> => {
+  const head = newHead()
+  const choices = new Map<number, { text: string; finish_reason: string | null; extras: Extras }>()
+  return {
+    add: (chunks) => {
+      for (const chunk of chunks) {
+        merge(head, chunk)
+        for (const choice of chunk.choices) {
+          let acc = choices.get(choice.index)
+          if (acc === undefined) {
+            acc = { text: "", finish_reason: null, extras: newExtras() }
+            choices.set(choice.index, acc)
+          }
+          acc.text += choice.text
+          if (choice.finish_reason !== null) acc.finish_reason = choice.finish_reason
+          addExtras(acc.extras, choice)
+        }
+      }
+    },
+    result: () =>
+      Completion.make(
+        {
+          id: head.id,
+          object: "text_completion",
+          created: head.created,
+          model: head.model,
+          choices: sorted(choices).map(([index, acc]) => ({
+            index,
+            text: acc.text,
+            finish_reason: acc.finish_reason,
+            ...extrasOut(acc.extras)
+          })),
+          ...(head.usage ? { usage: head.usage } : {})
+        },
+        true
+      )
+  }
+}
+
+/** Runs `stream` into a new collector's result. */
+const fold =
+  <C, A>(make: () => Collector<C, A>) =>
+  <E, R>(stream: Stream.Stream<C, E, R>): Effect.Effect<A, E, R> =>
+    Effect.suspend(() => {
+      const collector = make()
+      return Effect.map(
+        Stream.runForEachChunk(stream, (chunks) => Effect.sync(() => collector.add(chunks))),
+        collector.result
+      )
+    })
+
+/** A chat stream as the {@link ChatCompletion} `chatCompletion` returns. */
+export const chat: <E, R>(
+  stream: Stream.Stream<ChatCompletionChunk, E, R>
+) => Effect.Effect<ChatCompletion, E, R> = fold(chatCollector)
 
 /** A completion stream as the {@link Completion} `completion` returns. */
-export const completion = <E, R>(
+export const completion: <E, R>(
   stream: Stream.Stream<CompletionChunk, E, R>
-): Effect.Effect<Completion, E, R> =>
-  Effect.suspend(() => {
-    const head = newHead()
-    const choices = new Map<number, { text: string; finish_reason: string | null; extras: Extras }>()
-    return Stream.runForEachChunk(stream, (chunks) =>
-      Effect.sync(() => {
-        for (const chunk of chunks) {
-          merge(head, chunk)
-          for (const choice of chunk.choices) {
-            let acc = choices.get(choice.index)
-            if (acc === undefined) {
-              acc = { text: "", finish_reason: null, extras: newExtras() }
-              choices.set(choice.index, acc)
-            }
-            acc.text += choice.text
-            if (choice.finish_reason !== null) acc.finish_reason = choice.finish_reason
-            addExtras(acc.extras, choice)
-          }
-        }
-      })
-    ).pipe(
-      Effect.map(() =>
-        Completion.make(
-          {
-            id: head.id,
-            object: "text_completion",
-            created: head.created,
-            model: head.model,
-            choices: sorted(choices).map(([index, acc]) => ({
-              index,
-              text: acc.text,
-              finish_reason: acc.finish_reason,
-              ...extrasOut(acc.extras)
-            })),
-            ...(head.usage ? { usage: head.usage } : {})
-          },
-          true
-        )
-      )
-    )
-  })
+) => Effect.Effect<Completion, E, R> = fold(completionCollector)

@@ -160,98 +160,147 @@ export interface StreamSpec<A> extends Events.EventSpec<A> {
   readonly rewrite: (() => Rewrite<A>) | undefined
 }
 
+/** A stream's chunks as they are pulled: the next batch, or `None` at its end, or the error that ended it. */
+export type Pull<A> = Effect.Effect<Chunk.Chunk<A>, Option.Option<Errors.NovelAIError>>
+
+/** The deadlines of a stream: `timeout` until the headers, then `idleTimeout` for each wait for data. */
+export interface StreamTimeouts {
+  readonly timeout: Duration.Duration
+  readonly idleTimeout: Duration.Duration
+}
+
+/** A pull that gives `chunks` once, then ends. */
+const once = <A>(chunks: ReadonlyArray<A>): Pull<A> => {
+  let given = false
+  return Effect.suspend(() => {
+    if (given) return Effect.fail(Option.none())
+    given = true
+    return Effect.succeed(Chunk.unsafeFromArray(chunks))
+  })
+}
+
 /**
- * One attempt of a streaming call. The request lives in the stream's scope: when the consumer
- * stops (take, timeout, interruption), `[DONE]` arrives or a deadline passes, the scope closes and
- * the connection is aborted. One deadline covers the wait for a slot and for the headers
- * (`timeout`), then each wait for data (`idleTimeout`: comments and other events do not count); it
- * is paused while the consumer works, and once every choice has finished, a quiet connection ends
- * the stream successfully after a short grace.
+ * One attempt of a streaming call, opened in the current scope: the request sent and its answer
+ * checked, then the pull of its chunks. The request lives in the scope: when it closes (the
+ * consumer stopped, `[DONE]` arrived, a deadline passed), the connection is aborted. One deadline
+ * covers the wait for a slot and for the headers (`timeout`), then each wait for data
+ * (`idleTimeout`: comments and other events do not count); it is paused while the consumer works,
+ * and once every choice has finished, a quiet connection ends the stream successfully after a
+ * short grace.
  */
+export const open = <A>(
+  transport: Transport,
+  exchange: Exchange,
+  spec: StreamSpec<A>,
+  timeouts: StreamTimeouts
+): Effect.Effect<Pull<A>, Errors.NovelAIError, Scope.Scope> =>
+  Effect.gen(function* () {
+    const { context } = exchange
+    const scope = yield* Effect.scope
+    const span = Option.getOrUndefined(yield* Effect.option(Effect.currentSpan))
+    const progress = new Events.Progress(spec.choices)
+    const summarise = () =>
+      annotateResponse(span, {
+        id: progress.id,
+        model: progress.model,
+        usage: progress.usage,
+        finishReasons: [...progress.finished.values()]
+      })
+    const deadline = yield* transport.deadlines.make
+    yield* Effect.addFinalizer(() => Effect.sync(() => deadline.cancel()))
+    let phase: Phase = "queue"
+    const ended = (error: Ended) =>
+      endedError(context, error, phase, phase === "idle" ? timeouts.idleTimeout : timeouts.timeout)
+
+    deadline.set(timeouts.timeout)
+    const response = yield* race(
+      transport,
+      deadline,
+      Effect.zipRight(
+        transport.gate.enter(exchange.generation, scope),
+        Effect.suspend(() => {
+          phase = "request"
+          return Effect.provideService(transport.http.scoped.execute(exchange.request), Scope.Scope, scope)
+        })
+      )
+    ).pipe(
+      Effect.mapError((error) => (error instanceof Ended ? ended(error) : toTransportError(context)(error)))
+    )
+
+    phase = "body"
+    const type = (response.headers["content-type"] ?? "").toLowerCase()
+    if (!isOk(response.status)) {
+      return yield* Effect.mapError(deadline.race(readFailure(context, response)), (error) =>
+        error instanceof Ended ? ended(error) : error
+      )
+    }
+    if (type !== "" && !type.includes("text/event-stream")) {
+      // Not an event stream: a whole result as one JSON chunk, an error body, or something else
+      // (a proxy's HTML page), which fails as it would on a non-streaming call.
+      const chunk = yield* Effect.mapError(
+        deadline.race(readJson(context, response, spec.decode)),
+        (error) => (error instanceof Ended ? ended(error) : error)
+      )
+      spec.observe(chunk, progress)
+      summarise()
+      const rewrite = spec.rewrite?.()
+      return once(rewrite === undefined ? [chunk] : [rewrite.map(chunk), ...rewrite.flush()])
+    }
+    phase = "idle"
+    deadline.pause()
+    // The body is read in a scope of its own, closed without waiting: a transport whose body
+    // never ends a read, even when cancelled, cannot hold the stream's end either.
+    const reading = yield* Scope.make()
+    yield* Effect.addFinalizer((exit) => Effect.asVoid(Effect.forkDaemon(Scope.close(reading, exit))))
+    const read = yield* Scope.extend(Stream.toPull(Encoding.bytes(context, response)), reading)
+    const clock = yield* Effect.clock
+    return decodeEvents(spec, spec.rewrite?.(), progress, read, deadline, {
+      failure: (body) =>
+        fromFailure(context, {
+          status: undefined,
+          body,
+          headers: response.headers,
+          nowMillis: clock.unsafeCurrentTimeMillis()
+        }),
+      ended,
+      transportError: identity,
+      idleTimeout: timeouts.idleTimeout,
+      finished: summarise
+    })
+  })
+
+/** One attempt of a streaming call, as a `Stream` (see {@link open}). */
 export const stream = <A>(
   transport: Transport,
   exchange: Exchange,
   spec: StreamSpec<A>,
-  timeouts: { readonly timeout: Duration.Duration; readonly idleTimeout: Duration.Duration }
+  timeouts: StreamTimeouts
 ): Stream.Stream<A, Errors.NovelAIError> =>
-  Stream.unwrapScoped(
-    Effect.gen(function* () {
-      const { context } = exchange
-      const scope = yield* Effect.scope
-      const span = Option.getOrUndefined(yield* Effect.option(Effect.currentSpan))
-      const progress = new Events.Progress(spec.choices)
-      const summarise = () =>
-        annotateResponse(span, {
-          id: progress.id,
-          model: progress.model,
-          usage: progress.usage,
-          finishReasons: [...progress.finished.values()]
-        })
-      const deadline = yield* transport.deadlines.make
-      yield* Effect.addFinalizer(() => Effect.sync(() => deadline.cancel()))
-      let phase: Phase = "queue"
-      const ended = (error: Ended) =>
-        endedError(context, error, phase, phase === "idle" ? timeouts.idleTimeout : timeouts.timeout)
+  Stream.unwrapScoped(Effect.map(open(transport, exchange, spec, timeouts), Stream.repeatEffectChunkOption))
 
-      deadline.set(timeouts.timeout)
-      const response = yield* race(
-        transport,
-        deadline,
-        Effect.zipRight(
-          transport.gate.enter(exchange.generation, scope),
-          Effect.suspend(() => {
-            phase = "request"
-            return Effect.provideService(transport.http.scoped.execute(exchange.request), Scope.Scope, scope)
-          })
-        )
-      ).pipe(
-        Effect.mapError((error) => (error instanceof Ended ? ended(error) : toTransportError(context)(error)))
-      )
-
-      phase = "body"
-      const type = (response.headers["content-type"] ?? "").toLowerCase()
-      if (!isOk(response.status)) {
-        return yield* Effect.mapError(deadline.race(readFailure(context, response)), (error) =>
-          error instanceof Ended ? ended(error) : error
-        )
-      }
-      if (type !== "" && !type.includes("text/event-stream")) {
-        // Not an event stream: a whole result as one JSON chunk, an error body, or something else
-        // (a proxy's HTML page), which fails as it would on a non-streaming call.
-        const chunk = yield* Effect.mapError(
-          deadline.race(readJson(context, response, spec.decode)),
-          (error) => (error instanceof Ended ? ended(error) : error)
-        )
-        spec.observe(chunk, progress)
-        summarise()
-        const rewrite = spec.rewrite?.()
-        return rewrite === undefined
-          ? Stream.succeed(chunk)
-          : Stream.fromIterable([rewrite.map(chunk), ...rewrite.flush()])
-      }
-      phase = "idle"
-      deadline.pause()
-      // The body is read in a scope of its own, closed without waiting: a transport whose body
-      // never ends a read, even when cancelled, cannot hold the stream's end either.
-      const reading = yield* Scope.make()
-      yield* Effect.addFinalizer((exit) => Effect.asVoid(Effect.forkDaemon(Scope.close(reading, exit))))
-      const read = yield* Scope.extend(Stream.toPull(Encoding.bytes(context, response)), reading)
-      const clock = yield* Effect.clock
-      return Stream.repeatEffectChunkOption(
-        decodeEvents(spec, spec.rewrite?.(), progress, read, deadline, {
-          failure: (body) =>
-            fromFailure(context, {
-              status: undefined,
-              body,
-              headers: response.headers,
-              nowMillis: clock.unsafeCurrentTimeMillis()
-            }),
-          ended,
-          transportError: identity,
-          idleTimeout: timeouts.idleTimeout,
-          finished: summarise
-        })
-      )
+/**
+ * One attempt of a streaming call, its chunks handed to `add` as they are decoded, in a scope of
+ * its own: a whole reply collected with no `Stream` around the body's (each layer of `Stream`
+ * costs tens of microseconds to run; collecting through the public stream cost twice as much).
+ * The deadlines are the stream's.
+ */
+export const collect = <A>(
+  transport: Transport,
+  exchange: Exchange,
+  spec: StreamSpec<A>,
+  timeouts: StreamTimeouts,
+  add: (chunks: Chunk.Chunk<A>) => void
+): Effect.Effect<void, Errors.NovelAIError> =>
+  Effect.scoped(
+    Effect.flatMap(open(transport, exchange, spec, timeouts), (pull) => {
+      const loop: Effect.Effect<void, Errors.NovelAIError> = Effect.matchEffect(pull, {
+        onSuccess: (chunks) => {
+          add(chunks)
+          return loop
+        },
+        onFailure: (end) => (Option.isNone(end) ? Effect.void : Effect.fail(end.value))
+      })
+      return loop
     })
   )
 

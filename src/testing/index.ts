@@ -25,7 +25,20 @@ export type {
    */
   Fault
 } from "./internal/faults.js"
-export type { Quirks, Tier } from "./internal/quirks.js"
+export type {
+  /**
+   * NovelAI's known departures from a well-behaved OpenAI-style server, each on or off.
+   *
+   * @since 0.2.0
+   */
+  Quirks,
+  /**
+   * A subscription tier: `free`, `tablet`, `scroll` or `opus`.
+   *
+   * @since 0.2.0
+   */
+  Tier
+} from "./internal/quirks.js"
 export type {
   /**
    * What the simulator saw of one request, and how it ended.
