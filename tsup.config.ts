@@ -14,7 +14,12 @@ const declarations = (dir: string): Array<string> =>
   )
 
 export default defineConfig({
-  entry: { index: "src/index.ts", testing: "src/testing/index.ts", "bin/simulator": "src/bin/simulator.ts" },
+  entry: {
+    index: "src/index.ts",
+    testing: "src/testing/index.ts",
+    ai: "src/ai/index.ts",
+    "bin/simulator": "src/bin/simulator.ts"
+  },
   format: ["esm", "cjs"],
   // Declarations come from tsc, one file per module, not from tsup's bundler: bundled, a class
   // exported through a namespace (`Errors.RateLimitError`, `ChatCompletions.ChatCompletion`) lost

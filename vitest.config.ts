@@ -8,6 +8,10 @@ export default defineConfig({
       {
         find: /^effect-novelai\/testing$/,
         replacement: fileURLToPath(new URL("./src/testing/index.ts", import.meta.url))
+      },
+      {
+        find: /^effect-novelai\/ai$/,
+        replacement: fileURLToPath(new URL("./src/ai/index.ts", import.meta.url))
       }
     ]
   },

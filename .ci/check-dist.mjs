@@ -1,5 +1,10 @@
-// Loads the built package by its own name (Node's package self-reference), as an app would.
+// Loads the built package by its own name (Node's package self-reference), as an app would, and
+// checks that the core never loads the optional peers (@effect/ai and what it needs): users of the
+// core and the facade install nothing they do not use.
 import assert from "node:assert/strict"
+import { readFileSync } from "node:fs"
+import { dirname, join } from "node:path"
+import { fileURLToPath } from "node:url"
 import {
   AuthenticationError,
   InvalidRequestError,
@@ -18,3 +23,27 @@ const sim = await startSimulator()
 assert.match(sim.url, /^http:\/\/127\.0\.0\.1:\d+$/)
 await sim.close()
 console.log("ESM import: ok")
+
+const { NovelAILanguageModel } = await import("effect-novelai/ai")
+assert.equal(typeof NovelAILanguageModel.model, "function")
+console.log("ESM import of effect-novelai/ai: ok")
+
+// Every module the core's entries load, followed through the built files.
+const dist = join(dirname(fileURLToPath(import.meta.url)), "..", "dist")
+const OPTIONAL = /^@effect\/(ai|experimental|rpc)(\/|$)/
+for (const entry of ["index.js", "index.cjs", "testing.js", "testing.cjs"]) {
+  const seen = new Set()
+  const visit = (file) => {
+    if (seen.has(file)) return
+    seen.add(file)
+    const source = readFileSync(join(dist, file), "utf8")
+    for (const [, specifier] of source.matchAll(
+      /(?:from\s*|import\s*\(?\s*|require\s*\(\s*)["']([^"']+)["']/g
+    )) {
+      assert.ok(!OPTIONAL.test(specifier), `${entry} loads ${specifier} (through ${file})`)
+      if (specifier.startsWith("./")) visit(specifier.slice(2))
+    }
+  }
+  visit(entry)
+}
+console.log("the core's entries load none of @effect/ai, @effect/experimental, @effect/rpc: ok")

@@ -99,6 +99,10 @@ writeFileSync(
         effect: pkg.devDependencies.effect,
         "@effect/platform": pkg.devDependencies["@effect/platform"],
         "@effect/platform-node": pkg.devDependencies["@effect/platform-node"],
+        // The optional peers of effect-novelai/ai, for its snippets and examples.
+        "@effect/ai": pkg.devDependencies["@effect/ai"],
+        "@effect/experimental": pkg.devDependencies["@effect/experimental"],
+        "@effect/rpc": pkg.devDependencies["@effect/rpc"],
         "@effect/vitest": pkg.devDependencies["@effect/vitest"],
         vitest: pkg.devDependencies.vitest,
         "@types/node": pkg.devDependencies["@types/node"],

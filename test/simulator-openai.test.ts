@@ -54,14 +54,14 @@ describe("the openai package and this client, side by side, against the simulato
     for await (const chunk of await openaiOnNovelAI.chat.completions.create(params)) {
       theirs += chunk.choices[0]?.delta?.content ?? ""
     }
-    expect(theirs).toMatch(/^<think>.*<\/think> \S/)
+    expect(theirs).toMatch(/^<think>.*<\/think>\n\S/)
     const client = new NovelAI({ apiKey: novelai.apiKey, baseUrl: novelai.url })
     let ours = ""
     for await (const chunk of client.openai.chatCompletionStream({ messages, enableThinking: true })) {
       ours += chunk.choices[0]?.delta.content ?? ""
     }
     await client.close()
-    expect(ours).toBe(theirs.replace(/^<think>.*<\/think> /, ""))
+    expect(ours).toBe(theirs.replace(/^<think>.*<\/think>\n/, ""))
   })
 })
 

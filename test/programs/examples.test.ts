@@ -152,6 +152,25 @@ describe.concurrent("Effect examples", () => {
     )
   })
 
+  it("ai-chat: an @effect/ai Chat keeps its history over three streamed turns", async () => {
+    const run = await runExample("examples/ai-chat.ts")
+    expect(run.stderr).toBe("")
+    expect(run.stdout).toMatch(
+      /^> Begin a story about a fox\.\n\w.+\n\n> What happens next\?\n\w.+\n\n> How does it end\?\n/
+    )
+    expect(run.stdout).toMatch(/\nThe chat holds 7 messages\.\n$/)
+    expect(run.sim.requests.map((r) => (r.body as { messages: Array<unknown> }).messages.length)).toEqual([
+      2, 4, 6
+    ])
+  })
+
+  it("ai-object: generateObject with a Schema", async () => {
+    const run = await runExample("examples/ai-object.ts")
+    expect(run.stderr).toBe("")
+    expect(run.stdout).toMatch(/^\w+( \w+)?, a \w+( \w+)? of [\d.]+: .+\n$/)
+    expect(run.sim.requests[0]!.body).toMatchObject({ generation_prefix: "{", max_tokens: 300 })
+  })
+
   it("cancel with a timeout and with fiber interruption", async () => {
     const run = await runExample("examples/cancel.ts", { sim: { chunkDelayMs: 5 } })
     expect(run.code).toBe(0)

@@ -12,6 +12,7 @@ import { CompletionParams } from "../../Completions.js"
 import { describeIssues } from "../../internal/decode.js"
 import { TokenCountParams } from "../../TokenCount.js"
 import { type Fault, faultAfter, isStreamFault } from "./faults.js"
+import { findSchema, jsonReply } from "./json.js"
 import type { Locks } from "./lock.js"
 import { OPUS_ONLY, type Quirks, type Tier } from "./quirks.js"
 import { sendJson } from "./reply.js"
@@ -152,13 +153,20 @@ interface Piece {
  * all, as GLM writes them); or with the thinking apart in `reasoning_content`, its tags dropped and
  * the answer's leading space with them.
  */
-const piecesOf = function* (generation: Generation, inline: boolean): Generator<Piece | undefined> {
+const piecesOf = function* (
+  generation: Generation,
+  inline: boolean,
+  chat: boolean
+): Generator<Piece | undefined> {
   const it = generation.tokens()
   for (let i = 0; i < generation.length; i++) {
     const token = it.next().value as string
     if (inline || i >= generation.thinkingTokens) {
-      const first = !inline && i === generation.thinkingTokens && i > 0
-      yield { token, content: first ? token.trimStart() : token }
+      // A chat's answer starts without a space (a completion continues its prompt, space and all);
+      // after inline thinking, on a new line, as GLM writes it.
+      const first = i === generation.thinkingTokens && (chat || (!inline && i > 0))
+      const after = inline && i > 0 ? "\n" : ""
+      yield { token, content: first ? after + token.trimStart() : token }
     } else if (token === "<think>" || token === "</think>") {
       yield undefined
     } else {
@@ -192,7 +200,19 @@ const generation = async (
     const leaks = quirks.inlineThinking && leaksThinking(input, seed)
     const lead: Lead =
       route === "chat" ? (thinkingAsked || leaks ? "thinking" : undefined) : leaks ? "stray-close" : undefined
-    return generate({ input, seed, maxTokens: params.maxTokens, stop: params.stop, forced, lead })
+    const schema = route === "chat" ? findSchema(input) : undefined
+    const prefix = params.generationPrefix as string | undefined
+    const text = schema === undefined ? undefined : jsonReply(schema, input, seed, prefix)
+    return generate({
+      input,
+      seed,
+      maxTokens: params.maxTokens,
+      stop: params.stop,
+      forced,
+      lead,
+      text,
+      prefix
+    })
   })
   const inline = quirks.inlineThinking
   const promptTokens = countTokens(input)
@@ -253,7 +273,7 @@ const generation = async (
     release(true)
     if (res.destroyed) return
     const replies = generations.map((g) => {
-      const pieces = [...piecesOf(g, inline)].filter((p): p is Piece => p !== undefined)
+      const pieces = [...piecesOf(g, inline, route === "chat")].filter((p): p is Piece => p !== undefined)
       const content = pieces.map((p) => p.content ?? "").join("")
       const reasoning = pieces.map((p) => p.reasoning ?? "").join("")
       const tokens = pieces.map((p) => p.token)
@@ -381,7 +401,7 @@ const generation = async (
         })
       }
     }
-    const iterators = generations.map((g) => piecesOf(g, inline))
+    const iterators = generations.map((g) => piecesOf(g, inline, route === "chat"))
     for (let i = 0; i < longest && !res.destroyed; i++) {
       for (let c = 0; c < generations.length; c++) {
         if (i >= generations[c]!.length) continue

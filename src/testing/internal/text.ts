@@ -80,15 +80,24 @@ export interface GenerateOptions {
   /** The length outright, whatever the prompt and `maxTokens`. */
   readonly forced?: number | undefined
   readonly lead?: Lead
+  /** The text of the answer, when it is not the story (a JSON reply). */
+  readonly text?: string | undefined
+  /** Text the answer must start with (`generation_prefix`): no thinking comes before it. */
+  readonly prefix?: string | undefined
 }
+
+/** A fixed text as tokens: up to four characters each, with the whitespace before them. */
+const tokensOf = (text: string): Array<string> => text.match(/\s*\S{1,4}|\s+/g) ?? []
 
 /**
  * The generation for an input: its natural length comes from the prompt and seed, cut at
  * `maxTokens` (default 64) or at the first stop sequence; `forced` sets the length outright.
  */
 export const generate = (options: GenerateOptions): Generation => {
-  const { input, seed, maxTokens, stop, forced, lead } = options
+  const { input, seed, maxTokens, stop, forced, text, prefix } = options
+  const lead = prefix === undefined || prefix === "" ? options.lead : undefined
   const start = hash(`${input}\u0000${seed ?? 0}`)
+  const fixed = text === undefined ? undefined : tokensOf(text)
   const answer = function* () {
     const state = { s: start }
     let sentence = Math.floor(nextRandom(state) * SENTENCES.length)
@@ -97,12 +106,16 @@ export const generate = (options: GenerateOptions): Generation => {
       sentence = (sentence + 1 + Math.floor(nextRandom(state) * 3)) % SENTENCES.length
     }
   }
-  const leading = lead === "thinking" ? THINKING : lead === "stray-close" ? ["</think>"] : []
+  const leading = [
+    ...(lead === "thinking" ? THINKING : lead === "stray-close" ? ["</think>"] : []),
+    ...(prefix !== undefined && prefix !== "" && !(text ?? "").startsWith(prefix) ? [prefix] : [])
+  ]
   const tokens = function* () {
     yield* leading
-    yield* answer()
+    if (fixed === undefined) yield* answer()
+    else yield* fixed
   }
-  const natural = forced ?? leading.length + 24 + (start % 400)
+  const natural = forced ?? leading.length + (fixed === undefined ? 24 + (start % 400) : fixed.length)
   const limit = maxTokens ?? 64
   let length = forced ?? Math.min(natural, limit)
   let finishReason: "stop" | "length" = forced !== undefined || natural <= limit ? "stop" : "length"
