@@ -18,6 +18,9 @@ export default defineConfig({
     index: "src/index.ts",
     testing: "src/testing/index.ts",
     ai: "src/ai/index.ts",
+    // The facade's default transport, one file per runtime (package.json "imports": #default-http).
+    "default-http": "src/internal/defaultHttp.ts",
+    "default-http.node": "src/internal/defaultHttp.node.ts",
     "bin/simulator": "src/bin/simulator.ts"
   },
   format: ["esm", "cjs"],
@@ -32,7 +35,8 @@ export default defineConfig({
   splitting: true,
   treeshake: true,
   // effect and @effect/* are peers: the app's single copy must be used, never a bundled one.
-  external: [/^effect($|\/)/, /^@effect\//, "eventsource-parser"],
+  // `#default-http` stays an import, resolved per runtime by the package's "imports" conditions.
+  external: [/^effect($|\/)/, /^@effect\//, "eventsource-parser", /^#/],
   onSuccess: async () => {
     execFileSync(process.execPath, ["node_modules/typescript/bin/tsc", "-p", "tsconfig.build.json"], {
       stdio: "inherit"

@@ -14,6 +14,9 @@ import * as Layer from "effect/Layer"
 import * as ManagedRuntime from "effect/ManagedRuntime"
 import * as Redacted from "effect/Redacted"
 import * as Stream from "effect/Stream"
+// The facade's default transport for this runtime: undici on Node, Fetch elsewhere (package.json's
+// "imports" conditions pick the file, so a browser bundle never sees the Node-only client).
+import { defaultHttpClient } from "#default-http"
 import type { ChatCompletion, ChatCompletionChunk, ChatCompletionParams } from "./ChatCompletions.js"
 import type { Completion, CompletionChunk, CompletionParams } from "./Completions.js"
 import { ClientClosedError, ConfigurationError, isNovelAIError } from "./Errors.js"
@@ -36,8 +39,10 @@ export interface NovelAIOptions extends Omit<NovelAIClient.Options, "apiKey" | "
   /** A `fetch` to send requests with (a mock, a proxy-aware fetch); makes the client use the Fetch transport. */
   readonly fetch?: typeof globalThis.fetch | undefined
   /**
-   * The transport: an `HttpClient` layer. Default: `@effect/platform-node`'s undici client when it
-   * is installed (faster on Node), else the Fetch client.
+   * The transport: an `HttpClient` layer. Default: on Node, `@effect/platform-node`'s undici client
+   * when it is installed (the faster one there), else the Fetch client; on Bun, Deno, in browsers
+   * and edge workers, the Fetch client (chosen by the package's import conditions, so a browser
+   * bundle never contains the Node client).
    */
   readonly httpClient?: Layer.Layer<HttpClient.HttpClient> | undefined
 }
@@ -102,14 +107,6 @@ const env = (name: string): string | undefined =>
   typeof process !== "undefined" && typeof process.env === "object"
     ? process.env[name] || undefined
     : undefined
-
-/** Node's undici client when `@effect/platform-node` is installed, else Fetch. */
-const defaultHttpClient: Layer.Layer<HttpClient.HttpClient> = Layer.unwrapEffect(
-  Effect.tryPromise(() => import("@effect/platform-node/NodeHttpClient")).pipe(
-    Effect.map((module) => module.layerUndici),
-    Effect.orElseSucceed(() => FetchHttpClient.layer)
-  )
-)
 
 const inspectSymbol = Symbol.for("nodejs.util.inspect.custom")
 
