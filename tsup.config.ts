@@ -21,6 +21,9 @@ export default defineConfig({
     // The facade's default transport, one file per runtime (package.json "imports": #default-http).
     "default-http": "src/internal/defaultHttp.ts",
     "default-http.node": "src/internal/defaultHttp.node.ts",
+    // Erato's tokenizer loader, one file for browsers and one for the rest (#llama3).
+    llama3: "src/internal/llama3.ts",
+    "llama3.browser": "src/internal/llama3.browser.ts",
     "bin/simulator": "src/bin/simulator.ts"
   },
   format: ["esm", "cjs"],
@@ -36,7 +39,7 @@ export default defineConfig({
   treeshake: true,
   // effect and @effect/* are peers: the app's single copy must be used, never a bundled one.
   // `#default-http` stays an import, resolved per runtime by the package's "imports" conditions.
-  external: [/^effect($|\/)/, /^@effect\//, "eventsource-parser", /^#/],
+  external: [/^effect($|\/)/, /^@effect\//, "eventsource-parser", "llama3-tokenizer-js", /^#/],
   onSuccess: async () => {
     execFileSync(process.execPath, ["node_modules/typescript/bin/tsc", "-p", "tsconfig.build.json"], {
       stdio: "inherit"

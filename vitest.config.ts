@@ -12,7 +12,14 @@ export default defineConfig({
       {
         find: /^effect-novelai\/ai$/,
         replacement: fileURLToPath(new URL("./src/ai/index.ts", import.meta.url))
-      }
+      },
+      // The package's own per-runtime imports (package.json "imports"), at their Node sources: the
+      // suite runs without a build.
+      {
+        find: /^#default-http$/,
+        replacement: fileURLToPath(new URL("./src/internal/defaultHttp.node.ts", import.meta.url))
+      },
+      { find: /^#llama3$/, replacement: fileURLToPath(new URL("./src/internal/llama3.ts", import.meta.url)) }
     ]
   },
   test: {

@@ -47,3 +47,30 @@ for (const entry of ["index.js", "index.cjs", "testing.js", "testing.cjs"]) {
   visit(entry)
 }
 console.log("the core's entries load none of @effect/ai, @effect/experimental, @effect/rpc: ok")
+
+// Erato's tokenizer (3 MB) is an optional peer loaded at run time: an app bundled for Node or for
+// the browser never carries it unless the app imports it itself.
+const esbuild = await import("esbuild")
+const root = join(dist, "..")
+for (const platform of ["node", "browser"]) {
+  const result = await esbuild.build({
+    stdin: {
+      contents: `import { NovelAI, Text } from "effect-novelai"\nconsole.log(NovelAI, Text.generate)`,
+      resolveDir: root,
+      loader: "ts"
+    },
+    bundle: true,
+    write: false,
+    format: "esm",
+    platform,
+    external: ["effect", "effect/*", "@effect/*"],
+    tsconfigRaw: "{}",
+    logLevel: "silent"
+  })
+  const text = result.outputFiles[0].text
+  assert.ok(
+    !text.includes("class Llama3Tokenizer"),
+    `a ${platform} bundle of the core carries the Llama 3 tokenizer`
+  )
+}
+console.log("bundles of the core (node and browser) carry no tokenizer vocabulary: ok")

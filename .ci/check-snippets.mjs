@@ -103,6 +103,8 @@ writeFileSync(
         "@effect/ai": pkg.devDependencies["@effect/ai"],
         "@effect/experimental": pkg.devDependencies["@effect/experimental"],
         "@effect/rpc": pkg.devDependencies["@effect/rpc"],
+        // The optional peer that tokenizes for Erato (the README passes its loader by hand).
+        "llama3-tokenizer-js": pkg.devDependencies["llama3-tokenizer-js"],
         "@effect/vitest": pkg.devDependencies["@effect/vitest"],
         vitest: pkg.devDependencies.vitest,
         "@types/node": pkg.devDependencies["@types/node"],

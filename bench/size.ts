@@ -23,6 +23,23 @@ const facade = `
 import { NovelAI } from "effect-novelai"
 new NovelAI({ apiKey: "pst-x" }).openai.chatCompletion({ messages: [{ role: "user", content: "Hi" }] }).then(console.log)
 `
+const native = `
+import { FetchHttpClient } from "@effect/platform"
+import { Effect, Layer } from "effect"
+import { NovelAIClient, Text } from "effect-novelai"
+const live = NovelAIClient.layer({ apiKey: "pst-x" }).pipe(Layer.provide(FetchHttpClient.layer))
+Effect.runPromise(Text.generate({ input: "Once", stopSequences: [[13]] }).pipe(Effect.provide(live)))
+`
+const nativeTokenized = `
+import { FetchHttpClient } from "@effect/platform"
+import { Effect, Layer } from "effect"
+import { NovelAIClient, Text } from "effect-novelai"
+const live = NovelAIClient.layer({
+  apiKey: "pst-x",
+  tokenizers: { "llama-3-erato-v1": () => import("llama3-tokenizer-js") }
+}).pipe(Layer.provide(FetchHttpClient.layer))
+Effect.runPromise(Text.generate({ input: "Once", stopSequences: ["."] }).pipe(Effect.provide(live)))
+`
 const theirs = `
 import OpenAI from "openai"
 new OpenAI({ apiKey: "x" }).chat.completions.create({ model: "glm-4-6", messages: [{ role: "user", content: "Hi" }] })
@@ -51,6 +68,28 @@ const bundle = async (contents: string, external: Array<string>, platform: "node
   return { minified: code.length, gzip: gzipSync(code, { level: 9 }).length }
 }
 
+/** A browser app bundled with code splitting: its entry chunk, and the chunks it loads on demand. */
+const bundleSplit = async (contents: string) => {
+  const result = await esbuild.build({
+    stdin: { contents, resolveDir: root, loader: "ts" },
+    bundle: true,
+    minify: true,
+    write: false,
+    format: "esm",
+    platform: "browser",
+    splitting: true,
+    outdir: `${root}bench/.out/split`,
+    alias: { "effect-novelai": `${root}dist/index.js` },
+    tsconfigRaw: "{}",
+    logLevel: "silent"
+  })
+  const size = (code: Uint8Array) => ({ minified: code.length, gzip: gzipSync(code, { level: 9 }).length })
+  const [entry, ...chunks] = result.outputFiles.filter((f) => f.path.endsWith(".js"))
+  const rest = chunks.reduce((sum, f) => sum + f.contents.length, 0)
+  const restGzip = chunks.reduce((sum, f) => sum + gzipSync(f.contents, { level: 9 }).length, 0)
+  return { entry: size(entry!.contents), lazy: { minified: rest, gzip: restGzip } }
+}
+
 const importMs = (specifier: string, times: number): number => {
   const samples: Array<number> = []
   for (let i = 0; i < times; i++) {
@@ -74,6 +113,8 @@ export const measureSize = async (times: number) => {
   const openai = await bundle(theirs, [])
   const browserEffect = await bundle(ours, [], "browser")
   const browserFacade = await bundle(facade, [], "browser")
+  const browserNative = await bundle(native, [], "browser")
+  const browserTokenized = await bundleSplit(nativeTokenized)
   return {
     bundles: [
       {
@@ -83,7 +124,19 @@ export const measureSize = async (times: number) => {
       { name: "the same app, total with effect + @effect/platform", ...total },
       { name: "the same app with the openai package, total", ...openai },
       { name: "browser: the Effect API app, total (platform browser, nothing external)", ...browserEffect },
-      { name: "browser: the same call through the Promise facade, total", ...browserFacade }
+      { name: "browser: the same call through the Promise facade, total", ...browserFacade },
+      {
+        name: "browser: a native Text.generate app (stop sequences as ids; no tokenizer in it)",
+        ...browserNative
+      },
+      {
+        name: "browser: the same with Erato's tokenizer passed as a loader, code split: the app's chunk",
+        ...browserTokenized.entry
+      },
+      {
+        name: "...and the tokenizer's chunks, fetched on the first call with text to tokenize",
+        ...browserTokenized.lazy
+      }
     ],
     imports: [
       { name: "effect-novelai (with effect and @effect/platform)", ms: importMs("effect-novelai", times) },

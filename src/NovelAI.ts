@@ -24,6 +24,7 @@ import { abortError, iterate, toThrown } from "./internal/iterate.js"
 import { resolveOptions } from "./internal/options.js"
 import type { ModelInfo } from "./Models.js"
 import * as NovelAIClient from "./NovelAIClient.js"
+import type { TextGenerateParams, TextGeneration, TextToken, TextTokenCountParams } from "./TextGeneration.js"
 import type { TokenCountParams } from "./TokenCount.js"
 
 /**
@@ -103,6 +104,42 @@ export interface OpenAIPromiseApi {
   ) => AsyncIterableIterator<ChatCompletionChunk>
 }
 
+/**
+ * The `client.text` calls (NovelAI's native API: Erato, Kayra), returning Promises and async
+ * iterables.
+ *
+ * @since 0.3.0
+ * @category models
+ * @example
+ * ```ts
+ * import { NovelAI } from "effect-novelai"
+ * import { startSimulator } from "effect-novelai/testing"
+ *
+ * const sim = await startSimulator()
+ * const client = new NovelAI({ apiKey: sim.apiKey, baseUrl: sim.url })
+ * const { output } = await client.text.generate({ input: "The old lighthouse", maxLength: 30 })
+ * console.log(output)
+ * for await (const token of client.text.generateStream({ input: "Chapter One\n\n", stopSequences: ["\n\n"] })) {
+ *   process.stdout.write(token.token)
+ * }
+ * await client.close()
+ * await sim.close()
+ * ```
+ */
+export interface TextPromiseApi {
+  readonly generate: (params: TextGenerateParams, options?: RequestOptions) => Promise<TextGeneration>
+  /** How many tokens `input` is for a native model, counted locally with its tokenizer. */
+  readonly tokenCount: (params: TextTokenCountParams, options?: RequestOptions) => Promise<number>
+  /**
+   * Tokens for `for await`; `break`, or aborting the signal (given alone or in the options),
+   * closes the request.
+   */
+  readonly generateStream: (
+    params: TextGenerateParams,
+    signalOrOptions?: AbortSignal | RequestOptions
+  ) => AsyncIterableIterator<TextToken>
+}
+
 const env = (name: string): string | undefined =>
   typeof process !== "undefined" && typeof process.env === "object"
     ? process.env[name] || undefined
@@ -138,6 +175,12 @@ export class NovelAI {
    * @since 0.1.0
    */
   readonly openai: OpenAIPromiseApi
+  /**
+   * The native text API (Erato, Kayra).
+   *
+   * @since 0.3.0
+   */
+  readonly text: TextPromiseApi
   /**
    * The host this client talks to.
    *
@@ -186,16 +229,13 @@ export class NovelAI {
     this.#runtime = runtime
 
     const run = <A, E>(
-      f: (api: NovelAIClient.NovelAIClient.OpenAIApi) => Effect.Effect<A, E>,
+      f: (api: NovelAIClient.NovelAIClient.Service) => Effect.Effect<A, E>,
       signal: AbortSignal | undefined
     ): Promise<A> => {
       if (signal?.aborted) return Promise.reject(abortError(signal))
       if (this.#closed) return Promise.reject(closedError())
       return runtime
-        .runPromiseExit(
-          Effect.flatMap(NovelAIClient.NovelAIClient, (client) => f(client.openai)),
-          signal ? { signal } : undefined
-        )
+        .runPromiseExit(Effect.flatMap(NovelAIClient.NovelAIClient, f), signal ? { signal } : undefined)
         .then((exit) => {
           if (Exit.isSuccess(exit)) return exit.value
           const thrown = toThrown(exit.cause, signal)
@@ -207,7 +247,7 @@ export class NovelAI {
 
     const stream = <A>(
       f: (
-        api: NovelAIClient.NovelAIClient.OpenAIApi,
+        api: NovelAIClient.NovelAIClient.Service,
         options: RequestOptions | undefined
       ) => Stream.Stream<A, unknown>,
       signalOrOptions: AbortSignal | RequestOptions | undefined
@@ -215,7 +255,7 @@ export class NovelAI {
       const options = isSignal(signalOrOptions) ? { signal: signalOrOptions } : signalOrOptions
       return iterate(
         runtime,
-        Stream.unwrap(Effect.map(NovelAIClient.NovelAIClient, (client) => f(client.openai, options))),
+        Stream.unwrap(Effect.map(NovelAIClient.NovelAIClient, (client) => f(client, options))),
         options?.signal,
         () => (this.#closed ? closedError() : undefined)
       )
@@ -223,14 +263,21 @@ export class NovelAI {
 
     this.openai = {
       listModels: (options) =>
-        run((api) => Effect.map(api.listModels(options), (models) => [...models]), options?.signal),
-      completion: (params, options) => run((api) => api.completion(params, options), options?.signal),
-      chatCompletion: (params, options) => run((api) => api.chatCompletion(params, options), options?.signal),
-      tokenCount: (params, options) => run((api) => api.tokenCount(params, options), options?.signal),
+        run((api) => Effect.map(api.openai.listModels(options), (models) => [...models]), options?.signal),
+      completion: (params, options) => run((api) => api.openai.completion(params, options), options?.signal),
+      chatCompletion: (params, options) =>
+        run((api) => api.openai.chatCompletion(params, options), options?.signal),
+      tokenCount: (params, options) => run((api) => api.openai.tokenCount(params, options), options?.signal),
       completionStream: (params, signal) =>
-        stream((api, options) => api.completionStream(params, options), signal),
+        stream((api, options) => api.openai.completionStream(params, options), signal),
       chatCompletionStream: (params, signal) =>
-        stream((api, options) => api.chatCompletionStream(params, options), signal)
+        stream((api, options) => api.openai.chatCompletionStream(params, options), signal)
+    }
+    this.text = {
+      generate: (params, options) => run((api) => api.text.generate(params, options), options?.signal),
+      tokenCount: (params, options) => run((api) => api.text.tokenCount(params), options?.signal),
+      generateStream: (params, signal) =>
+        stream((api, options) => api.text.generateStream(params, options), signal)
     }
   }
 

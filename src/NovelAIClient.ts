@@ -31,6 +31,7 @@ import * as Http from "./internal/http.js"
 import * as defaults from "./internal/options.js"
 import { BlockOptions } from "./internal/policy.js"
 import type { ModelInfo } from "./Models.js"
+import type { TextGenerateParams, TextGeneration, TextToken, TextTokenCountParams } from "./TextGeneration.js"
 import type { TokenCountParams } from "./TokenCount.js"
 
 /**
@@ -74,8 +75,12 @@ export declare namespace NovelAIClient {
    */
   export interface Service {
     readonly openai: OpenAIApi
-    /** The model used when a call names none. */
+    /** NovelAI's native text API (Erato, Kayra). */
+    readonly text: TextApi
+    /** The model `/oa/v1` calls use when they name none. */
     readonly defaultModel: string
+    /** The model native calls use when they name none. */
+    readonly defaultTextModel: string
     /** The host the client talks to (without the key). */
     readonly baseUrl: string
   }
@@ -114,6 +119,30 @@ export declare namespace NovelAIClient {
       params: TokenCountParams,
       options?: CallOptions
     ) => Effect.Effect<number, NovelAIError>
+  }
+
+  /**
+   * The native text API: NovelAI's own storytelling models. Every failure is a {@link NovelAIError}.
+   *
+   * @since 0.3.0
+   * @category models
+   */
+  export interface TextApi {
+    /** `POST /ai/generate`: a whole generation. */
+    readonly generate: (
+      params: TextGenerateParams,
+      options?: CallOptions
+    ) => Effect.Effect<TextGeneration, NovelAIError>
+    /** `POST /ai/generate-stream`: the generation's tokens as they arrive. */
+    readonly generateStream: (
+      params: TextGenerateParams,
+      options?: CallOptions
+    ) => Stream.Stream<TextToken, NovelAIError>
+    /**
+     * How many tokens `input` is for a native model, counted here with the model's tokenizer (there
+     * is no count endpoint for native models), without BOS or EOS.
+     */
+    readonly tokenCount: (params: TextTokenCountParams) => Effect.Effect<number, NovelAIError>
   }
 }
 
@@ -161,8 +190,18 @@ export interface Options {
   readonly apiKey: Redacted.Redacted | string
   /** Host to talk to; default `https://text.novelai.net`. A trailing `/oa/v1` is tolerated; a query, a fragment or an endpoint URL is refused. */
   readonly baseUrl?: string | undefined
-  /** Model used when a call names none; default `glm-4-6`. */
+  /** Model `/oa/v1` calls use when they name none; default `glm-4-6`. */
   readonly defaultModel?: string | undefined
+  /** Model native calls (`client.text`) use when they name none; default `llama-3-erato-v1`. */
+  readonly defaultTextModel?: string | undefined
+  /**
+   * Tokenizers of native models, by model id: a function loading an object with
+   * `encode(text, { bos: false, eos: false })` (or a module whose default export is one), for text
+   * `stopSequences`, `badWords` and `logitBias` and for `client.text.tokenCount`. On Node, Bun and
+   * Deno, Erato's loads by itself from the optional package `llama3-tokenizer-js`; in browsers pass
+   * `{ "llama-3-erato-v1": () => import("llama3-tokenizer-js") }` so your bundler splits it out.
+   */
+  readonly tokenizers?: Readonly<Record<string, () => unknown>> | undefined
   /** `User-Agent` header; default `effect-novelai/<version>`. */
   readonly userAgent?: string | undefined
   /** Extra headers sent with every request (a proxy's, a tracing id). Names and values HTTP cannot carry are refused. */
@@ -293,7 +332,22 @@ export const make = (
       chatCompletionStream: calls.stream(Endpoints.chatCompletionStream),
       tokenCount: calls.call(Endpoints.tokenCount)
     }
-    return { openai, defaultModel: resolved.defaultModel, baseUrl: resolved.baseUrl }
+    const text: NovelAIClient.TextApi = {
+      generate: calls.call(Endpoints.textGenerate, {
+        stream: Endpoints.textGenerateStream,
+        collector: Collect.textCollector,
+        byDefault: false
+      }),
+      generateStream: calls.stream(Endpoints.textGenerateStream),
+      tokenCount: calls.countTokens
+    }
+    return {
+      openai,
+      text,
+      defaultModel: resolved.defaultModel,
+      defaultTextModel: resolved.defaultTextModel,
+      baseUrl: resolved.baseUrl
+    }
   })
 
 /**

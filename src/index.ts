@@ -1,6 +1,6 @@
 /**
- * effect-novelai: an Effect client for NovelAI's OpenAI-compatible text API (`/oa/v1`), with a
- * Promise facade for code that does not use Effect.
+ * effect-novelai: an Effect client for NovelAI's text APIs, the OpenAI-compatible one (`/oa/v1`)
+ * and the native one (Erato, Kayra), with a Promise facade for code that does not use Effect.
  *
  * @since 0.1.0
  */
@@ -187,7 +187,13 @@ export {
    *
    * @since 0.1.0
    */
-  type RequestOptions
+  type RequestOptions,
+  /**
+   * The facade's `client.text` calls (the native API).
+   *
+   * @since 0.3.0
+   */
+  type TextPromiseApi
 } from "./NovelAI.js"
 export type {
   /**
@@ -235,6 +241,38 @@ export {
    */
   Usage
 } from "./Sampling.js"
+/**
+ * The native text API (Erato, Kayra) as accessors, and stream helpers.
+ *
+ * @since 0.3.0
+ */
+export * as Text from "./Text.js"
+/**
+ * Native text generation schemas and types.
+ *
+ * @since 0.3.0
+ */
+export * as TextGeneration from "./TextGeneration.js"
+export {
+  /**
+   * The parameters of a native generation (a schema and its type).
+   *
+   * @since 0.3.0
+   */
+  TextGenerateParams,
+  /**
+   * A native model id: the known ones typed for editors, any other string accepted.
+   *
+   * @since 0.3.0
+   */
+  type TextModelId,
+  /**
+   * One token of a streamed native generation (a schema and its type).
+   *
+   * @since 0.3.0
+   */
+  TextToken
+} from "./TextGeneration.js"
 /**
  * Token count schemas.
  *

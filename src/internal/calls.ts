@@ -7,12 +7,14 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
-import type * as Errors from "../Errors.js"
+import * as Errors from "../Errors.js"
+import { TextTokenCountParams } from "../TextGeneration.js"
 import type { Collector } from "./collect.js"
 import { Ended } from "./deadline.js"
 import { paramsEncoder } from "./decode.js"
 import type { CallEndpoint, StreamEndpoint } from "./endpoints.js"
 import { closedError, type ErrorContext, scrubError } from "./errors.js"
+import { refuseOnNative } from "./native.js"
 import type { Resolved } from "./options.js"
 import { checkNames, mergeExtra, namesOf } from "./params.js"
 import { type CallSettings, type Guard, makeSettings, retryCall, retryStream } from "./policy.js"
@@ -26,35 +28,49 @@ export const make = (transport: Transport.Transport, options: Resolved) => {
   const settings = makeSettings(options)
   const scrub = scrubError(options.scrub)
 
-  /** The model a call names, or the client's default. */
-  const modelOf = (params: unknown): unknown =>
-    isRecord(params) && params.model !== undefined ? params.model : options.defaultModel
+  /** The model a call names, or the endpoint's default, or the client's. */
+  const modelOf = (endpoint: Pick<CallEndpoint<unknown>, "defaultModel">, params: unknown): unknown =>
+    isRecord(params) && params.model !== undefined ? params.model : options[endpoint.defaultModel]
 
   /**
    * The request with its encoded body, or the InvalidRequestError that keeps it from being sent:
-   * a name the endpoint does not take, a value out of range, an `extraBody` that clashes.
+   * a name the endpoint does not take, a value out of range, a model of the other API, an
+   * `extraBody` that clashes, text the model's tokenizer cannot take.
    */
   const prepare = (
-    endpoint: string,
+    endpoint: Pick<CallEndpoint<unknown>, "defaultModel" | "refuseModel" | "body">,
+    name: string,
     encode: ((input: unknown) => Either.Either<unknown, Errors.InvalidRequestError>) | undefined,
     names: ReadonlySet<string>,
     base: HttpClientRequest.HttpClientRequest,
     params: unknown,
     stream: boolean
-  ): Either.Either<HttpClientRequest.HttpClientRequest, Errors.InvalidRequestError> => {
+  ): Effect.Effect<HttpClientRequest.HttpClientRequest, Errors.InvalidRequestError> => {
     if (encode === undefined) return Either.right(base)
     if (isRecord(params)) {
-      const unknown = checkNames(endpoint, names, params)
+      const unknown = checkNames(name, names, params)
       if (Either.isLeft(unknown)) return Either.left(unknown.left)
     }
-    const input = isRecord(params) ? { ...params, model: modelOf(params) } : params
-    return Either.flatMap(encode(input), (encoded) => {
-      const body = encoded as Record<string, unknown>
-      return Either.map(
-        mergeExtra(endpoint, body, body.extraBody as Record<string, unknown> | undefined),
-        (wire) => HttpClientRequest.bodyUnsafeJson(base, stream ? { ...wire, stream: true } : wire)
+    const model = modelOf(endpoint, params)
+    const refused = endpoint.refuseModel(model)
+    if (refused !== undefined) {
+      return Either.left(
+        new Errors.InvalidRequestError({ message: `${name}: ${refused}`, endpoint: name, field: "model" })
       )
+    }
+    const input = isRecord(params) ? { ...params, model } : params
+    const wire = Either.flatMap(encode(input), (encoded) => {
+      const body = encoded as Record<string, unknown>
+      return mergeExtra(name, body, body.extraBody as Record<string, unknown> | undefined)
     })
+    const finish = (wire: Record<string, unknown>) =>
+      HttpClientRequest.bodyUnsafeJson(base, stream ? { ...wire, stream: true } : wire)
+    if (endpoint.body === undefined) return Either.map(wire, finish)
+    const body = endpoint.body(options.tokenizers)
+    return Effect.map(
+      Effect.flatMap(wire, (wire) => body(name, wire)),
+      (wire) => HttpClientRequest.bodyUnsafeJson(base, wire)
+    )
   }
 
   const context = (name: string): ErrorContext => ({ endpoint: name, scrub: options.scrub })
@@ -77,7 +93,7 @@ export const make = (transport: Transport.Transport, options: Resolved) => {
       endpoint.path
     ).pipe(HttpClientRequest.acceptJson)
     return (params: unknown, settings: CallSettings): Effect.Effect<A, Errors.NovelAIError> =>
-      Effect.flatMap(prepare(endpoint.name, encode, names, base, params, false), (request) =>
+      Effect.flatMap(prepare(endpoint, endpoint.name, encode, names, base, params, false), (request) =>
         retryCall(
           Transport.call(
             transport,
@@ -128,11 +144,11 @@ export const make = (transport: Transport.Transport, options: Resolved) => {
       }),
       prepare: (
         params: unknown
-      ): Either.Either<
+      ): Effect.Effect<
         [HttpClientRequest.HttpClientRequest, Transport.StreamSpec<A>],
         Errors.InvalidRequestError
       > =>
-        Either.map(prepare(name, encode, names, base, params, true), (request) => [
+        Effect.map(prepare(endpoint, name, encode, names, base, params, true), (request) => [
           request,
           {
             context: exchangeContext,
@@ -140,7 +156,8 @@ export const make = (transport: Transport.Transport, options: Resolved) => {
             decode,
             observe: endpoint.observe,
             choices: endpoint.choices(isRecord(params) ? params : {}),
-            rewrite: endpoint.rewrite
+            rewrite: endpoint.rewrite,
+            ending: endpoint.ending
           }
         ])
     }
@@ -204,7 +221,7 @@ export const make = (transport: Transport.Transport, options: Resolved) => {
       const { name, options } = span(
         endpoint.name,
         endpoint.operation,
-        endpoint.params === undefined ? undefined : modelOf(params)
+        endpoint.params === undefined ? undefined : modelOf(endpoint, params)
       )
       return Effect.flatMap(settings(endpoint.name, callOptions), (settings) =>
         streamed !== undefined && (settings.collectStream ?? collected!.byDefault)
@@ -228,12 +245,38 @@ export const make = (transport: Transport.Transport, options: Resolved) => {
   const stream = <A>(endpoint: StreamEndpoint<A>) => {
     const attempts = streamAttempts(endpoint, endpoint.name)
     return (params: unknown, callOptions: unknown): Stream.Stream<A, Errors.NovelAIError> => {
-      const { name, options } = span(endpoint.name, endpoint.operation, modelOf(params))
+      const { name, options } = span(endpoint.name, endpoint.operation, modelOf(endpoint, params))
       return Stream.unwrap(
         Effect.map(settings(endpoint.name, callOptions), (settings) => attempts(params, settings))
       ).pipe(Stream.mapError(scrub), Stream.withSpan(name, options))
     }
   }
 
-  return { call, stream }
+  const countParams = paramsEncoder(TextTokenCountParams, "tokenCount")
+
+  /**
+   * A native model's token count, counted here with its tokenizer (there is no count endpoint for
+   * native models), in a span.
+   */
+  const countTokens = (params: unknown): Effect.Effect<number, Errors.NovelAIError> => {
+    const model = isRecord(params) && params.model !== undefined ? params.model : options.defaultTextModel
+    return Effect.gen(function* () {
+      if (isRecord(params)) yield* checkNames("tokenCount", namesOf(TextTokenCountParams), params)
+      yield* countParams(params)
+      const refused = refuseOnNative(model)
+      if (refused !== undefined) {
+        return yield* Effect.fail(
+          new Errors.InvalidRequestError({
+            message: `tokenCount: ${refused}`,
+            endpoint: "tokenCount",
+            field: "model"
+          })
+        )
+      }
+      const tokenizer = yield* options.tokenizers.get(model as string, "tokenCount", "input")
+      return tokenizer.encode((params as { input: string }).input).length
+    }).pipe(Effect.withSpan("NovelAI.text.tokenCount", span("tokenCount", "token_count", model).options))
+  }
+
+  return { call, stream, countTokens }
 }

@@ -9,6 +9,7 @@ import * as Stream from "effect/Stream"
 import { ChatCompletion, type ChatCompletionChunk } from "../ChatCompletions.js"
 import { Completion, type CompletionChunk } from "../Completions.js"
 import type { Usage } from "../Sampling.js"
+import type { TextGeneration, TextToken } from "../TextGeneration.js"
 import { splitThinking } from "./thinking.js"
 
 interface Head {
@@ -201,3 +202,25 @@ export const chat: <E, R>(
 export const completion: <E, R>(
   stream: Stream.Stream<CompletionChunk, E, R>
 ) => Effect.Effect<Completion, E, R> = fold(completionCollector)
+
+/**
+ * Collects native tokens into the {@link TextGeneration} `text.generate` returns: the tokens'
+ * text concatenated, and their `logprobs` in order when they carry any.
+ */
+export const textCollector = (): Collector<TextToken, TextGeneration> => {
+  let output = ""
+  const logprobs: Array<unknown> = []
+  return {
+    add: (tokens) => {
+      for (const token of tokens) {
+        output += token.token
+        if (token.logprobs !== undefined) logprobs.push(token.logprobs)
+      }
+    },
+    result: () => (logprobs.length === 0 ? { output } : { output, logprobs })
+  }
+}
+
+/** A native token stream as the {@link TextGeneration} `text.generate` returns. */
+export const text: <E, R>(stream: Stream.Stream<TextToken, E, R>) => Effect.Effect<TextGeneration, E, R> =
+  fold(textCollector)

@@ -9,9 +9,11 @@ import { type ChatCompletion, type ChatCompletionChunk, ChatCompletionParams } f
 import { type Completion, type CompletionChunk, CompletionParams } from "../Completions.js"
 import type * as Errors from "../Errors.js"
 import type { ModelInfo } from "../Models.js"
+import { TextGenerateParams, type TextGeneration, type TextToken } from "../TextGeneration.js"
 import { TokenCountParams } from "../TokenCount.js"
 import { responseDecoder } from "./decode.js"
-import { observeChoices, type Progress } from "./events.js"
+import { observeChoices, observeTokens, type Progress } from "./events.js"
+import * as Native from "./native.js"
 import { annotateResult } from "./telemetry.js"
 import { ThinkingSplitter } from "./thinking.js"
 import {
@@ -43,6 +45,15 @@ interface Common {
   readonly params: Schema.Schema<any, any> | undefined
   /** Whether it runs a generation: it passes the generation gate. */
   readonly generation: boolean
+  /** The client's default model a call naming none gets: `defaultModel` or `defaultTextModel`. */
+  readonly defaultModel: "defaultModel" | "defaultTextModel"
+  /** Why the endpoint may not be called with a model, if it may not (the other API's models). */
+  readonly refuseModel: (model: unknown) => string | undefined
+  /**
+   * The body from the encoded parameters, when it is not them as they are (the native API's
+   * `parameters`, its text sequences tokenized); given the client's tokenizers.
+   */
+  readonly body: typeof Native.body | undefined
 }
 
 /** An endpoint whose answer is one JSON document. */
@@ -66,6 +77,8 @@ export interface StreamEndpoint<A> extends Common {
   readonly choices: (params: Record<string, unknown>) => number
   /** A per-stream rewrite of the chunks (thinking split out of the text), if any. */
   readonly rewrite: (() => Rewrite<A>) | undefined
+  /** What a complete stream has that a truncated one lacks, for the error's message. */
+  readonly ending: string
 }
 
 /** A stateful rewrite of one stream's chunks. */
@@ -188,6 +201,11 @@ const completionStrayClose = (): Rewrite<CompletionChunk> => {
 
 const messageEvents: ReadonlySet<string> = new Set(["message"])
 
+/** The token count takes any model's name (the spec counts for `llama-3-erato-v1` there). */
+const anyModel = () => undefined
+
+const OPENAI_ENDING = "before [DONE] and before any finish_reason"
+
 /** `fast` where it accepts the input, else `decode`. */
 const withFastPath =
   <A, E>(
@@ -204,6 +222,9 @@ const withFastPath =
 
 export const listModels: CallEndpoint<ReadonlyArray<ModelInfo>> = {
   name: "listModels",
+  defaultModel: "defaultModel",
+  refuseModel: anyModel,
+  body: undefined,
   operation: "list_models",
   method: "GET",
   path: "/oa/v1/models",
@@ -215,6 +236,9 @@ export const listModels: CallEndpoint<ReadonlyArray<ModelInfo>> = {
 
 export const tokenCount: CallEndpoint<number> = {
   name: "tokenCount",
+  defaultModel: "defaultModel",
+  refuseModel: anyModel,
+  body: undefined,
   operation: "token_count",
   method: "POST",
   path: "/oa/v1/internal/token-count",
@@ -226,6 +250,9 @@ export const tokenCount: CallEndpoint<number> = {
 
 export const completion: CallEndpoint<Completion> = {
   name: "completion",
+  defaultModel: "defaultModel",
+  refuseModel: Native.refuseOnOpenAI,
+  body: undefined,
   operation: "text_completion",
   method: "POST",
   path: "/oa/v1/completions",
@@ -240,6 +267,9 @@ export const completion: CallEndpoint<Completion> = {
 
 export const chatCompletion: CallEndpoint<ChatCompletion> = {
   name: "chatCompletion",
+  defaultModel: "defaultModel",
+  refuseModel: Native.refuseOnOpenAI,
+  body: undefined,
   operation: "chat",
   method: "POST",
   path: "/oa/v1/chat/completions",
@@ -254,6 +284,9 @@ export const chatCompletion: CallEndpoint<ChatCompletion> = {
 
 export const completionStream: StreamEndpoint<CompletionChunk> = {
   name: "completionStream",
+  defaultModel: "defaultModel",
+  refuseModel: Native.refuseOnOpenAI,
+  body: undefined,
   operation: "text_completion",
   path: "/oa/v1/completions",
   params: CompletionParams,
@@ -265,11 +298,15 @@ export const completionStream: StreamEndpoint<CompletionChunk> = {
   chunkEvents: messageEvents,
   observe: observeChoices,
   choices: (params) => (typeof params.n === "number" ? params.n : 1),
-  rewrite: completionStrayClose
+  rewrite: completionStrayClose,
+  ending: OPENAI_ENDING
 }
 
 export const chatCompletionStream: StreamEndpoint<ChatCompletionChunk> = {
   name: "chatCompletionStream",
+  defaultModel: "defaultModel",
+  refuseModel: Native.refuseOnOpenAI,
+  body: undefined,
   operation: "chat",
   path: "/oa/v1/chat/completions",
   params: ChatCompletionParams,
@@ -278,5 +315,44 @@ export const chatCompletionStream: StreamEndpoint<ChatCompletionChunk> = {
   chunkEvents: messageEvents,
   observe: observeChoices,
   choices: (params) => (typeof params.n === "number" ? params.n : 1),
-  rewrite: chatThinking
+  rewrite: chatThinking,
+  ending: OPENAI_ENDING
+}
+
+const nativeEvents: ReadonlySet<string> = new Set(["newToken", "message"])
+
+const native = {
+  generation: true,
+  params: TextGenerateParams,
+  defaultModel: "defaultTextModel",
+  refuseModel: Native.refuseOnNative,
+  body: Native.body
+} as const
+
+/** `POST /ai/generate`: a whole native generation. */
+export const textGenerate: CallEndpoint<TextGeneration> = {
+  ...native,
+  name: "generate",
+  operation: "text_completion",
+  method: "POST",
+  path: "/ai/generate",
+  decode: responseDecoder(Native.GenerationWire, "generation"),
+  annotate: undefined
+}
+
+/**
+ * `POST /ai/generate-stream`: a native generation as `newToken` events (a data frame without an
+ * event name is taken as one too), ended by the `final` token.
+ */
+export const textGenerateStream: StreamEndpoint<TextToken> = {
+  ...native,
+  name: "generateStream",
+  operation: "text_completion",
+  path: "/ai/generate-stream",
+  decode: responseDecoder(Native.TokenWire, "token"),
+  chunkEvents: nativeEvents,
+  observe: observeTokens,
+  choices: () => 1,
+  rewrite: undefined,
+  ending: "before its final token"
 }

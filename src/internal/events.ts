@@ -41,6 +41,8 @@ export interface EventSpec<A> {
   readonly decode: (json: unknown) => Either.Either<A, Errors.NovelAIError>
   /** Records what a chunk says: finished choices, id, model, usage. */
   readonly observe: (chunk: A, progress: Progress) => void
+  /** What a complete stream has that a truncated one lacks, for the error's message. */
+  readonly ending: string
 }
 
 /** An event that carries no chunk (a comment-only frame, an empty payload, a ping). */
@@ -107,14 +109,21 @@ export const step = <A>(
 }
 
 /** The body ended without `[DONE]`: complete if a choice finished, else a truncated generation. */
-export const end = (context: ErrorContext, progress: Progress): Errors.StreamTruncatedError | undefined =>
-  progress.finished.size > 0
+export const end = <A>(spec: EventSpec<A>, progress: Progress): Errors.StreamTruncatedError | undefined => {
+  const { context } = spec
+  return progress.finished.size > 0
     ? undefined
     : new Errors.StreamTruncatedError({
-        message: `${context.endpoint}: the stream ended before [DONE] and before any finish_reason; the generation is incomplete (${progress.received} ${progress.received === 1 ? "chunk" : "chunks"} received)`,
+        message: `${context.endpoint}: the stream ended ${spec.ending}; the generation is incomplete (${progress.received} ${progress.received === 1 ? "chunk" : "chunks"} received)`,
         endpoint: context.endpoint,
         chunksReceived: progress.received
       })
+}
+
+/** What a native stream's tokens say: the `final` one ends the generation. */
+export const observeTokens = (token: { readonly final: boolean }, progress: Progress): void => {
+  if (token.final) progress.finished.set(0, "stop")
+}
 
 /** What the OpenAI-compatible chunks (chat and completions) say about their generation. */
 export const observeChoices = (

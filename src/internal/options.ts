@@ -11,7 +11,9 @@ import type * as RateLimiter from "effect/RateLimiter"
 import * as Redacted from "effect/Redacted"
 import * as Schedule from "effect/Schedule"
 import { ConfigurationError, type NovelAIError } from "../Errors.js"
+import { DEFAULT_TEXT_MODEL } from "../TextGeneration.js"
 import { GenerationSlots, isGenerationSlots } from "./gate.js"
+import * as Tokenizers from "./tokenizers.js"
 import { VERSION } from "./version.js"
 
 export const DEFAULT_BASE_URL = "https://text.novelai.net"
@@ -28,6 +30,10 @@ export interface Resolved {
   readonly apiKey: Redacted.Redacted<string>
   readonly baseUrl: string
   readonly defaultModel: string
+  /** The model native calls use when they name none. */
+  readonly defaultTextModel: string
+  /** The native models' tokenizers: the client's own loaders over the defaults. */
+  readonly tokenizers: Tokenizers.Tokenizers
   /** As given; undefined: the default, outside browsers. */
   readonly userAgent: string | undefined
   readonly headers: Readonly<Record<string, string>>
@@ -165,7 +171,8 @@ const KEY = /^[\x21-\x7e]+$/
 
 const LOOPBACK = /^(localhost|127(?:\.\d{1,3}){3}|\[::1\])$/i
 /** The `/oa/v1` endpoint paths: a `baseUrl` ending in one is an endpoint URL, not a host. */
-const ENDPOINT_PATH = /\/oa\/v1\/(chat\/completions|completions|models|internal\/token-count)$/
+const ENDPOINT_PATH =
+  /\/oa\/v1\/(chat\/completions|completions|models|internal\/token-count)$|\/ai\/(generate|generate-stream)$/
 
 const baseUrl = (input: unknown, allowInsecureHttp: boolean): Either.Either<string, string> => {
   if (input === undefined) return Either.right(DEFAULT_BASE_URL)
@@ -229,6 +236,24 @@ const headers = (input: unknown): Either.Either<Readonly<Record<string, string>>
   return Either.right(input as Record<string, string>)
 }
 
+/** The client's own tokenizer loaders, by model: functions. */
+const tokenizers = (
+  input: unknown
+): Either.Either<Readonly<Record<string, Tokenizers.TokenizerLoader>> | undefined, string> => {
+  if (input === undefined) return Either.right(undefined)
+  if (typeof input !== "object" || input === null || Array.isArray(input)) {
+    return Either.left(`tokenizers must be an object of model ids to loaders (got ${show(input)})`)
+  }
+  for (const [model, loader] of Object.entries(input)) {
+    if (typeof loader !== "function") {
+      return Either.left(
+        `tokenizers[${JSON.stringify(model)}] must be a function loading the tokenizer, e.g. () => import("llama3-tokenizer-js") (got ${show(loader)})`
+      )
+    }
+  }
+  return Either.right(input as Record<string, Tokenizers.TokenizerLoader>)
+}
+
 /** The key: a string or `Redacted`; surrounding whitespace (a pasted newline) is dropped. */
 const apiKey = (input: unknown): Either.Either<Redacted.Redacted<string>, string> => {
   const raw =
@@ -270,6 +295,10 @@ const resolve = (input: unknown): Either.Either<Resolved, string> =>
     if (typeof defaultModel !== "string" || defaultModel.trim() === "") {
       return yield* Either.left(`defaultModel must be a non-empty string (got ${show(defaultModel)})`)
     }
+    const defaultTextModel = options.defaultTextModel ?? DEFAULT_TEXT_MODEL
+    if (typeof defaultTextModel !== "string" || defaultTextModel.trim() === "") {
+      return yield* Either.left(`defaultTextModel must be a non-empty string (got ${show(defaultTextModel)})`)
+    }
     const badRetries = retries(options.maxRetries)
     if (badRetries !== undefined) return yield* Either.left(badRetries)
     const transformClient = options.transformClient
@@ -281,6 +310,8 @@ const resolve = (input: unknown): Either.Either<Resolved, string> =>
       apiKey: key,
       baseUrl: url,
       defaultModel,
+      defaultTextModel,
+      tokenizers: Tokenizers.make(yield* tokenizers(options.tokenizers)),
       userAgent,
       headers: extraHeaders,
       maxRetries: options.maxRetries as number | undefined,

@@ -14,14 +14,25 @@ const HINTS: Readonly<Record<string, string>> = {
   functions: "NovelAI has no tool calling",
   function_call: "NovelAI has no tool calling",
   response_format: "NovelAI has no JSON mode",
-  stream_options: "NovelAI takes no stream options"
+  stream_options: "NovelAI takes no stream options",
+  unifiedCubic:
+    "the native API's unified sampler has no cubic term (unifiedLinear, unifiedQuadratic and unifiedIncreaseLinearWithEntropy are math1_temp, math1_quad and math1_quad_entropy_scale)",
+  maxTokens: "the native API calls it maxLength",
+  stop: "the native API calls it stopSequences (text or token ids)",
+  prompt: "the native API calls it input"
 }
 
 const camel = (name: string) => name.replace(/_([a-z])/g, (_, letter: string) => letter.toUpperCase())
 
 /** The parameter names a request schema takes. */
-export const namesOf = (schema: Schema.Schema<any, any>): ReadonlySet<string> =>
-  new Set(Object.keys((schema as unknown as { readonly fields: Record<string, unknown> }).fields ?? {}))
+export const namesOf = (schema: Schema.Schema<any, any>): ReadonlySet<string> => {
+  // A struct, or a struct refined by a check across its fields.
+  const struct = schema as unknown as {
+    readonly fields?: Record<string, unknown>
+    readonly from?: { readonly fields?: Record<string, unknown> }
+  }
+  return new Set(Object.keys(struct.fields ?? struct.from?.fields ?? {}))
+}
 
 /** Refuses a name the schema does not take, saying what was probably meant. */
 export const checkNames = (
@@ -32,7 +43,7 @@ export const checkNames = (
   for (const key of Object.keys(params)) {
     if (names.has(key)) continue
     const hint =
-      HINTS[key] ??
+      (Object.hasOwn(HINTS, key) ? HINTS[key] : undefined) ??
       (names.has(camel(key))
         ? `did you mean ${camel(key)}? (parameters are camelCase here)`
         : "parameters the library does not know yet go in extraBody, as the server names them")

@@ -374,7 +374,7 @@ const decodeEvents = <A, E>(
     }
     if (last !== undefined) return Effect.fail(last)
     if (inputEnded) {
-      const truncated = Events.end(spec.context, progress)
+      const truncated = Events.end(spec, progress)
       finish(truncated === undefined ? Option.none() : Option.some(truncated))
       const held = truncated === undefined && rewrite !== undefined ? rewrite.flush() : []
       return held.length > 0 ? Effect.succeed(Chunk.unsafeFromArray(held)) : Effect.fail(last!)

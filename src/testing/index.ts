@@ -1,6 +1,7 @@
 /**
- * `effect-novelai/testing`: a local NovelAI `/oa/v1` simulator, a real HTTP server on loopback that
- * follows the wire behaviour of the real API (bearer auth, models per tier, completions, chat, SSE
+ * `effect-novelai/testing`: a local NovelAI simulator (`/oa/v1` and the native API), a real HTTP server on loopback that
+ * follows the wire behaviour of the real API (bearer auth, models per tier, completions, chat, the
+ * native API's generate and generate-stream, SSE
  * streaming, token count, 400/402/404/409/429 errors, a per-key generation lock, CORS) and can
  * inject faults. By default it also does what public client code found the real server doing that a
  * well-behaved one would not (see {@link Quirks}); `quirks: false` makes it well-behaved. Use it to
@@ -69,6 +70,8 @@ export interface SimulatorOptions {
   readonly concurrencyLimit?: number | undefined
   /** Model ids served; default `["glm-4-5", "glm-4-6", "xialong-v1"]` (the last for Opus keys only). */
   readonly models?: ReadonlyArray<string> | undefined
+  /** Model ids the native API (`/ai/generate`) serves; default `["llama-3-erato-v1", "kayra-v1", "clio-v1"]`. */
+  readonly textModels?: ReadonlyArray<string> | undefined
   /**
    * NovelAI's departures from a well-behaved server: `true` (default) does them all, as NovelAI
    * does; `false` none; an object sets those it names (the others stay on). See {@link Quirks}.
@@ -132,6 +135,7 @@ export const startSimulator = async (options: SimulatorOptions = {}): Promise<Si
     apiKeys,
     quirks,
     models: options.models ?? ["glm-4-5", "glm-4-6", "xialong-v1"],
+    textModels: options.textModels ?? ["llama-3-erato-v1", "kayra-v1", "clio-v1"],
     chunkDelayMs: options.chunkDelayMs ?? 0,
     concurrencyLimit: options.concurrencyLimit ?? 1,
     keepAliveTimeoutMs: options.keepAliveTimeoutMs ?? 5000

@@ -16,7 +16,8 @@ const LINKED = [
   "eventsource-parser",
   "@effect/platform",
   "@effect/platform-node",
-  "@effect/platform-node-shared"
+  "@effect/platform-node-shared",
+  "llama3-tokenizer-js"
 ]
 
 export interface Consumer {

@@ -152,6 +152,20 @@ describe.concurrent("Effect examples", () => {
     )
   })
 
+  it("native-story: Erato continues a story, streamed, to a stop sequence given as text", async () => {
+    const run = await runExample("examples/native-story.ts")
+    expect(run.stderr).toBe("")
+    const [prompt, continuation, summary] = run.stdout.split("\n")
+    expect(prompt).toMatch(/^The lighthouse keeper .+ \[19 tokens\]$/)
+    expect(continuation).toMatch(/^ \w[^.]*\.$/)
+    expect(summary).toMatch(/^\(\d+ tokens, to the end of the sentence\)$/)
+    expect(run.sim.requests.map((r) => r.path)).toEqual(["/ai/generate-stream"])
+    expect(run.sim.requests[0]!.body).toMatchObject({
+      model: "llama-3-erato-v1",
+      parameters: { use_string: true, max_length: 80, order: [0, 10], stop_sequences: [[13]] }
+    })
+  })
+
   it("ai-chat: an @effect/ai Chat keeps its history over three streamed turns", async () => {
     const run = await runExample("examples/ai-chat.ts")
     expect(run.stderr).toBe("")

@@ -70,6 +70,7 @@ describe("the package under each runtime", () => {
               "stream: 12 chunks",
               "abort: AbortError after 3 chunks",
               "bad key: AuthenticationError",
+              "native: stopped at the first '.', Hello world is 2 tokens",
               "effect: 5 words, 5 chunks",
               ""
             ].join("\n")
@@ -80,6 +81,7 @@ describe("the package under each runtime", () => {
             ["/oa/v1/chat/completions", 200, false],
             ["/oa/v1/chat/completions", 200, true],
             ["/oa/v1/models", 401, false],
+            ["/ai/generate", 200, false],
             ["/oa/v1/chat/completions", 200, false],
             ["/oa/v1/chat/completions", 200, false]
           ])

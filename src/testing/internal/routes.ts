@@ -14,6 +14,7 @@ import { TokenCountParams } from "../../TokenCount.js"
 import { type Fault, faultAfter, isStreamFault } from "./faults.js"
 import { findSchema, jsonReply } from "./json.js"
 import type { Locks } from "./lock.js"
+import { handleNative } from "./native.js"
 import { OPUS_ONLY, type Quirks, type Tier } from "./quirks.js"
 import { sendJson } from "./reply.js"
 import { makeSseWriter } from "./sse.js"
@@ -23,6 +24,8 @@ import type { Timers } from "./timers.js"
 /** What the routes share: the server's settings and state. */
 export interface Routes {
   readonly models: ReadonlyArray<string>
+  /** The native API's models. */
+  readonly textModels: ReadonlyArray<string>
   readonly chunkDelayMs: number
   readonly locks: Locks
   readonly timers: Timers
@@ -113,6 +116,9 @@ export const handle = async (routes: Routes, ex: Exchange): Promise<void> => {
       object: "list",
       data: models.map((id) => ({ id, object: "model", created: 1_700_000_000, owned_by: "novelai" }))
     })
+  }
+  if (ex.path === "/ai/generate" || ex.path === "/ai/generate-stream") {
+    return handleNative(routes, ex, ex.path === "/ai/generate-stream")
   }
   const route = ROUTES[ex.path]
   if (route === undefined || ex.method !== "POST") return ex.fail(404, `Cannot ${ex.method} ${ex.path}`)

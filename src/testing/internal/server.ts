@@ -45,6 +45,7 @@ export interface ServerOptions {
   readonly port: number
   readonly apiKeys: ReadonlyMap<string, Tier>
   readonly models: ReadonlyArray<string>
+  readonly textModels: ReadonlyArray<string>
   readonly quirks: Quirks
   readonly chunkDelayMs: number
   readonly concurrencyLimit: number
@@ -163,6 +164,7 @@ export const startServer = async (options: ServerOptions) => {
   let created = 1_700_000_000
   const routes = {
     models: options.models,
+    textModels: options.textModels,
     quirks: options.quirks,
     chunkDelayMs: options.chunkDelayMs,
     locks,

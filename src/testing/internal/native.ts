@@ -1,0 +1,179 @@
+/**
+ * The simulator's native text API: `POST /ai/generate` (`{ output }`) and `/ai/generate-stream`
+ * (`event: newToken` frames, the last token `final: true`), with NovelAI's tier caps on
+ * `max_length` and on the context as 400s, a GLM model refused with 403, and the key's generation
+ * lock shared with `/oa/v1`. Parameters are checked with the client's own schema; Erato's stop
+ * sequences (token ids) are read back to text with Llama 3's tokenizer and end the text after them.
+ */
+import * as Either from "effect/Either"
+import * as Schema from "effect/Schema"
+import { loadLlama3 } from "#llama3"
+import { describeIssues } from "../../internal/decode.js"
+import { TextGenerateParams } from "../../TextGeneration.js"
+import { faultAfter, isStreamFault } from "./faults.js"
+import type { Tier } from "./quirks.js"
+import { sendJson } from "./reply.js"
+import type { Exchange, Routes } from "./routes.js"
+import { makeSseWriter } from "./sse.js"
+import { countTokens, generate, hash } from "./text.js"
+
+/** `max_length` NovelAI allows by tier. */
+const MAX_LENGTH: Readonly<Record<Tier, number>> = { free: 150, tablet: 150, scroll: 150, opus: 250 }
+/** Context tokens NovelAI allows by tier. */
+const CONTEXT: Readonly<Record<Tier, number>> = { free: 4096, tablet: 4096, scroll: 8192, opus: 8192 }
+
+type Decoder = { readonly decode: (ids: ReadonlyArray<number>) => string }
+let llama3: Promise<Decoder | undefined> | undefined
+
+/** Llama 3's decoder, when the optional package is there (else stop sequences are not honoured). */
+const erato = (): Promise<Decoder | undefined> => {
+  llama3 ??= Promise.resolve(loadLlama3?.())
+    .then((module) => (module as { default?: Decoder } | undefined)?.default)
+    .catch(() => undefined)
+  return llama3
+}
+
+const tokenId = (token: string) => hash(token) % 128_000
+const logprobOf = (token: string) => -(hash(`lp${token}`) % 4000) / 1000
+
+/** NovelAI's logprobs of one token: the chosen one, and the most likely before and after sampling. */
+const logprobs = (token: string, n: number) => {
+  const entry = (t: string) => [[tokenId(t)], [logprobOf(t), logprobOf(t)]]
+  const alternatives = Array.from({ length: n }, (_, i) => entry(`${token}${i}`))
+  return { chosen: [entry(token)], before: alternatives, after: alternatives }
+}
+
+export const handleNative = async (routes: Routes, ex: Exchange, stream: boolean): Promise<void> => {
+  const { res } = ex
+  if (ex.method !== "POST") return ex.fail(404, `Cannot ${ex.method} ${ex.path}`)
+  if (ex.badJson) return ex.fail(400, "Invalid JSON body")
+  const body = ex.body as
+    | { input?: unknown; model?: unknown; prefix?: unknown; parameters?: unknown }
+    | undefined
+  const parameters = body?.parameters
+  if (typeof parameters !== "object" || parameters === null || Array.isArray(parameters)) {
+    return ex.fail(400, "parameters: must be an object")
+  }
+  if ((parameters as { use_string?: unknown }).use_string !== true) {
+    return ex.fail(
+      400,
+      "parameters.use_string: the simulator answers only use_string: true (text in, text out)"
+    )
+  }
+  const decoded = Schema.decodeUnknownEither(TextGenerateParams)(
+    { ...parameters, input: body?.input, model: body?.model, prefix: body?.prefix },
+    { errors: "first" }
+  )
+  if (Either.isLeft(decoded)) {
+    const [issue] = describeIssues(decoded.left, 1)
+    return ex.fail(400, `${issue?.field || "body"}: ${issue?.message ?? "invalid"}`)
+  }
+  const params = decoded.right
+  const model = params.model
+  if (typeof model !== "string") return ex.fail(400, "model: is required")
+  if (routes.models.includes(model))
+    return ex.fail(403, `The model ${model} is not available on this endpoint`)
+  if (!routes.textModels.includes(model)) return ex.fail(404, `Model not found: ${model}`)
+  if (ex.tier === "free") return ex.fail(402, "An active subscription is required to access this endpoint")
+  const maxLength = params.maxLength ?? 40
+  if (maxLength > MAX_LENGTH[ex.tier]) {
+    return ex.fail(400, `max_length: must be at most ${MAX_LENGTH[ex.tier]} for your subscription tier`)
+  }
+  const contextTokens = countTokens(params.input)
+  if (contextTokens > CONTEXT[ex.tier]) {
+    return ex.fail(
+      400,
+      `input: the context is ${contextTokens} tokens, more than the ${CONTEXT[ex.tier]} your subscription tier allows`
+    )
+  }
+  if (!routes.locks.acquire(ex.key)) return ex.fail(429, "concurrent generation is locked")
+
+  // The text: the simulator's story, cut after the first stop sequence (once `min_length` tokens are out).
+  const forcedHeader = Number(ex.req.headers["x-simulator-tokens"])
+  const forced = Number.isInteger(forcedHeader) && forcedHeader > 0 ? forcedHeader : undefined
+  const generation = generate({ input: params.input, seed: 0, maxTokens: maxLength, stop: undefined, forced })
+  const decoder = model === "llama-3-erato-v1" ? await erato() : undefined
+  const stops = (params.stopSequences ?? [])
+    .map((s) => (typeof s === "string" ? s : decoder?.decode(s)))
+    .filter((s): s is string => s !== undefined && s !== "")
+  const tokens: Array<string> = []
+  const it = generation.tokens()
+  let text = ""
+  for (let i = 0; i < generation.length; i++) {
+    const token = it.next().value as string
+    tokens.push(token)
+    text += token
+    if (i + 1 >= (params.minLength ?? 1) && stops.some((s) => text.includes(s))) break
+  }
+  const numLogprobs = params.numLogprobs
+
+  const generationMs = tokens.length * routes.chunkDelayMs
+  const started = performance.now()
+  let released = false
+  const release = (finished: boolean) => {
+    if (released) return
+    released = true
+    const left =
+      finished || !routes.quirks.lockOutlivesCancel ? 0 : generationMs - (performance.now() - started)
+    routes.locks.release(ex.key, Math.max(0, left))
+  }
+  res.once("close", () => release(res.writableFinished))
+
+  if (!stream) {
+    if (generationMs > 0) await routes.timers.sleep(generationMs)
+    release(true)
+    if (res.destroyed) return
+    return sendJson(res, 200, {
+      output: tokens.join(""),
+      ...(numLogprobs !== undefined ? { logprobs: tokens.map((t) => logprobs(t, numLogprobs)) } : {})
+    })
+  }
+
+  const fault = ex.fault
+  const sse = makeSseWriter(
+    res,
+    fault?.kind === "random-chunks" ? { seed: fault.seed ?? 1 } : undefined,
+    ex.record
+  )
+  res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache" })
+  res.socket?.setNoDelay(true)
+  const streamFault = isStreamFault(fault) ? fault : undefined
+  const after = streamFault === undefined ? -1 : faultAfter(streamFault)
+  let finished = false
+  try {
+    for (let ptr = 0; ptr < tokens.length && !res.destroyed; ptr++) {
+      if (streamFault !== undefined && ptr === after) {
+        switch (streamFault.kind) {
+          case "reset":
+            res.socket?.resetAndDestroy()
+            return
+          case "malformed":
+            await sse.raw(`event: newToken${sse.eol}data: {"token":${sse.eol}${sse.eol}`)
+            break
+          case "error-frame":
+            await sse.event("newToken", { error: streamFault.message ?? "generation failed (simulated)" })
+            res.end()
+            return
+          case "cut":
+            res.end()
+            return
+          case "stall":
+            await routes.timers.sleep(streamFault.ms)
+        }
+      }
+      const token = tokens[ptr]!
+      ex.record.chunks++
+      await sse.event("newToken", {
+        token,
+        ptr,
+        final: ptr === tokens.length - 1,
+        ...(numLogprobs !== undefined ? { logprobs: logprobs(token, numLogprobs) } : {})
+      })
+      if (routes.chunkDelayMs > 0 && ptr < tokens.length - 1) await routes.timers.sleep(routes.chunkDelayMs)
+    }
+    finished = !res.destroyed
+    res.end()
+  } finally {
+    release(finished)
+  }
+}
