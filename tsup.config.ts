@@ -13,7 +13,7 @@ const declarations = (dir: string): Array<string> =>
         : []
   )
 
-export default defineConfig({
+const library = defineConfig({
   entry: {
     index: "src/index.ts",
     testing: "src/testing/index.ts",
@@ -32,7 +32,8 @@ export default defineConfig({
   // its type, so users could not write it in a type position.
   dts: false,
   sourcemap: true,
-  clean: true,
+  // `npm run build` empties dist/ first: the two builds below share it.
+  clean: false,
   target: "node20",
   platform: "node",
   splitting: true,
@@ -54,3 +55,31 @@ export default defineConfig({
     }
   }
 })
+
+/**
+ * The command line, `dist/bin/cli.js`: ESM only, one file (with the library's code it uses), no
+ * source map. Its own libraries are bundled in: `npx effect-novelai` must work on a fresh install,
+ * where npm installs the peers `effect` and `@effect/platform` but no optional peer, and users of
+ * the library install nothing for a command line they may never run. `effect` and
+ * `@effect/platform` stay the app's.
+ */
+const commandLine = defineConfig({
+  entry: { "bin/cli": "src/bin/cli.ts" },
+  format: ["esm"],
+  dts: false,
+  sourcemap: false,
+  clean: false,
+  target: "node20",
+  platform: "node",
+  splitting: false,
+  treeshake: true,
+  external: [/^effect($|\/)/, /^@effect\/platform($|\/)/, "eventsource-parser", "llama3-tokenizer-js", /^#/],
+  noExternal: [
+    /^@effect\/(cli|printer|printer-ansi|typeclass|platform-node-shared)($|\/)/,
+    "ini",
+    "toml",
+    "yaml"
+  ]
+})
+
+export default [library, commandLine]

@@ -25,8 +25,17 @@ export interface Consumer {
   readonly remove: () => void
 }
 
-/** A new consumer project; `files` are written into it. */
-export const makeConsumer = (files: Readonly<Record<string, string>> = {}): Consumer => {
+/**
+ * What `npm install effect-novelai` (or `npx effect-novelai`) installs and nothing more: its
+ * dependencies and the peers npm installs by itself, not the optional ones.
+ */
+export const INSTALLED_BY_NPM = ["effect", "eventsource-parser", "@effect/platform"]
+
+/** A new consumer project; `files` are written into it, and `linked` packages linked from ours. */
+export const makeConsumer = (
+  files: Readonly<Record<string, string>> = {},
+  linked: ReadonlyArray<string> = LINKED
+): Consumer => {
   const dir = mkdtempSync(join(tmpdir(), "effect-novelai-consumer-"))
   const modules = join(dir, "node_modules")
   mkdirSync(join(modules, "@effect"), { recursive: true })
@@ -34,7 +43,7 @@ export const makeConsumer = (files: Readonly<Record<string, string>> = {}): Cons
   mkdirSync(own)
   cpSync(join(root, "package.json"), join(own, "package.json"))
   cpSync(join(root, "dist"), join(own, "dist"), { recursive: true })
-  for (const name of LINKED) symlinkSync(join(root, "node_modules", name), join(modules, name), "dir")
+  for (const name of linked) symlinkSync(join(root, "node_modules", name), join(modules, name), "dir")
   writeFileSync(
     join(dir, "package.json"),
     JSON.stringify({ name: "consumer", private: true, type: "module" })

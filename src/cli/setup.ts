@@ -1,0 +1,153 @@
+/**
+ * What every command takes: the connection (the key from `NOVELAI_API_KEY` or a file, never a flag
+ * value; the host; `--offline` for the bundled simulator) and the sampling parameters, as
+ * `@effect/cli` options, and the client layer they make.
+ */
+import * as Fs from "node:fs/promises"
+import * as Options from "@effect/cli/Options"
+import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Redacted from "effect/Redacted"
+import type * as Scope from "effect/Scope"
+import type { ConfigurationError } from "../Errors.js"
+import * as NovelAIClient from "../NovelAIClient.js"
+import { startSimulator } from "../testing/index.js"
+import { confirm, inputIsTerminal, outputIsTerminal, style } from "./terminal.js"
+
+/** How to reach NovelAI. */
+export const connection = {
+  apiKeyFile: Options.file("api-key-file").pipe(
+    Options.withDescription(
+      "read the API key from this file (else NOVELAI_API_KEY); keeps it out of shell history"
+    ),
+    Options.optional
+  ),
+  baseUrl: Options.text("base-url").pipe(
+    Options.withDescription("the host to talk to (else NOVELAI_BASE_URL, else https://text.novelai.net)"),
+    Options.optional
+  ),
+  offline: Options.boolean("offline").pipe(
+    Options.withDescription("run against the bundled NovelAI simulator: no key, no network")
+  )
+}
+
+export type Connection = {
+  readonly apiKeyFile: Option.Option<string>
+  readonly baseUrl: Option.Option<string>
+  readonly offline: boolean
+}
+
+const float = (name: string, description: string) =>
+  Options.float(name).pipe(Options.withDescription(description), Options.optional)
+const integer = (name: string, description: string) =>
+  Options.integer(name).pipe(Options.withDescription(description), Options.optional)
+
+/** The sampling parameters a completion or a chat takes, as options. */
+export const sampling = {
+  model: Options.text("model").pipe(
+    Options.withAlias("m"),
+    Options.withDescription("the model (default glm-4-6)"),
+    Options.optional
+  ),
+  maxTokens: integer("max-tokens", "most tokens to generate, 1..2048"),
+  temperature: float("temperature", "sampling temperature, 0..2"),
+  topP: float("top-p", "nucleus sampling, 0..1"),
+  topK: integer("top-k", "top-K sampling, >= 0"),
+  minP: float("min-p", "min-P sampling, 0..1"),
+  frequencyPenalty: float("frequency-penalty", "-2..2"),
+  presencePenalty: float("presence-penalty", "-2..2"),
+  seed: integer("seed", "random seed"),
+  unifiedLinear: float("unified-linear", "unified sampler, linear term"),
+  unifiedQuadratic: float("unified-quadratic", "unified sampler, quadratic term"),
+  unifiedCubic: float("unified-cubic", "unified sampler, cubic term"),
+  unifiedIncreaseLinearWithEntropy: float(
+    "unified-increase-linear-with-entropy",
+    "unified sampler, entropy term"
+  ),
+  stop: Options.text("stop").pipe(Options.withDescription("a stop sequence (repeatable)"), Options.repeated)
+}
+
+/** The parameters the options give (those not given left out). */
+export const samplingParams = (
+  given: {
+    readonly [K in keyof typeof sampling]: K extends "stop"
+      ? ReadonlyArray<string>
+      : Option.Option<string | number>
+  }
+): Record<string, unknown> => {
+  const params: Record<string, unknown> = {}
+  for (const name of Object.keys(sampling) as Array<keyof typeof sampling>) {
+    const value: unknown = given[name]
+    if (Array.isArray(value)) {
+      if (value.length > 0) params[name] = value
+    } else if (Option.isOption(value) && Option.isSome(value)) params[name] = value.value
+  }
+  return params
+}
+
+/** A failure the command reports as its one line of output, with the exit status. */
+export class CliFailure {
+  readonly _tag = "CliFailure"
+  constructor(
+    readonly message: string,
+    readonly exitCode = 1
+  ) {}
+}
+
+/**
+ * The client layer for the options: a key from the file or the environment, or the simulator
+ * (`--offline`, or when there is no key and the user says so at the prompt). Says which, on stderr.
+ */
+export const clientLayer = (
+  options: Connection,
+  interactive: boolean
+): Effect.Effect<Layer.Layer<NovelAIClient.NovelAIClient, ConfigurationError>, CliFailure, Scope.Scope> =>
+  Effect.gen(function* () {
+    const note = (text: string) => Effect.sync(() => process.stderr.write(`${style().dim(text)}\n`))
+    const offline = Effect.gen(function* () {
+      const sim = yield* Effect.acquireRelease(
+        Effect.promise(() => startSimulator({ chunkDelayMs: 25 })),
+        (sim) => Effect.promise(() => sim.close())
+      )
+      yield* note(`(offline: the bundled NovelAI simulator at ${sim.url})`)
+      return { apiKey: sim.apiKey, baseUrl: sim.url }
+    })
+    let target: { apiKey: string; baseUrl: string | undefined }
+    if (options.offline) {
+      target = yield* offline
+    } else {
+      const fromFile = Option.isSome(options.apiKeyFile)
+        ? yield* Effect.tryPromise({
+            try: () => Fs.readFile(Option.getOrThrow(options.apiKeyFile), "utf8"),
+            catch: (error) =>
+              new CliFailure(`--api-key-file: ${error instanceof Error ? error.message : String(error)}`)
+          })
+        : undefined
+      const key = (fromFile ?? process.env.NOVELAI_API_KEY ?? "").trim()
+      const baseUrl = Option.getOrUndefined(options.baseUrl) ?? (process.env.NOVELAI_BASE_URL || undefined)
+      if (key !== "") {
+        target = { apiKey: key, baseUrl }
+      } else if (interactive && inputIsTerminal() && outputIsTerminal()) {
+        const yes = yield* confirm(
+          "No NOVELAI_API_KEY is set. Chat with the bundled simulator instead? [Y/n] "
+        )
+        if (!yes) {
+          return yield* Effect.fail(
+            new CliFailure("Set NOVELAI_API_KEY (or use --api-key-file FILE) to talk to NovelAI.")
+          )
+        }
+        target = yield* offline
+      } else {
+        return yield* Effect.fail(
+          new CliFailure(
+            "No API key: set NOVELAI_API_KEY or pass --api-key-file FILE; or pass --offline to use the bundled simulator."
+          )
+        )
+      }
+    }
+    return NovelAIClient.layer({ apiKey: Redacted.make(target.apiKey), baseUrl: target.baseUrl }).pipe(
+      Layer.provide(FetchHttpClient.layer)
+    )
+  })
