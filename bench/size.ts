@@ -45,22 +45,24 @@ import OpenAI from "openai"
 new OpenAI({ apiKey: "x" }).chat.completions.create({ model: "glm-4-6", messages: [{ role: "user", content: "Hi" }] })
 `
 
-const bundle = async (contents: string, external: Array<string>, platform: "node" | "browser" = "node") => {
-  const result = await esbuild.build({
+/** How every app here is bundled: minified ESM of the built package. */
+const common = (contents: string) =>
+  ({
     stdin: { contents, resolveDir: root, loader: "ts" },
     bundle: true,
     minify: true,
     write: false,
     format: "esm",
-    platform,
     treeShaking: true,
-    external,
     // The built package, as an app would get it from npm, with none of this repository's tsconfig
     // paths (which point the package's own `#default-http` import at a source file).
     alias: { "effect-novelai": `${root}dist/index.js` },
     tsconfigRaw: "{}",
     logLevel: "silent"
-  })
+  }) as const
+
+const bundle = async (contents: string, external: Array<string>, platform: "node" | "browser" = "node") => {
+  const result = await esbuild.build({ ...common(contents), platform, external })
   const code = result.outputFiles[0]!.contents
   if (platform === "browser" && /["']node:[a-z_/]+["']/.test(result.outputFiles[0]!.text)) {
     throw new Error("the browser bundle imports a node: module")
@@ -71,17 +73,10 @@ const bundle = async (contents: string, external: Array<string>, platform: "node
 /** A browser app bundled with code splitting: its entry chunk, and the chunks it loads on demand. */
 const bundleSplit = async (contents: string) => {
   const result = await esbuild.build({
-    stdin: { contents, resolveDir: root, loader: "ts" },
-    bundle: true,
-    minify: true,
-    write: false,
-    format: "esm",
+    ...common(contents),
     platform: "browser",
     splitting: true,
-    outdir: `${root}bench/.out/split`,
-    alias: { "effect-novelai": `${root}dist/index.js` },
-    tsconfigRaw: "{}",
-    logLevel: "silent"
+    outdir: `${root}bench/.out/split`
   })
   const size = (code: Uint8Array) => ({ minified: code.length, gzip: gzipSync(code, { level: 9 }).length })
   const [entry, ...chunks] = result.outputFiles.filter((f) => f.path.endsWith(".js"))

@@ -8,35 +8,14 @@ import { FetchHttpClient } from "@effect/platform"
 import { afterEach, describe, expect, it, vi } from "@effect/vitest"
 import { Effect, Layer, Stream } from "effect"
 import { NovelAIClient, OpenAI } from "effect-novelai"
-import { type Simulator, type SimulatorOptions, startSimulator } from "effect-novelai/testing"
+import { type Simulator, startSimulator } from "effect-novelai/testing"
+import { withSimulator } from "./support.js"
 
 afterEach(() => {
   vi.unstubAllGlobals()
 })
 
 const hi = { messages: [{ role: "user" as const, content: "Tell me a story" }] }
-
-/** A simulator for the test, and a client on it over Fetch. */
-const withSimulator = <A, E>(
-  simOptions: SimulatorOptions,
-  clientOptions: Partial<NovelAIClient.Options>,
-  body: (sim: Simulator) => Effect.Effect<A, E, NovelAIClient.NovelAIClient>
-) =>
-  Effect.acquireRelease(
-    Effect.promise(() => startSimulator(simOptions)),
-    (sim) => Effect.promise(() => sim.close())
-  ).pipe(
-    Effect.flatMap((sim) =>
-      body(sim).pipe(
-        Effect.provide(
-          NovelAIClient.layer({ apiKey: sim.apiKey, baseUrl: sim.url, ...clientOptions }).pipe(
-            Layer.provide(FetchHttpClient.layer)
-          )
-        )
-      )
-    ),
-    Effect.scoped
-  )
 
 const raw = (sim: Simulator, path: string, body: unknown, key = sim.apiKey) =>
   Effect.promise(async () => {

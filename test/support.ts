@@ -1,6 +1,13 @@
-import { HttpClient, HttpClientError, type HttpClientRequest, HttpClientResponse } from "@effect/platform"
+import {
+  FetchHttpClient,
+  HttpClient,
+  HttpClientError,
+  type HttpClientRequest,
+  HttpClientResponse
+} from "@effect/platform"
 import { Effect, Layer } from "effect"
 import { NovelAIClient } from "effect-novelai"
+import { type Simulator, type SimulatorOptions, startSimulator } from "effect-novelai/testing"
 
 export const API_KEY = "pst-test-secret-key-0123456789"
 
@@ -102,3 +109,25 @@ export const controlledBody = () => {
 /** A chat chunk as NovelAI sends it. */
 export const chatChunk = (content: string, finish: string | null = null, index = 0) =>
   `data: {"id":"c","object":"chat.completion.chunk","created":1,"model":"glm-4-6","choices":[{"index":${index},"delta":{"content":${JSON.stringify(content)}},"finish_reason":${JSON.stringify(finish)}}]}\n\n`
+
+/** A simulator for the test, and a client on it over Fetch. */
+export const withSimulator = <A, E>(
+  simOptions: SimulatorOptions,
+  clientOptions: Partial<NovelAIClient.Options>,
+  body: (sim: Simulator) => Effect.Effect<A, E, NovelAIClient.NovelAIClient>
+) =>
+  Effect.acquireRelease(
+    Effect.promise(() => startSimulator(simOptions)),
+    (sim) => Effect.promise(() => sim.close())
+  ).pipe(
+    Effect.flatMap((sim) =>
+      body(sim).pipe(
+        Effect.provide(
+          NovelAIClient.layer({ apiKey: sim.apiKey, baseUrl: sim.url, ...clientOptions }).pipe(
+            Layer.provide(FetchHttpClient.layer)
+          )
+        )
+      )
+    ),
+    Effect.scoped
+  )

@@ -18,8 +18,8 @@ import {
   type TextGenerateParams,
   TimeoutError
 } from "effect-novelai"
-import { type Simulator, type SimulatorOptions, startSimulator } from "effect-novelai/testing"
-import { controlledBody, json, makeTestClient, sse } from "./support.js"
+import { startSimulator } from "effect-novelai/testing"
+import { controlledBody, json, makeTestClient, sse, withSimulator } from "./support.js"
 
 const generated = (output = " and so it went.") => json({ output })
 
@@ -343,28 +343,6 @@ describe("the answers", () => {
     })
   )
 })
-
-/** A simulator for the test, and a client on it over Fetch. */
-const withSimulator = <A, E>(
-  simOptions: SimulatorOptions,
-  clientOptions: Partial<NovelAIClient.Options>,
-  body: (sim: Simulator) => Effect.Effect<A, E, NovelAIClient.NovelAIClient>
-) =>
-  Effect.acquireRelease(
-    Effect.promise(() => startSimulator(simOptions)),
-    (sim) => Effect.promise(() => sim.close())
-  ).pipe(
-    Effect.flatMap((sim) =>
-      body(sim).pipe(
-        Effect.provide(
-          NovelAIClient.layer({ apiKey: sim.apiKey, baseUrl: sim.url, ...clientOptions }).pipe(
-            Layer.provide(FetchHttpClient.layer)
-          )
-        )
-      )
-    ),
-    Effect.scoped
-  )
 
 describe("against the simulator", () => {
   it.live("generate and generateStream give the same text; a stop sequence as text ends it", () =>

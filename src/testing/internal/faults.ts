@@ -79,3 +79,38 @@ export const makeFaults = () => {
     }
   }
 }
+
+/** What a stream fault needs of the response it acts on. */
+export interface StreamFaultTarget {
+  readonly res: { readonly socket: { resetAndDestroy: () => unknown } | null; end: () => unknown }
+  readonly sleep: (ms: number) => Promise<void>
+  /** Writes a frame cut off inside its JSON. */
+  readonly malformed: () => Promise<void>
+  /** Writes the frame that reports an error inside the stream, with its message. */
+  readonly errorFrame: (message: string) => Promise<void>
+}
+
+/**
+ * A stream fault of a streaming endpoint, acted on at its chunk: whether the stream goes on
+ * (after a malformed frame or a stall) or has ended (a reset, a cut, an error frame).
+ */
+export const actOnStreamFault = async (fault: StreamFault, target: StreamFaultTarget): Promise<boolean> => {
+  switch (fault.kind) {
+    case "reset":
+      target.res.socket?.resetAndDestroy()
+      return false
+    case "malformed":
+      await target.malformed()
+      return true
+    case "error-frame":
+      await target.errorFrame(fault.message ?? "generation failed (simulated)")
+      target.res.end()
+      return false
+    case "cut":
+      target.res.end()
+      return false
+    case "stall":
+      await target.sleep(fault.ms)
+      return true
+  }
+}

@@ -10,11 +10,11 @@ import * as Schema from "effect/Schema"
 import { loadLlama3 } from "#llama3"
 import { describeIssues } from "../../internal/decode.js"
 import { TextGenerateParams } from "../../TextGeneration.js"
-import { faultAfter, isStreamFault } from "./faults.js"
+import { actOnStreamFault, faultAfter, isStreamFault } from "./faults.js"
 import type { Tier } from "./quirks.js"
 import { sendJson } from "./reply.js"
 import type { Exchange, Routes } from "./routes.js"
-import { makeSseWriter } from "./sse.js"
+import { openEventStream } from "./sse.js"
 import { countTokens, generate, hash } from "./text.js"
 
 /** `max_length` NovelAI allows by tier. */
@@ -130,36 +130,20 @@ export const handleNative = async (routes: Routes, ex: Exchange, stream: boolean
   }
 
   const fault = ex.fault
-  const sse = makeSseWriter(
-    res,
-    fault?.kind === "random-chunks" ? { seed: fault.seed ?? 1 } : undefined,
-    ex.record
-  )
-  res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache" })
-  res.socket?.setNoDelay(true)
+  const sse = openEventStream(res, fault, ex.record)
   const streamFault = isStreamFault(fault) ? fault : undefined
   const after = streamFault === undefined ? -1 : faultAfter(streamFault)
   let finished = false
   try {
     for (let ptr = 0; ptr < tokens.length && !res.destroyed; ptr++) {
       if (streamFault !== undefined && ptr === after) {
-        switch (streamFault.kind) {
-          case "reset":
-            res.socket?.resetAndDestroy()
-            return
-          case "malformed":
-            await sse.raw(`event: newToken${sse.eol}data: {"token":${sse.eol}${sse.eol}`)
-            break
-          case "error-frame":
-            await sse.event("newToken", { error: streamFault.message ?? "generation failed (simulated)" })
-            res.end()
-            return
-          case "cut":
-            res.end()
-            return
-          case "stall":
-            await routes.timers.sleep(streamFault.ms)
-        }
+        const goOn = await actOnStreamFault(streamFault, {
+          res,
+          sleep: routes.timers.sleep,
+          malformed: () => sse.raw(`event: newToken${sse.eol}data: {"token":${sse.eol}${sse.eol}`),
+          errorFrame: (message) => sse.event("newToken", { error: message })
+        })
+        if (!goOn) return
       }
       const token = tokens[ptr]!
       ex.record.chunks++

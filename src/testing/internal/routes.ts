@@ -11,13 +11,13 @@ import { ChatCompletionParams } from "../../ChatCompletions.js"
 import { CompletionParams } from "../../Completions.js"
 import { describeIssues } from "../../internal/decode.js"
 import { TokenCountParams } from "../../TokenCount.js"
-import { type Fault, faultAfter, isStreamFault } from "./faults.js"
+import { actOnStreamFault, type Fault, faultAfter, isStreamFault } from "./faults.js"
 import { findSchema, jsonReply } from "./json.js"
 import type { Locks } from "./lock.js"
 import { handleNative } from "./native.js"
 import { OPUS_ONLY, type Quirks, type Tier } from "./quirks.js"
 import { sendJson } from "./reply.js"
-import { makeSseWriter } from "./sse.js"
+import { openEventStream } from "./sse.js"
 import { countTokens, type Generation, generate, hash, type Lead, leaksThinking } from "./text.js"
 import type { Timers } from "./timers.js"
 
@@ -340,13 +340,7 @@ const generation = async (
   }
 
   // Streaming: chunks are produced lazily and written with backpressure.
-  const sse = makeSseWriter(
-    res,
-    fault?.kind === "random-chunks" ? { seed: fault.seed ?? 1 } : undefined,
-    ex.record
-  )
-  res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache" })
-  res.socket?.setNoDelay(true)
+  const sse = openEventStream(res, fault, ex.record)
   const offsets = generations.map(() => 0)
   const chunk = (index: number, piece: Piece) => {
     const tokenFields = {
@@ -412,23 +406,14 @@ const generation = async (
       for (let c = 0; c < generations.length; c++) {
         if (i >= generations[c]!.length) continue
         if (streamFault !== undefined && sent === after) {
-          switch (streamFault.kind) {
-            case "reset":
-              res.socket?.resetAndDestroy()
-              return
-            case "malformed":
-              await sse.raw(`data: {"id":"${id}","choices":[{"delta":{"content":${sse.eol}${sse.eol}`)
-              break
-            case "error-frame":
-              await sse.event("error", { message: streamFault.message ?? "generation failed (simulated)" })
-              res.end()
-              return
-            case "cut":
-              res.end()
-              return
-            case "stall":
-              await routes.timers.sleep(streamFault.ms)
-          }
+          const goOn = await actOnStreamFault(streamFault, {
+            res,
+            sleep: routes.timers.sleep,
+            malformed: () =>
+              sse.raw(`data: {"id":"${id}","choices":[{"delta":{"content":${sse.eol}${sse.eol}`),
+            errorFrame: (message) => sse.event("error", { message })
+          })
+          if (!goOn) return
         }
         const piece = iterators[c]!.next().value as Piece | undefined
         if (piece !== undefined) await sse.data(chunk(c, piece))

@@ -63,3 +63,22 @@ export const makeSseWriter = (
     event: (name, data) => raw(`event: ${name}${eol}data: ${payload(data)}${eol}${eol}`)
   }
 }
+
+/**
+ * Starts a 200 event stream on `res`: its headers sent, Nagle off, and a writer that cuts the body at
+ * random byte offsets when the request's fault says `random-chunks`.
+ */
+export const openEventStream = (
+  res: Http.ServerResponse,
+  fault: { readonly kind: string; readonly seed?: number } | undefined,
+  counter: { chunks: number }
+): SseWriter => {
+  const sse = makeSseWriter(
+    res,
+    fault?.kind === "random-chunks" ? { seed: fault.seed ?? 1 } : undefined,
+    counter
+  )
+  res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache" })
+  res.socket?.setNoDelay(true)
+  return sse
+}
