@@ -99,7 +99,11 @@ export const show = <R>(
       options.cancellable
         ? Effect.raceFirst(Effect.as(run, false), Effect.as(ctrlC, true))
         : Effect.as(run, false)
-    ).pipe(Effect.ensuring(stopSpinner))
+    ).pipe(
+      Effect.ensuring(stopSpinner),
+      // A reply cut by an error ends its line, so that the error is not written after its text.
+      Effect.tapError(() => (content === "" && !thinking ? Effect.void : write("\n")))
+    )
     const ended = yield* Clock.currentTimeMillis
     if (cancelled) yield* write(s.dim(" [cancelled]"))
     if (!content.endsWith("\n") || cancelled) yield* write("\n")

@@ -116,6 +116,14 @@ describe("the non-interactive commands", () => {
     expect(sim.requests.length).toBe(before)
   })
 
+  it("an error mid-reply ends the reply's line, then is one line on stderr with exit status 1", async () => {
+    sim.enqueueFault({ kind: "error-frame", after: 4, message: "the model hit a snag" })
+    const result = await run(["chat", "--once", "Tell me a story", "--max-tokens", "30"])
+    expect(result.code).toBe(1)
+    expect(result.stdout).toMatch(/^\w+( \S+){3}\n$/)
+    expect(result.stderr).toBe("effect-novelai: ServerError: the model hit a snag\n")
+  })
+
   it("a refused key is exit status 1 with the error's message, and the key is never echoed", async () => {
     const result = await run(["models"], { env: { NOVELAI_API_KEY: "pst-not-a-real-key-123456" } })
     expect(result.code).toBe(1)
