@@ -5,12 +5,12 @@
  * and the `gen_ai.*` span annotations.
  */
 import { Chat, LanguageModel, Prompt, Tool, Toolkit } from "@effect/ai"
-import { FetchHttpClient } from "@effect/platform"
 import { describe, expect, it } from "@effect/vitest"
-import { Chunk, Effect, Exit, Layer, Option, Schema, Stream, Tracer } from "effect"
-import { NovelAIClient, RateLimitError } from "effect-novelai"
+import { Chunk, Effect, Exit, Option, Schema, Stream } from "effect"
+import { type NovelAIClient, RateLimitError } from "effect-novelai"
 import { NovelAILanguageModel } from "effect-novelai/ai"
-import { type Simulator, type SimulatorOptions, startSimulator } from "effect-novelai/testing"
+import type { Simulator, SimulatorOptions } from "effect-novelai/testing"
+import { traced, withSimulator } from "./support.js"
 
 /** A simulator, a client on it, and NovelAI's `LanguageModel` for glm-4-6 with `config`. */
 const withModel = <A, E>(
@@ -19,21 +19,8 @@ const withModel = <A, E>(
   body: (sim: Simulator) => Effect.Effect<A, E, LanguageModel.LanguageModel | NovelAIClient.NovelAIClient>,
   clientOptions: Partial<NovelAIClient.Options> = {}
 ) =>
-  Effect.acquireRelease(
-    Effect.promise(() => startSimulator(simOptions)),
-    (sim) => Effect.promise(() => sim.close())
-  ).pipe(
-    Effect.flatMap((sim) =>
-      body(sim).pipe(
-        Effect.provide(NovelAILanguageModel.model("glm-4-6", config)),
-        Effect.provide(
-          NovelAIClient.layer({ apiKey: sim.apiKey, baseUrl: sim.url, ...clientOptions }).pipe(
-            Layer.provide(FetchHttpClient.layer)
-          )
-        )
-      )
-    ),
-    Effect.scoped
+  withSimulator(simOptions, clientOptions, (sim) =>
+    body(sim).pipe(Effect.provide(NovelAILanguageModel.model("glm-4-6", config)))
   )
 
 const bodies = (sim: Simulator) => sim.requests.map((r) => r.body as Record<string, any>)
@@ -222,17 +209,8 @@ describe("the provider", () => {
   it.live("the span @effect/ai hands over gets the gen_ai request and response attributes", () =>
     withModel({}, { temperature: 0.7, maxTokens: 9 }, () =>
       Effect.gen(function* () {
-        const base = yield* Effect.tracer
-        const spans: Array<Tracer.Span> = []
-        const tracer = Tracer.make({
-          span: (...args) => {
-            const span = base.span(...args)
-            spans.push(span)
-            return span
-          },
-          context: (f, fiber) => base.context(f, fiber)
-        })
-        yield* LanguageModel.generateText({ prompt: "x" }).pipe(Effect.withTracer(tracer))
+        const { spans, exit } = yield* traced(LanguageModel.generateText({ prompt: "x" }))
+        expect(Exit.isSuccess(exit)).toBe(true)
         const span = spans.find((s) => s.name === "LanguageModel.generateText")
         expect(Object.fromEntries(span!.attributes)).toMatchObject({
           "gen_ai.system": "novelai",

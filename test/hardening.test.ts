@@ -9,7 +9,6 @@ import { describe, expect, it } from "@effect/vitest"
 import {
   Chunk,
   ConfigProvider,
-  type Duration,
   Effect,
   Exit,
   Fiber,
@@ -21,24 +20,9 @@ import {
   TestClock
 } from "effect"
 import { NovelAI, NovelAIClient, OpenAI, RateLimitError } from "effect-novelai"
-import { API_KEY, chatChunk, controlledBody, json, makeTestClient, sse } from "./support.js"
+import { API_KEY, chatChunk, controlledBody, json, makeTestClient, runFor, settle, sse } from "./support.js"
 
 const hi = { messages: [{ role: "user" as const, content: "Hi" }] }
-const settle = Effect.promise(() => new Promise((resolve) => setTimeout(resolve, 5)))
-
-/** Forks `effect`, then advances the TestClock step by step; whether it was done after each step. */
-const runFor = <A, E, R>(effect: Effect.Effect<A, E, R>, ...steps: Array<Duration.DurationInput>) =>
-  Effect.gen(function* () {
-    const fiber = yield* Effect.fork(effect)
-    yield* settle
-    const done: Array<boolean> = []
-    for (const step of steps) {
-      yield* TestClock.adjust(step)
-      yield* settle
-      done.push(fiber.unsafePoll() !== null)
-    }
-    return { done, exit: yield* Fiber.await(fiber) }
-  })
 
 const failure = <A, E>(exit: Exit.Exit<A, E>) =>
   Exit.isFailure(exit) && exit.cause._tag === "Fail" ? exit.cause.error : undefined

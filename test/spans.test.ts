@@ -1,24 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Logger, LogLevel, Stream, Tracer } from "effect"
+import { Effect, Logger, LogLevel, Stream, type Tracer } from "effect"
 import { OpenAI } from "effect-novelai"
-import { API_KEY, json, makeTestClient, sse } from "./support.js"
-
-/** Runs `effect` under a tracer that records every span it starts. */
-const traced = <A, E>(effect: Effect.Effect<A, E>) =>
-  Effect.gen(function* () {
-    const base = yield* Effect.tracer
-    const spans: Array<Tracer.Span> = []
-    const tracer = Tracer.make({
-      span: (...args) => {
-        const span = base.span(...args)
-        spans.push(span)
-        return span
-      },
-      context: (f, fiber) => base.context(f, fiber)
-    })
-    const exit = yield* effect.pipe(Effect.withTracer(tracer), Effect.exit)
-    return { spans, exit }
-  })
+import { API_KEY, json, makeTestClient, sse, traced } from "./support.js"
 
 const chatBody = {
   id: "x",

@@ -5,7 +5,7 @@ import {
   type HttpClientRequest,
   HttpClientResponse
 } from "@effect/platform"
-import { Effect, Layer } from "effect"
+import { type Duration, Effect, type Exit, Fiber, Layer, TestClock, Tracer } from "effect"
 import { NovelAIClient } from "effect-novelai"
 import { type Simulator, type SimulatorOptions, startSimulator } from "effect-novelai/testing"
 
@@ -131,3 +131,37 @@ export const withSimulator = <A, E>(
     ),
     Effect.scoped
   )
+
+/** Lets sockets and promises outside the fiber runtime move (5 ms). */
+export const settle = Effect.promise(() => new Promise((resolve) => setTimeout(resolve, 5)))
+
+/** Forks `effect`, then advances the TestClock step by step; whether it was done after each step. */
+export const runFor = <A, E, R>(effect: Effect.Effect<A, E, R>, ...steps: Array<Duration.DurationInput>) =>
+  Effect.gen(function* () {
+    const fiber = yield* Effect.fork(effect)
+    yield* settle
+    const done: Array<boolean> = []
+    for (const step of steps) {
+      yield* TestClock.adjust(step)
+      yield* settle
+      done.push(fiber.unsafePoll() !== null)
+    }
+    return { done, exit: yield* Fiber.await(fiber) }
+  })
+
+/** Runs `effect` under a tracer that records every span it starts. */
+export const traced = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
+  Effect.gen(function* () {
+    const base = yield* Effect.tracer
+    const spans: Array<Tracer.Span> = []
+    const tracer = Tracer.make({
+      span: (...args) => {
+        const span = base.span(...args)
+        spans.push(span)
+        return span
+      },
+      context: (f, fiber) => base.context(f, fiber)
+    })
+    const exit: Exit.Exit<A, E> = yield* effect.pipe(Effect.withTracer(tracer), Effect.exit)
+    return { spans, exit }
+  })

@@ -1,11 +1,10 @@
 import { HttpClient, HttpClientError, HttpClientResponse } from "@effect/platform"
 import { describe, expect, it } from "@effect/vitest"
-import { Clock, type Duration, Effect, Exit, Fiber, Layer, Stream, Supervisor, TestClock } from "effect"
+import { Clock, Effect, Exit, Fiber, Layer, Stream, Supervisor, TestClock } from "effect"
 import { NovelAIClient, OpenAI, TimeoutError } from "effect-novelai"
-import { API_KEY } from "./support.js"
+import { API_KEY, runFor, settle } from "./support.js"
 
 const hi = { messages: [{ role: "user" as const, content: "Hi" }] }
-const settle = Effect.promise(() => new Promise((resolve) => setTimeout(resolve, 5)))
 
 type Behaviour = "no-headers" | "stalled-body" | "stalled-stream"
 
@@ -53,19 +52,6 @@ const misbehaving = (behaviour: Behaviour, options?: Partial<NovelAIClient.Optio
   }).pipe(Layer.provide(Layer.succeed(HttpClient.HttpClient, http)))
   return { state, layer }
 }
-
-const runFor = <A, E>(effect: Effect.Effect<A, E>, ...steps: Array<Duration.DurationInput>) =>
-  Effect.gen(function* () {
-    const fiber = yield* Effect.fork(effect)
-    yield* settle
-    const done: Array<boolean> = []
-    for (const step of steps) {
-      yield* TestClock.adjust(step)
-      yield* settle
-      done.push(fiber.unsafePoll() !== null)
-    }
-    return { done, exit: yield* Fiber.await(fiber) }
-  })
 
 describe("timeouts", () => {
   it.effect("request timeout: no headers within `timeout` is a TimeoutError (request) and aborts", () =>

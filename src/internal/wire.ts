@@ -228,14 +228,24 @@ export const TokenCountFromWire = Schema.transform(
 const isObject = (u: unknown): u is Record<string, unknown> =>
   typeof u === "object" && u !== null && !Array.isArray(u)
 
+const optionalString = (u: unknown): u is string | null | undefined =>
+  u === undefined || u === null || typeof u === "string"
+
 /**
- * The chunk NovelAI sends for nearly every event of a chat stream (`id`, `created`, `model`,
- * choices with an `index`, a `delta` of strings and a `finish_reason`, and a `usage` of numbers or
- * none), checked and normalised by hand: the same result as {@link ChatWire} and {@link normaliseChatChunk} give, at a
- * fraction of the cost on the hottest path of a stream. Anything else is `undefined`, and left to
- * the schema (a test checks both agree on whatever this accepts).
+ * What every common shape starts with: `id`, `created`, `model`, a `choices` array and a `usage` of
+ * numbers or none; `undefined` for anything else, left to the schemas.
  */
-export const commonChatChunk = (json: unknown): ChatCompletionChunk | undefined => {
+const commonHeadOf = (
+  json: unknown
+):
+  | {
+      readonly id: string
+      readonly created: number
+      readonly model: string
+      readonly choices: ReadonlyArray<unknown>
+      readonly usage: Usage | undefined
+    }
+  | undefined => {
   if (!isObject(json)) return undefined
   const { id, created, model, choices } = json
   if (
@@ -247,7 +257,20 @@ export const commonChatChunk = (json: unknown): ChatCompletionChunk | undefined 
     return undefined
   }
   const usage = commonUsageOf(json.usage)
-  if (usage === false) return undefined
+  return usage === false ? undefined : { id, created, model, choices, usage }
+}
+
+/**
+ * The chunk NovelAI sends for nearly every event of a chat stream (`id`, `created`, `model`,
+ * choices with an `index`, a `delta` of strings and a `finish_reason`, and a `usage` of numbers or
+ * none), checked and normalised by hand: the same result as {@link ChatWire} and {@link normaliseChatChunk} give, at a
+ * fraction of the cost on the hottest path of a stream. Anything else is `undefined`, and left to
+ * the schema (a test checks both agree on whatever this accepts).
+ */
+export const commonChatChunk = (json: unknown): ChatCompletionChunk | undefined => {
+  const head = commonHeadOf(json)
+  if (head === undefined) return undefined
+  const { id, created, model, choices, usage } = head
   const out: Array<ChatCompletionChunk["choices"][number]> = []
   for (const choice of choices) {
     if (!isObject(choice)) return undefined
@@ -257,18 +280,13 @@ export const commonChatChunk = (json: unknown): ChatCompletionChunk | undefined 
       !isObject(delta) ||
       choice.message !== undefined ||
       choice.text !== undefined ||
-      (finish_reason !== undefined && finish_reason !== null && typeof finish_reason !== "string")
+      !optionalString(finish_reason)
     ) {
       return undefined
     }
     const { role, content, reasoning_content } = delta
-    if (
-      (role !== undefined && role !== null && typeof role !== "string") ||
-      (content !== undefined && content !== null && typeof content !== "string") ||
-      (reasoning_content !== undefined && reasoning_content !== null && typeof reasoning_content !== "string")
-    ) {
+    if (!optionalString(role) || !optionalString(content) || !optionalString(reasoning_content))
       return undefined
-    }
     out.push({
       index,
       delta: {
@@ -282,8 +300,6 @@ export const commonChatChunk = (json: unknown): ChatCompletionChunk | undefined 
   }
   return { id, object: "chat.completion.chunk", created, model, choices: out, ...(usage ? { usage } : {}) }
 }
-
-const optionalString = (u: unknown): boolean => u === undefined || u === null || typeof u === "string"
 
 /**
  * No usage (`undefined`), a usage whose counts are all numbers (what {@link UsageFromWire} gives
@@ -305,18 +321,9 @@ const commonUsageOf = (u: unknown): Usage | undefined | false => {
  * `finish_reason`, a `usage` of numbers or none), by hand; see {@link commonChatChunk}.
  */
 export const commonCompletionChunk = (json: unknown): CompletionChunk | undefined => {
-  if (!isObject(json)) return undefined
-  const { id, created, model, choices } = json
-  if (
-    typeof id !== "string" ||
-    typeof created !== "number" ||
-    typeof model !== "string" ||
-    !Array.isArray(choices)
-  ) {
-    return undefined
-  }
-  const usage = commonUsageOf(json.usage)
-  if (usage === false) return undefined
+  const head = commonHeadOf(json)
+  if (head === undefined) return undefined
+  const { id, created, model, choices, usage } = head
   const out: Array<CompletionChunk["choices"][number]> = []
   for (const choice of choices) {
     if (!isObject(choice)) return undefined
@@ -332,7 +339,7 @@ export const commonCompletionChunk = (json: unknown): CompletionChunk | undefine
     out.push({
       text,
       index,
-      finish_reason: (finish_reason as string | null | undefined) ?? null,
+      finish_reason: finish_reason ?? null,
       ...extrasOf(choice)
     })
   }
@@ -366,18 +373,9 @@ export const commonCompletion = (json: unknown): Completion | undefined => {
  * {@link commonChatChunk}.
  */
 export const commonChatCompletion = (json: unknown): ChatCompletion | undefined => {
-  if (!isObject(json)) return undefined
-  const { id, created, model, choices, usage } = json
-  if (
-    typeof id !== "string" ||
-    typeof created !== "number" ||
-    typeof model !== "string" ||
-    !Array.isArray(choices)
-  ) {
-    return undefined
-  }
-  const usageOut = commonUsageOf(usage)
-  if (usageOut === false) return undefined
+  const head = commonHeadOf(json)
+  if (head === undefined) return undefined
+  const { id, created, model, choices, usage } = head
   const out: Array<ChatCompletion["choices"][number]> = []
   for (const choice of choices) {
     if (!isObject(choice)) return undefined
@@ -397,18 +395,15 @@ export const commonChatCompletion = (json: unknown): ChatCompletion | undefined 
     out.push({
       index,
       message: {
-        role: (role as string | null | undefined) ?? "assistant",
-        ...splitThinking(
-          (content as string | null | undefined) ?? "",
-          (reasoning_content as string | null | undefined) ?? undefined
-        )
+        role: role ?? "assistant",
+        ...splitThinking(content ?? "", reasoning_content ?? undefined)
       },
-      finish_reason: (finish_reason as string | null | undefined) ?? null,
+      finish_reason: finish_reason ?? null,
       ...extrasOf(choice)
     })
   }
   return ChatCompletion.make(
-    { id, object: "chat.completion", created, model, choices: out, ...(usageOut ? { usage: usageOut } : {}) },
+    { id, object: "chat.completion", created, model, choices: out, ...(usage ? { usage } : {}) },
     true
   )
 }
