@@ -364,6 +364,36 @@ describe("against the simulator", () => {
     )
   )
 
+  it.live(
+    "use_string: false (through extraBody) is token ids as base64 both ways, 4 bytes each for Erato",
+    () =>
+      withSimulator({}, {}, () =>
+        Effect.gen(function* () {
+          const ids = Buffer.alloc(8)
+          ids.writeUInt32LE(9906, 0)
+          ids.writeUInt32LE(1917, 4)
+          const { output } = yield* Text.generate({
+            input: ids.toString("base64"),
+            maxLength: 5,
+            extraBody: { use_string: false }
+          })
+          expect(Buffer.from(output, "base64").length).toBe(5 * 4)
+          const kayra = yield* Text.generate({
+            model: "kayra-v1",
+            input: ids.toString("base64"),
+            maxLength: 5,
+            extraBody: { use_string: false }
+          })
+          expect(Buffer.from(kayra.output, "base64").length).toBe(5 * 2)
+          const bad = yield* Effect.flip(
+            Text.generate({ input: "not base64!", extraBody: { use_string: false } })
+          )
+          expect(bad).toBeInstanceOf(InvalidRequestError)
+          expect(bad.message).toContain("base64")
+        })
+      )
+  )
+
   it.live("covers the spec's table of models end to end", () =>
     withSimulator({}, {}, () =>
       Effect.gen(function* () {

@@ -34,6 +34,29 @@ const erato = (): Promise<Decoder | undefined> => {
 }
 
 const tokenId = (token: string) => hash(token) % 128_000
+
+/** Bytes per token id on the wire without `use_string`: Llama 3's ids need 4, nerdstash's 2. */
+const idWidth = (model: string): 2 | 4 => (model.startsWith("llama-3") ? 4 : 2)
+
+/** The token ids of a base64 input, or null when it is not whole ids of that width. */
+const tokenIdsOf = (input: string, width: 2 | 4): ReadonlyArray<number> | null => {
+  if (!/^[A-Za-z0-9+/]*={0,2}$/.test(input)) return null
+  const bytes = Buffer.from(input, "base64")
+  if (bytes.length % width !== 0) return null
+  return Array.from({ length: bytes.length / width }, (_, i) =>
+    width === 4 ? bytes.readUInt32LE(i * width) : bytes.readUInt16LE(i * width)
+  )
+}
+
+/** Tokens as base64 of their (simulated) ids. */
+const base64Of = (tokens: ReadonlyArray<string>, width: 2 | 4): string => {
+  const bytes = Buffer.alloc(tokens.length * width)
+  tokens.forEach((token, i) => {
+    if (width === 4) bytes.writeUInt32LE(tokenId(token), i * width)
+    else bytes.writeUInt16LE(tokenId(token) % 65_536, i * width)
+  })
+  return bytes.toString("base64")
+}
 const logprobOf = (token: string) => -(hash(`lp${token}`) % 4000) / 1000
 
 /** NovelAI's logprobs of one token: the chosen one, and the most likely before and after sampling. */
@@ -54,11 +77,11 @@ export const handleNative = async (routes: Routes, ex: Exchange, stream: boolean
   if (typeof parameters !== "object" || parameters === null || Array.isArray(parameters)) {
     return ex.fail(400, "parameters: must be an object")
   }
-  if ((parameters as { use_string?: unknown }).use_string !== true) {
-    return ex.fail(
-      400,
-      "parameters.use_string: the simulator answers only use_string: true (text in, text out)"
-    )
+  // Text in and out unless `use_string: false` (text.novelai.net's default is text): then both are
+  // base64 of little-endian token ids, 4 bytes each for Llama 3 models, 2 for nerdstash ones.
+  const useString = (parameters as { use_string?: unknown }).use_string
+  if (useString !== undefined && typeof useString !== "boolean") {
+    return ex.fail(400, "parameters.use_string: must be a boolean")
   }
   const decoded = Schema.decodeUnknownEither(TextGenerateParams)(
     { ...parameters, input: body?.input, model: body?.model, prefix: body?.prefix },
@@ -75,11 +98,16 @@ export const handleNative = async (routes: Routes, ex: Exchange, stream: boolean
     return ex.fail(403, `The model ${model} is not available on this endpoint`)
   if (!routes.textModels.includes(model)) return ex.fail(404, `Model not found: ${model}`)
   if (ex.tier === "free") return ex.fail(402, "An active subscription is required to access this endpoint")
+  const ids = useString === false ? tokenIdsOf(params.input, idWidth(model)) : undefined
+  if (ids === null) {
+    return ex.fail(400, `input: must be base64 of ${idWidth(model)}-byte token ids when use_string is false`)
+  }
+  const input = ids === undefined ? params.input : ids.join(" ")
   const maxLength = params.maxLength ?? 40
   if (maxLength > MAX_LENGTH[ex.tier]) {
     return ex.fail(400, `max_length: must be at most ${MAX_LENGTH[ex.tier]} for your subscription tier`)
   }
-  const contextTokens = countTokens(params.input)
+  const contextTokens = ids?.length ?? countTokens(input)
   if (contextTokens > CONTEXT[ex.tier]) {
     return ex.fail(
       400,
@@ -91,7 +119,7 @@ export const handleNative = async (routes: Routes, ex: Exchange, stream: boolean
   // The text: the simulator's story, cut after the first stop sequence (once `min_length` tokens are out).
   const forcedHeader = Number(ex.req.headers["x-simulator-tokens"])
   const forced = Number.isInteger(forcedHeader) && forcedHeader > 0 ? forcedHeader : undefined
-  const generation = generate({ input: params.input, seed: 0, maxTokens: maxLength, stop: undefined, forced })
+  const generation = generate({ input, seed: 0, maxTokens: maxLength, stop: undefined, forced })
   const decoder = model === "llama-3-erato-v1" ? await erato() : undefined
   const stops = (params.stopSequences ?? [])
     .map((s) => (typeof s === "string" ? s : decoder?.decode(s)))
@@ -124,7 +152,7 @@ export const handleNative = async (routes: Routes, ex: Exchange, stream: boolean
     release(true)
     if (res.destroyed) return
     return sendJson(res, 200, {
-      output: tokens.join(""),
+      output: ids === undefined ? tokens.join("") : base64Of(tokens, idWidth(model)),
       ...(numLogprobs !== undefined ? { logprobs: tokens.map((t) => logprobs(t, numLogprobs)) } : {})
     })
   }
@@ -148,7 +176,7 @@ export const handleNative = async (routes: Routes, ex: Exchange, stream: boolean
       const token = tokens[ptr]!
       ex.record.chunks++
       await sse.event("newToken", {
-        token,
+        token: ids === undefined ? token : base64Of([token], idWidth(model)),
         ptr,
         final: ptr === tokens.length - 1,
         ...(numLogprobs !== undefined ? { logprobs: logprobs(token, numLogprobs) } : {})
