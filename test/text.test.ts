@@ -164,6 +164,7 @@ describe("the request", () => {
     ["too many stop sequences", { stopSequences: Array.from({ length: 1025 }, () => [1]) }, "at most 1024"],
     ["an /oa/v1 name", { maxTokens: 10 }, "the native API calls it maxLength"],
     ["the cubic unified term", { unifiedCubic: 1 }, "has no cubic term"],
+    ["stream", { stream: true }, "use generateStream"],
     ["input over 100,000 characters", { input: "x".repeat(100_001) }, "at most 100,000 characters"],
     [
       "extraBody setting a typed parameter",

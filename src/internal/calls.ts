@@ -16,7 +16,7 @@ import type { CallEndpoint, StreamEndpoint } from "./endpoints.js"
 import { closedError, type ErrorContext, scrubError } from "./errors.js"
 import { refuseOnNative } from "./native.js"
 import type { Resolved } from "./options.js"
-import { checkNames, mergeExtra, namesOf } from "./params.js"
+import { checkNames, mergeExtra, NATIVE_HINTS, namesOf } from "./params.js"
 import { type CallSettings, type Guard, makeSettings, retryCall, retryStream } from "./policy.js"
 import { requestAttributes } from "./telemetry.js"
 import * as Transport from "./transport.js"
@@ -38,7 +38,7 @@ export const make = (transport: Transport.Transport, options: Resolved) => {
    * `extraBody` that clashes, text the model's tokenizer cannot take.
    */
   const prepare = (
-    endpoint: Pick<CallEndpoint<unknown>, "defaultModel" | "refuseModel" | "body">,
+    endpoint: Pick<CallEndpoint<unknown>, "defaultModel" | "hints" | "refuseModel" | "body">,
     name: string,
     encode: ((input: unknown) => Either.Either<unknown, Errors.InvalidRequestError>) | undefined,
     names: ReadonlySet<string>,
@@ -48,7 +48,7 @@ export const make = (transport: Transport.Transport, options: Resolved) => {
   ): Effect.Effect<HttpClientRequest.HttpClientRequest, Errors.InvalidRequestError> => {
     if (encode === undefined) return Either.right(base)
     if (isRecord(params)) {
-      const unknown = checkNames(name, names, params)
+      const unknown = checkNames(name, names, params, endpoint.hints)
       if (Either.isLeft(unknown)) return Either.left(unknown.left)
     }
     const model = modelOf(endpoint, params)
@@ -261,7 +261,8 @@ export const make = (transport: Transport.Transport, options: Resolved) => {
   const countTokens = (params: unknown): Effect.Effect<number, Errors.NovelAIError> => {
     const model = isRecord(params) && params.model !== undefined ? params.model : options.defaultTextModel
     return Effect.gen(function* () {
-      if (isRecord(params)) yield* checkNames("tokenCount", namesOf(TextTokenCountParams), params)
+      if (isRecord(params))
+        yield* checkNames("tokenCount", namesOf(TextTokenCountParams), params, NATIVE_HINTS)
       yield* countParams(params)
       const refused = refuseOnNative(model)
       if (refused !== undefined) {

@@ -14,6 +14,7 @@ import { TokenCountParams } from "../TokenCount.js"
 import { responseDecoder } from "./decode.js"
 import { observeChoices, observeTokens, type Progress } from "./events.js"
 import * as Native from "./native.js"
+import { NATIVE_HINTS, OPENAI_HINTS } from "./params.js"
 import { annotateResult } from "./telemetry.js"
 import { ThinkingSplitter } from "./thinking.js"
 import {
@@ -47,6 +48,8 @@ interface Common {
   readonly generation: boolean
   /** The client's default model a call naming none gets: `defaultModel` or `defaultTextModel`. */
   readonly defaultModel: "defaultModel" | "defaultTextModel"
+  /** What to say of a parameter name the endpoint does not take, by name. */
+  readonly hints: Readonly<Record<string, string>>
   /** Why the endpoint may not be called with a model, if it may not (the other API's models). */
   readonly refuseModel: (model: unknown) => string | undefined
   /**
@@ -223,6 +226,7 @@ const withFastPath =
 export const listModels: CallEndpoint<ReadonlyArray<ModelInfo>> = {
   name: "listModels",
   defaultModel: "defaultModel",
+  hints: OPENAI_HINTS,
   refuseModel: anyModel,
   body: undefined,
   operation: "list_models",
@@ -237,6 +241,7 @@ export const listModels: CallEndpoint<ReadonlyArray<ModelInfo>> = {
 export const tokenCount: CallEndpoint<number> = {
   name: "tokenCount",
   defaultModel: "defaultModel",
+  hints: OPENAI_HINTS,
   refuseModel: anyModel,
   body: undefined,
   operation: "token_count",
@@ -251,6 +256,7 @@ export const tokenCount: CallEndpoint<number> = {
 export const completion: CallEndpoint<Completion> = {
   name: "completion",
   defaultModel: "defaultModel",
+  hints: OPENAI_HINTS,
   refuseModel: Native.refuseOnOpenAI,
   body: undefined,
   operation: "text_completion",
@@ -268,6 +274,7 @@ export const completion: CallEndpoint<Completion> = {
 export const chatCompletion: CallEndpoint<ChatCompletion> = {
   name: "chatCompletion",
   defaultModel: "defaultModel",
+  hints: OPENAI_HINTS,
   refuseModel: Native.refuseOnOpenAI,
   body: undefined,
   operation: "chat",
@@ -285,6 +292,7 @@ export const chatCompletion: CallEndpoint<ChatCompletion> = {
 export const completionStream: StreamEndpoint<CompletionChunk> = {
   name: "completionStream",
   defaultModel: "defaultModel",
+  hints: OPENAI_HINTS,
   refuseModel: Native.refuseOnOpenAI,
   body: undefined,
   operation: "text_completion",
@@ -305,6 +313,7 @@ export const completionStream: StreamEndpoint<CompletionChunk> = {
 export const chatCompletionStream: StreamEndpoint<ChatCompletionChunk> = {
   name: "chatCompletionStream",
   defaultModel: "defaultModel",
+  hints: OPENAI_HINTS,
   refuseModel: Native.refuseOnOpenAI,
   body: undefined,
   operation: "chat",
@@ -325,6 +334,7 @@ const native = {
   generation: true,
   params: TextGenerateParams,
   defaultModel: "defaultTextModel",
+  hints: NATIVE_HINTS,
   refuseModel: Native.refuseOnNative,
   body: Native.body
 } as const

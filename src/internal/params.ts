@@ -6,15 +6,26 @@ import * as Either from "effect/Either"
 import type * as Schema from "effect/Schema"
 import { InvalidRequestError } from "../Errors.js"
 
-/** Names people bring from the OpenAI API that have no place here, and why. */
-const HINTS: Readonly<Record<string, string>> = {
-  stream: "streaming is chosen by the call: use chatCompletionStream or completionStream",
+/** What neither API has, whichever a name is brought to. */
+const NEITHER: Readonly<Record<string, string>> = {
   tools: "NovelAI has no tool calling",
   tool_choice: "NovelAI has no tool calling",
   functions: "NovelAI has no tool calling",
   function_call: "NovelAI has no tool calling",
   response_format: "NovelAI has no JSON mode",
-  stream_options: "NovelAI takes no stream options",
+  stream_options: "NovelAI takes no stream options"
+}
+
+/** Names people bring from the OpenAI API that have no place in a `/oa/v1` call, and why. */
+export const OPENAI_HINTS: Readonly<Record<string, string>> = {
+  ...NEITHER,
+  stream: "streaming is chosen by the call: use chatCompletionStream or completionStream"
+}
+
+/** Names of `/oa/v1` calls brought to the native API, and what it calls them. */
+export const NATIVE_HINTS: Readonly<Record<string, string>> = {
+  ...NEITHER,
+  stream: "streaming is chosen by the call: use generateStream",
   unifiedCubic:
     "the native API's unified sampler has no cubic term (unifiedLinear, unifiedQuadratic and unifiedIncreaseLinearWithEntropy are math1_temp, math1_quad and math1_quad_entropy_scale)",
   maxTokens: "the native API calls it maxLength",
@@ -38,12 +49,13 @@ export const namesOf = (schema: Schema.Schema<any, any>): ReadonlySet<string> =>
 export const checkNames = (
   endpoint: string,
   names: ReadonlySet<string>,
-  params: Record<string, unknown>
+  params: Record<string, unknown>,
+  hints: Readonly<Record<string, string>>
 ): Either.Either<void, InvalidRequestError> => {
   for (const key of Object.keys(params)) {
     if (names.has(key)) continue
     const hint =
-      (Object.hasOwn(HINTS, key) ? HINTS[key] : undefined) ??
+      (Object.hasOwn(hints, key) ? hints[key] : undefined) ??
       (names.has(camel(key))
         ? `did you mean ${camel(key)}? (parameters are camelCase here)`
         : "parameters the library does not know yet go in extraBody, as the server names them")
