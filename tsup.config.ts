@@ -19,11 +19,11 @@ const library = defineConfig({
     testing: "src/testing/index.ts",
     ai: "src/ai/index.ts",
     // The facade's default transport, one file per runtime (package.json "imports": #default-http).
-    "default-http": "src/internal/defaultHttp.ts",
-    "default-http.node": "src/internal/defaultHttp.node.ts",
+    "default-http": "src/internal/core/defaultHttp.ts",
+    "default-http.node": "src/internal/core/defaultHttp.node.ts",
     // Erato's tokenizer loader, one file for browsers and one for the rest (#llama3).
-    llama3: "src/internal/llama3.ts",
-    "llama3.browser": "src/internal/llama3.browser.ts",
+    llama3: "src/internal/native/llama3.ts",
+    "llama3.browser": "src/internal/native/llama3.browser.ts",
     "bin/simulator": "src/bin/simulator.ts"
   },
   format: ["esm", "cjs"],

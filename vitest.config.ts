@@ -17,9 +17,12 @@ export default defineConfig({
       // suite runs without a build.
       {
         find: /^#default-http$/,
-        replacement: fileURLToPath(new URL("./src/internal/defaultHttp.node.ts", import.meta.url))
+        replacement: fileURLToPath(new URL("./src/internal/core/defaultHttp.node.ts", import.meta.url))
       },
-      { find: /^#llama3$/, replacement: fileURLToPath(new URL("./src/internal/llama3.ts", import.meta.url)) }
+      {
+        find: /^#llama3$/,
+        replacement: fileURLToPath(new URL("./src/internal/native/llama3.ts", import.meta.url))
+      }
     ]
   },
   test: {

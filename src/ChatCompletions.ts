@@ -4,8 +4,8 @@
  * @since 0.1.0
  */
 import * as Schema from "effect/Schema"
-import { SamplingFields } from "./internal/sampling.js"
-import * as S from "./internal/schema.js"
+import * as S from "./internal/core/schema.js"
+import { SamplingFields } from "./internal/openai/sampling.js"
 import { ChoiceExtras, Usage } from "./Sampling.js"
 
 const ROLES: ReadonlySet<string> = new Set(["system", "user", "assistant"])

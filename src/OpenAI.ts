@@ -14,7 +14,7 @@ import type {
 } from "./ChatCompletions.js"
 import type { Completion, CompletionChunk, CompletionParams } from "./Completions.js"
 import type { NovelAIError } from "./Errors.js"
-import * as Collect from "./internal/collect.js"
+import * as Collect from "./internal/openai/collect.js"
 import type { ModelInfo } from "./Models.js"
 import { type CallOptions, NovelAIClient } from "./NovelAIClient.js"
 import type { TokenCountParams } from "./TokenCount.js"

@@ -5,7 +5,7 @@
  * @since 0.1.0
  */
 import * as Schema from "effect/Schema"
-import { SamplingFields } from "./internal/sampling.js"
+import { SamplingFields } from "./internal/openai/sampling.js"
 
 /**
  * The sampling parameters of completions and chat completions: `model`, `maxTokens`,

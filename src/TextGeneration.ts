@@ -5,7 +5,7 @@
  * @since 0.3.0
  */
 import * as Schema from "effect/Schema"
-import * as S from "./internal/schema.js"
+import * as S from "./internal/core/schema.js"
 
 /**
  * A native model id: `llama-3-erato-v1` (the default), `kayra-v1`, or any newer id. The GLM models

@@ -4,8 +4,8 @@
  * @since 0.1.0
  */
 import * as Schema from "effect/Schema"
-import { modelId } from "./internal/sampling.js"
-import * as S from "./internal/schema.js"
+import * as S from "./internal/core/schema.js"
+import { modelId } from "./internal/openai/sampling.js"
 
 /**
  * Parameters of `tokenCount`: the `prompt` to count and, optionally, the `model` whose tokenizer

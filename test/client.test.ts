@@ -4,7 +4,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { Chunk, ConfigProvider, Effect, Exit, Fiber, Layer, Redacted, Stream, TestClock } from "effect"
 import { ConfigurationError, NovelAIClient, OpenAI } from "effect-novelai"
 import pkg from "../package.json" with { type: "json" }
-import { VERSION } from "../src/internal/version.js"
+import { VERSION } from "../src/internal/core/version.js"
 import { API_KEY, json, makeTestClient } from "./support.js"
 
 const chunk = (i: number) =>

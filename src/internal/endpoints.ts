@@ -11,12 +11,12 @@ import type * as Errors from "../Errors.js"
 import type { ModelInfo } from "../Models.js"
 import { TextGenerateParams, type TextGeneration, type TextToken } from "../TextGeneration.js"
 import { TokenCountParams } from "../TokenCount.js"
-import { responseDecoder } from "./decode.js"
-import { observeChoices, observeTokens, type Progress } from "./events.js"
-import * as Native from "./native.js"
-import { NATIVE_HINTS, OPENAI_HINTS } from "./params.js"
-import { annotateResult } from "./telemetry.js"
-import { ThinkingSplitter } from "./thinking.js"
+import { responseDecoder } from "./core/decode.js"
+import { NATIVE_HINTS, OPENAI_HINTS } from "./core/params.js"
+import { observeChoices, observeTokens, type Progress } from "./core/progress.js"
+import { annotateResult } from "./core/telemetry.js"
+import * as Native from "./native/body.js"
+import { ThinkingSplitter } from "./openai/thinking.js"
 import {
   ChatWire,
   CompletionWire,
@@ -30,7 +30,7 @@ import {
   normaliseCompletion,
   TokenCountFromWire,
   wholeCompletion
-} from "./wire.js"
+} from "./openai/wire.js"
 
 /** What every endpoint has. */
 interface Common {

@@ -8,7 +8,7 @@
 import * as Either from "effect/Either"
 import * as Schema from "effect/Schema"
 import { loadLlama3 } from "#llama3"
-import { describeIssues } from "../../internal/decode.js"
+import { describeIssues } from "../../internal/core/decode.js"
 import { TextGenerateParams } from "../../TextGeneration.js"
 import { actOnStreamFault, faultAfter, isStreamFault } from "./faults.js"
 import type { Tier } from "./quirks.js"

@@ -4,12 +4,12 @@
  * forms.
  */
 import * as Schema from "effect/Schema"
-import type { ChatCompletionChunk } from "../ChatCompletions.js"
-import { ChatCompletion } from "../ChatCompletions.js"
-import { Completion, type CompletionChunk } from "../Completions.js"
-import { ModelInfo } from "../Models.js"
-import { Usage } from "../Sampling.js"
-import * as S from "./schema.js"
+import type { ChatCompletionChunk } from "../../ChatCompletions.js"
+import { ChatCompletion } from "../../ChatCompletions.js"
+import { Completion, type CompletionChunk } from "../../Completions.js"
+import { ModelInfo } from "../../Models.js"
+import { Usage } from "../../Sampling.js"
+import * as S from "../core/schema.js"
 import { splitThinking, stripStrayClose } from "./thinking.js"
 
 /** A lenient usage: missing counts become 0, a missing total is the sum. */

@@ -6,10 +6,10 @@
  */
 import * as Effect from "effect/Effect"
 import * as Stream from "effect/Stream"
-import { ChatCompletion, type ChatCompletionChunk } from "../ChatCompletions.js"
-import { Completion, type CompletionChunk } from "../Completions.js"
-import type { Usage } from "../Sampling.js"
-import type { TextGeneration, TextToken } from "../TextGeneration.js"
+import { ChatCompletion, type ChatCompletionChunk } from "../../ChatCompletions.js"
+import { Completion, type CompletionChunk } from "../../Completions.js"
+import type { Usage } from "../../Sampling.js"
+import type { TextGeneration, TextToken } from "../../TextGeneration.js"
 import { splitThinking } from "./thinking.js"
 
 interface Head {

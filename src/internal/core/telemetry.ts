@@ -3,7 +3,7 @@
  * (`gen_ai.request.*`) and what came back (`gen_ai.response.*`, `gen_ai.usage.*`).
  */
 import type * as Tracer from "effect/Tracer"
-import type { Usage } from "../Sampling.js"
+import type { Usage } from "../../Sampling.js"
 
 export const requestAttributes = (operation: string, model: unknown): Record<string, unknown> => ({
   "gen_ai.system": "novelai",

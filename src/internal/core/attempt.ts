@@ -13,11 +13,11 @@ import { identity } from "effect/Function"
 import * as Option from "effect/Option"
 import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
-import * as Errors from "../Errors.js"
+import * as Errors from "../../Errors.js"
+import type { Rewrite } from "../endpoints.js"
 import { type Deadline, type Deadlines, Ended } from "./deadline.js"
 import { truncate } from "./decode.js"
-import * as Encoding from "./encoding.js"
-import type { Rewrite } from "./endpoints.js"
+import * as Encoding from "./decompress.js"
 import {
   closedError,
   type ErrorContext,
@@ -28,9 +28,9 @@ import {
   timeoutError,
   toTransportError
 } from "./errors.js"
-import * as Events from "./events.js"
 import type { Gate } from "./gate.js"
-import type { Clients } from "./http.js"
+import type { Clients } from "./pipeline.js"
+import * as Events from "./progress.js"
 import { makeFramer } from "./sse.js"
 import { annotateResponse } from "./telemetry.js"
 

@@ -4,7 +4,7 @@
  */
 import * as Either from "effect/Either"
 import type * as Schema from "effect/Schema"
-import { InvalidRequestError } from "../Errors.js"
+import { InvalidRequestError } from "../../Errors.js"
 
 /** What neither API has, whichever a name is brought to. */
 const NEITHER: Readonly<Record<string, string>> = {

@@ -5,7 +5,7 @@
  */
 import type * as HttpClientError from "@effect/platform/HttpClientError"
 import * as Duration from "effect/Duration"
-import * as Errors from "../Errors.js"
+import * as Errors from "../../Errors.js"
 
 /** What an error needs to know about the call it came from. */
 export interface ErrorContext {

@@ -13,9 +13,9 @@ import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import * as Schedule from "effect/Schedule"
 import * as Stream from "effect/Stream"
-import type * as Errors from "../Errors.js"
-import { InvalidRequestError, type NovelAIError } from "../Errors.js"
-import * as Retry from "../Retry.js"
+import type * as Errors from "../../Errors.js"
+import { InvalidRequestError, type NovelAIError } from "../../Errors.js"
+import * as Retry from "../../Retry.js"
 import { duration, lockWait, type Resolved, retries, schedule } from "./options.js"
 
 /** The settings one call runs with. */

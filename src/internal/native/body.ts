@@ -4,8 +4,8 @@
  */
 import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
-import { InvalidRequestError } from "../Errors.js"
-import type { TextGeneration, TextToken } from "../TextGeneration.js"
+import { InvalidRequestError } from "../../Errors.js"
+import type { TextGeneration, TextToken } from "../../TextGeneration.js"
 import type { Tokenizers } from "./tokenizers.js"
 
 /** The native models known; newer ids pass. */

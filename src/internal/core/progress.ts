@@ -9,8 +9,8 @@
  * - The input ending before `[DONE]` and before any choice finished is a truncated generation.
  */
 import * as Either from "effect/Either"
-import * as Errors from "../Errors.js"
-import type { Usage } from "../Sampling.js"
+import * as Errors from "../../Errors.js"
+import type { Usage } from "../../Sampling.js"
 import { truncate } from "./decode.js"
 import { type ErrorContext, isErrorPayload, parseBody } from "./errors.js"
 import type { EventSourceMessage } from "./sse.js"

@@ -1,7 +1,7 @@
 /** The sampling fields shared by completions and chat: camelCase in, snake_case on the wire. */
 import * as Schema from "effect/Schema"
-import type { ModelId } from "../Models.js"
-import * as S from "./schema.js"
+import type { ModelId } from "../../Models.js"
+import * as S from "../core/schema.js"
 
 /** A model id: any non-empty string, typed so that editors complete the known ones. */
 export const modelId: Schema.Schema<ModelId> = S.nonEmptyString("a model id such as glm-4-6")

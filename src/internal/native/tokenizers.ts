@@ -4,7 +4,7 @@
  */
 import * as Effect from "effect/Effect"
 import { loadLlama3 } from "#llama3"
-import { InvalidRequestError } from "../Errors.js"
+import { InvalidRequestError } from "../../Errors.js"
 
 /** A tokenizer as this library uses one: token ids of a text, without BOS or EOS. */
 export interface Tokenizer {

@@ -10,7 +10,7 @@
 import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import * as Effect from "effect/Effect"
 import * as Stream from "effect/Stream"
-import * as Errors from "../Errors.js"
+import * as Errors from "../../Errors.js"
 import { type ErrorContext, toTransportError } from "./errors.js"
 
 type Format = "gzip" | "deflate"
