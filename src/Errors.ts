@@ -140,6 +140,35 @@ export class StreamTruncatedError extends Data.TaggedError("StreamTruncatedError
 > {}
 
 /**
+ * A response body was larger than the call allows (`maxResponseBytes`, counted after
+ * decompression), or a collected stream's reply grew past it. Not retried: the same request would
+ * get the same answer. `limit` is the cap in bytes.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class ResponseTooLargeError extends Data.TaggedError("ResponseTooLargeError")<
+  ErrorFields & {
+    /** The cap that was passed, in bytes. */
+    readonly limit: number
+  }
+> {}
+
+/**
+ * The generation gate could not give a slot: a shared gate's store (Redis) is unreachable, or the
+ * gate was closed. Nothing was sent. Not retried by the default policy.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class GenerationGateError extends Data.TaggedError("GenerationGateError")<
+  ErrorFields & {
+    /** The underlying failure, when there was one. */
+    readonly cause?: unknown
+  }
+> {}
+
+/**
  * Every error a NovelAI call can fail with.
  *
  * @since 0.1.0
@@ -155,6 +184,8 @@ export type NovelAIError =
   | ResponseDecodeError
   | StreamTruncatedError
   | ClientClosedError
+  | ResponseTooLargeError
+  | GenerationGateError
 
 const tags: ReadonlySet<string> = new Set([
   "AuthenticationError",
@@ -165,7 +196,9 @@ const tags: ReadonlySet<string> = new Set([
   "TimeoutError",
   "ResponseDecodeError",
   "StreamTruncatedError",
-  "ClientClosedError"
+  "ClientClosedError",
+  "ResponseTooLargeError",
+  "GenerationGateError"
 ])
 
 /**

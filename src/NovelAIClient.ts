@@ -249,17 +249,32 @@ export interface Options {
 }
 
 /**
- * The generation slots of one account, to share between clients in one process: the facade and an
- * Effect program, or two layers, each given it as `generationGate`. Make it with
- * {@link makeGenerationGate}.
+ * The generation slots of one account, to share between clients: the facade and an Effect program,
+ * or two layers, each given it as `generationGate`. {@link makeGenerationGate} makes one for a
+ * process; `effect-novelai/redis` makes one shared across processes. A gate is an interface: the
+ * client calls `acquire(slot)` before each generation (`"text"` or `"image"`) and the lease's
+ * `release` when it ends; implement it to share slots through another store.
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category models
  */
-export interface GenerationGate {
-  readonly _tag: "effect-novelai/GenerationGate"
-  readonly concurrency: number | "unbounded"
-}
+export type GenerationGate = Gate.GenerationGate
+
+/**
+ * A slot of a {@link GenerationGate}: NovelAI locks text and image generations separately.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type GenerationSlot = Gate.GenerationSlot
+
+/**
+ * A held slot of a {@link GenerationGate}, and how the generation that held it ended.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type GenerationLease = Gate.GenerationLease
 
 /**
  * Makes a {@link GenerationGate}: `concurrency` generations at once (default 1, as NovelAI runs per
@@ -288,7 +303,7 @@ export const makeGenerationGate = (concurrency: number | "unbounded" = 1): Gener
       message: `makeGenerationGate: concurrency must be an integer >= 1 or "unbounded" (got ${String(concurrency)})`
     })
   }
-  return new Gate.GenerationSlots(concurrency)
+  return Gate.makeLocalGate(concurrency)
 }
 
 /**

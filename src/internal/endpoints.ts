@@ -12,6 +12,7 @@ import type { ModelInfo } from "../Models.js"
 import { TextGenerateParams, type TextGeneration, type TextToken } from "../TextGeneration.js"
 import { TokenCountParams } from "../TokenCount.js"
 import { responseDecoder } from "./core/decode.js"
+import type { GenerationSlot } from "./core/gate.js"
 import { NATIVE_HINTS, OPENAI_HINTS } from "./core/params.js"
 import { observeChoices, observeTokens, type Progress } from "./core/progress.js"
 import { annotateResult } from "./core/telemetry.js"
@@ -44,8 +45,8 @@ interface Common {
    * client's; undefined: no body.
    */
   readonly params: Schema.Schema<any, any> | undefined
-  /** Whether it runs a generation: it passes the generation gate. */
-  readonly generation: boolean
+  /** The generation slot it takes (it runs a generation), or undefined. */
+  readonly slot: GenerationSlot | undefined
   /** The client's default model a call naming none gets: `defaultModel` or `defaultTextModel`. */
   readonly defaultModel: "defaultModel" | "defaultTextModel"
   /** What to say of a parameter name the endpoint does not take, by name. */
@@ -233,7 +234,7 @@ export const listModels: CallEndpoint<ReadonlyArray<ModelInfo>> = {
   method: "GET",
   path: "/oa/v1/models",
   params: undefined,
-  generation: false,
+  slot: undefined,
   decode: responseDecoder(ModelListFromWire, "model list"),
   annotate: undefined
 }
@@ -248,7 +249,7 @@ export const tokenCount: CallEndpoint<number> = {
   method: "POST",
   path: "/oa/v1/internal/token-count",
   params: TokenCountParams,
-  generation: false,
+  slot: undefined,
   decode: responseDecoder(TokenCountFromWire, "token count"),
   annotate: undefined
 }
@@ -263,7 +264,7 @@ export const completion: CallEndpoint<Completion> = {
   method: "POST",
   path: "/oa/v1/completions",
   params: CompletionParams,
-  generation: true,
+  slot: "text",
   decode: withFastPath(
     commonCompletion,
     responseDecoder(CompletionWire, "completion", (wire) => wholeCompletion(normaliseCompletion(wire)))
@@ -281,7 +282,7 @@ export const chatCompletion: CallEndpoint<ChatCompletion> = {
   method: "POST",
   path: "/oa/v1/chat/completions",
   params: ChatCompletionParams,
-  generation: true,
+  slot: "text",
   decode: withFastPath(
     commonChatCompletion,
     responseDecoder(ChatWire, "chat completion", normaliseChatCompletion)
@@ -298,7 +299,7 @@ export const completionStream: StreamEndpoint<CompletionChunk> = {
   operation: "text_completion",
   path: "/oa/v1/completions",
   params: CompletionParams,
-  generation: true,
+  slot: "text",
   decode: withFastPath(
     commonCompletionChunk,
     responseDecoder(CompletionWire, "completion chunk", normaliseCompletion)
@@ -319,7 +320,7 @@ export const chatCompletionStream: StreamEndpoint<ChatCompletionChunk> = {
   operation: "chat",
   path: "/oa/v1/chat/completions",
   params: ChatCompletionParams,
-  generation: true,
+  slot: "text",
   decode: withFastPath(commonChatChunk, responseDecoder(ChatWire, "chat chunk", normaliseChatChunk)),
   chunkEvents: messageEvents,
   observe: observeChoices,
@@ -331,7 +332,7 @@ export const chatCompletionStream: StreamEndpoint<ChatCompletionChunk> = {
 const nativeEvents: ReadonlySet<string> = new Set(["newToken", "message"])
 
 const native = {
-  generation: true,
+  slot: "text",
   params: TextGenerateParams,
   defaultModel: "defaultTextModel",
   hints: NATIVE_HINTS,

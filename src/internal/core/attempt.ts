@@ -28,7 +28,7 @@ import {
   timeoutError,
   toTransportError
 } from "./errors.js"
-import type { Gate } from "./gate.js"
+import type { Gate, GenerationSlot } from "./gate.js"
 import type { Clients } from "./pipeline.js"
 import * as Events from "./progress.js"
 import { makeFramer } from "./sse.js"
@@ -50,8 +50,8 @@ export interface Transport {
 export interface Exchange {
   readonly context: ErrorContext
   readonly request: HttpClientRequest.HttpClientRequest
-  /** Passes the generation gate (completions, chats), not only the general one. */
-  readonly generation: boolean
+  /** The generation slot it takes (completions, chats, images), besides the general gate. */
+  readonly slot: GenerationSlot | undefined
 }
 
 /** A single event larger than this many characters is refused rather than buffered without bound. */
@@ -145,7 +145,7 @@ export const call = <A>(
         }
       )
     })
-    return race(transport, deadline, transport.gate.call(send, exchange.generation)).pipe(
+    return race(transport, deadline, transport.gate.call(send, exchange.slot)).pipe(
       Effect.onExit(() => Effect.sync(() => deadline.cancel())),
       Effect.mapError((error) =>
         error instanceof Ended ? endedError(context, error, phase, timeout) : error
@@ -217,14 +217,20 @@ export const open = <A>(
       transport,
       deadline,
       Effect.zipRight(
-        transport.gate.enter(exchange.generation, scope),
+        transport.gate.enter(exchange.slot, scope),
         Effect.suspend(() => {
           phase = "request"
           return Effect.provideService(transport.http.scoped.execute(exchange.request), Scope.Scope, scope)
         })
       )
     ).pipe(
-      Effect.mapError((error) => (error instanceof Ended ? ended(error) : toTransportError(context)(error)))
+      Effect.mapError((error) =>
+        error instanceof Ended
+          ? ended(error)
+          : error instanceof Errors.GenerationGateError
+            ? error
+            : toTransportError(context)(error)
+      )
     )
 
     phase = "body"

@@ -13,7 +13,7 @@ import * as Schedule from "effect/Schedule"
 import { ConfigurationError, type NovelAIError } from "../../Errors.js"
 import { DEFAULT_TEXT_MODEL } from "../../TextGeneration.js"
 import * as Tokenizers from "../native/tokenizers.js"
-import { GenerationSlots, isGenerationSlots } from "./gate.js"
+import { type GenerationGate, isGenerationGate, makeLocalGate } from "./gate.js"
 import { VERSION } from "./version.js"
 
 export const DEFAULT_BASE_URL = "https://text.novelai.net"
@@ -44,7 +44,7 @@ export interface Resolved {
   readonly idleTimeout: Duration.Duration
   readonly maxConcurrency: number | undefined
   /** The account's generation slots: the client's own (default one), or shared with other clients. */
-  readonly generations: GenerationSlots
+  readonly generations: GenerationGate
   /** As given: how long the default retry policy waits out the account's generation lock. */
   readonly lockWait: Duration.Duration | undefined
   readonly rateLimit: RateLimiter.RateLimiter.Options | undefined
@@ -116,10 +116,12 @@ export const lockWait = (input: unknown): Either.Either<Duration.Duration | unde
     : Either.left(`lockWait must be a duration such as "60 seconds", or 0 for none (got ${show(input)})`)
 }
 
-const generations = (concurrency: unknown, gate: unknown): Either.Either<GenerationSlots, string> => {
+const generations = (concurrency: unknown, gate: unknown): Either.Either<GenerationGate, string> => {
   if (gate !== undefined) {
-    if (!isGenerationSlots(gate)) {
-      return Either.left("generationGate must be made with NovelAIClient.makeGenerationGate")
+    if (!isGenerationGate(gate)) {
+      return Either.left(
+        "generationGate must be a GenerationGate (NovelAIClient.makeGenerationGate, or a shared one such as effect-novelai/redis)"
+      )
     }
     if (concurrency !== undefined) {
       return Either.left(
@@ -128,12 +130,12 @@ const generations = (concurrency: unknown, gate: unknown): Either.Either<Generat
     }
     return Either.right(gate)
   }
-  if (concurrency === undefined) return Either.right(new GenerationSlots(1))
+  if (concurrency === undefined) return Either.right(makeLocalGate(1))
   if (
     concurrency === "unbounded" ||
     (typeof concurrency === "number" && Number.isSafeInteger(concurrency) && concurrency >= 1)
   ) {
-    return Either.right(new GenerationSlots(concurrency as number | "unbounded"))
+    return Either.right(makeLocalGate(concurrency as number | "unbounded"))
   }
   return Either.left(
     `generationConcurrency must be an integer >= 1 or "unbounded" (got ${show(concurrency)})`

@@ -97,7 +97,7 @@ export const make = (transport: Transport.Transport, options: Resolved) => {
         retryCall(
           Transport.call(
             transport,
-            { context: exchangeContext, request, generation: endpoint.generation },
+            { context: exchangeContext, request, slot: endpoint.slot },
             decode,
             settings.timeout
           ),
@@ -140,7 +140,7 @@ export const make = (transport: Transport.Transport, options: Resolved) => {
       of: (request: HttpClientRequest.HttpClientRequest): Transport.Exchange => ({
         context: exchangeContext,
         request,
-        generation: endpoint.generation
+        slot: endpoint.slot
       }),
       prepare: (
         params: unknown
