@@ -13,7 +13,7 @@ const ROLES: ReadonlySet<string> = new Set(["system", "user", "assistant"])
 /**
  * A text part of a message's content, as OpenAI's API has them: `{ type: "text", text }`.
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category models
  */
 export interface TextPart {

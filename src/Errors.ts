@@ -112,7 +112,7 @@ export class TimeoutError extends Data.TaggedError("TimeoutError")<
  * The client was closed (its layer's scope ended, or the facade's `close()`): calls in flight end
  * with this at once, and calls made later fail with it. Never retried.
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category errors
  */
 export class ClientClosedError extends Data.TaggedError("ClientClosedError")<ErrorFields> {}

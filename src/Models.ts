@@ -9,7 +9,7 @@ import * as Schema from "effect/Schema"
 /**
  * A model id: `glm-4-6` (the default), `glm-4-5`, `xialong-v1` (Opus tier), or any newer id.
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category models
  * @example
  * ```ts
@@ -26,7 +26,7 @@ export type ModelId = "glm-4-6" | "glm-4-5" | "xialong-v1" | (string & {})
 /**
  * One entry of the model list, e.g. `{ id: "glm-4-6", owned_by: "novelai" }`.
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category schemas
  */
 export class ModelInfo extends Schema.Class<ModelInfo>("effect-novelai/ModelInfo")({

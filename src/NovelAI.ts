@@ -108,7 +108,7 @@ export interface OpenAIPromiseApi {
  * The `client.text` calls (NovelAI's native API: Erato, Kayra), returning Promises and async
  * iterables.
  *
- * @since 0.3.0
+ * @since 0.1.0
  * @category models
  * @example
  * ```ts
@@ -178,7 +178,7 @@ export class NovelAI {
   /**
    * The native text API (Erato, Kayra).
    *
-   * @since 0.3.0
+   * @since 0.1.0
    */
   readonly text: TextPromiseApi
   /**

@@ -124,7 +124,7 @@ export declare namespace NovelAIClient {
   /**
    * The native text API: NovelAI's own storytelling models. Every failure is a {@link NovelAIError}.
    *
-   * @since 0.3.0
+   * @since 0.1.0
    * @category models
    */
   export interface TextApi {
@@ -211,7 +211,7 @@ export interface Options {
   /**
    * Also record the platform's `http.client` span under each endpoint span (method, URL, status,
    * headers with `Authorization` redacted). Default false: the endpoint span already carries the
-   * model and usage, and the HTTP span costs about 20 µs a call.
+   * model and usage, and the HTTP span has a cost on every call (see BENCHMARKS.md).
    */
   readonly httpSpans?: boolean | undefined
   /** Send W3C/B3 trace headers to the server. Default false: NovelAI has no use for them. */
@@ -280,7 +280,7 @@ export type GenerationLease = Gate.GenerationLease
  * Makes a {@link GenerationGate}: `concurrency` generations at once (default 1, as NovelAI runs per
  * account) among every client given it.
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category constructors
  * @example
  * ```ts
@@ -389,7 +389,7 @@ export const layer = (
  * Options of {@link layerConfig}: each may be a plain value or a `Config` read when the layer is
  * built.
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category models
  */
 export type ConfigOptions = {
@@ -469,7 +469,7 @@ export const layerConfig = (
  * whole workflow). A call's own options win over these, and these over an outer block's and the
  * client's.
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category combinators
  * @example
  * ```ts

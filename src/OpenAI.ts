@@ -133,7 +133,7 @@ export const textDeltas = <E, R>(
  * choice, whether the server sent it apart or inline as `<think>...</think>` (which the client
  * splits out of the answer, across chunk boundaries). `textDeltas` gives the answer alone.
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category streams
  * @example
  * ```ts

@@ -69,7 +69,7 @@ export interface ScheduleOptions {
 /**
  * The default patience with the account's generation lock.
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category constants
  */
 export const DEFAULT_LOCK_WAIT: Duration.Duration = Duration.seconds(60)

@@ -13,7 +13,7 @@ import { SamplingFields } from "./internal/openai/sampling.js"
  * the unified sampler (`unifiedLinear`, `unifiedQuadratic`, `unifiedCubic`,
  * `unifiedIncreaseLinearWithEntropy`). Encodes to the wire's snake_case.
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category schemas
  * @example
  * ```ts
@@ -33,7 +33,7 @@ export const SamplingParams = Schema.Struct(SamplingFields).annotations({
 /**
  * The sampling parameters, as you write them (camelCase).
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category models
  */
 export type SamplingParams = typeof SamplingParams.Type
@@ -62,7 +62,7 @@ export type Usage = typeof Usage.Type
  * What a choice may say besides its text, when the server sends it: `logprobs` (as the server
  * shapes them), `matched_stop` (the stop sequence or token that ended it) and `stop_reason`.
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category schemas
  */
 export const ChoiceExtras = {

@@ -3,7 +3,7 @@
  * {@link NovelAIClient.NovelAIClient} from the context, plus helpers for its streams:
  * `yield* Text.generate({ input })`.
  *
- * @since 0.3.0
+ * @since 0.1.0
  */
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
@@ -16,7 +16,7 @@ import type { TextGenerateParams, TextGeneration, TextToken, TextTokenCountParam
 /**
  * A whole native generation: `output` is the continuation of `input`.
  *
- * @since 0.3.0
+ * @since 0.1.0
  * @category accessors
  * @example
  * ```ts
@@ -40,7 +40,7 @@ export const generate = (
  * Interrupting the stream closes the request; a stream that ends before its final token fails with
  * `StreamTruncatedError`.
  *
- * @since 0.3.0
+ * @since 0.1.0
  * @category accessors
  */
 export const generateStream = (
@@ -53,7 +53,7 @@ export const generateStream = (
  * How many tokens `input` is for a native model (`llama-3-erato-v1` by default), counted locally
  * with its tokenizer, without BOS or EOS. Nothing is sent.
  *
- * @since 0.3.0
+ * @since 0.1.0
  * @category accessors
  * @example
  * ```ts
@@ -72,7 +72,7 @@ export const tokenCount = (
 /**
  * The text of each token, skipping empty ones.
  *
- * @since 0.3.0
+ * @since 0.1.0
  * @category streams
  * @example
  * ```ts
@@ -91,7 +91,7 @@ export const textDeltas = <E, R>(stream: Stream.Stream<TextToken, E, R>): Stream
 /**
  * Folds a token stream into the same {@link TextGeneration} `generate` returns.
  *
- * @since 0.3.0
+ * @since 0.1.0
  * @category streams
  */
 export const collect: <E, R>(stream: Stream.Stream<TextToken, E, R>) => Effect.Effect<TextGeneration, E, R> =

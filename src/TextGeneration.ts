@@ -2,7 +2,7 @@
  * NovelAI's native text generation (`POST /ai/generate` and `/ai/generate-stream`), with its own
  * storytelling models (Llama 3 Erato, Kayra): the request and response schemas.
  *
- * @since 0.3.0
+ * @since 0.1.0
  */
 import * as Schema from "effect/Schema"
 import * as S from "./internal/core/schema.js"
@@ -11,7 +11,7 @@ import * as S from "./internal/core/schema.js"
  * A native model id: `llama-3-erato-v1` (the default), `kayra-v1`, or any newer id. The GLM models
  * of `/oa/v1` are refused here (NovelAI answers 403).
  *
- * @since 0.3.0
+ * @since 0.1.0
  * @category models
  */
 export type TextModelId = "llama-3-erato-v1" | "kayra-v1" | (string & {})
@@ -19,7 +19,7 @@ export type TextModelId = "llama-3-erato-v1" | "kayra-v1" | (string & {})
 /**
  * The model a native call names none: Llama 3 Erato.
  *
- * @since 0.3.0
+ * @since 0.1.0
  * @category constants
  */
 export const DEFAULT_TEXT_MODEL = "llama-3-erato-v1"
@@ -27,7 +27,7 @@ export const DEFAULT_TEXT_MODEL = "llama-3-erato-v1"
 /**
  * The samplers `order` names, in camelCase as the parameters are, with NovelAI's ids.
  *
- * @since 0.3.0
+ * @since 0.1.0
  * @category constants
  */
 export const SAMPLERS = {
@@ -47,7 +47,7 @@ export const SAMPLERS = {
 /**
  * A sampler in `order`: its name (a key of {@link SAMPLERS}) or its id.
  *
- * @since 0.3.0
+ * @since 0.1.0
  * @category models
  */
 export type Sampler = keyof typeof SAMPLERS | (typeof SAMPLERS)[keyof typeof SAMPLERS]
@@ -98,7 +98,7 @@ const sequences = (max: number) =>
 /**
  * A logit bias on a sequence: `bias` added to its tokens' logits (negative to avoid it).
  *
- * @since 0.3.0
+ * @since 0.1.0
  * @category schemas
  */
 export const LogitBias = Schema.Struct({
@@ -120,7 +120,7 @@ const PHRASE_REP_PEN = ["off", "very_light", "light", "medium", "aggressive", "v
  * before anything is sent; `stopSequences`, `badWords` and `logitBias` sequences may be text, which
  * is tokenized for the model first (see the README's "Native models").
  *
- * @since 0.3.0
+ * @since 0.1.0
  * @category schemas
  * @example
  * ```ts
@@ -250,7 +250,7 @@ export const TextGenerateParams = Schema.Struct({
 /**
  * The parameters of a native generation, as you write them.
  *
- * @since 0.3.0
+ * @since 0.1.0
  * @category models
  */
 export type TextGenerateParams = typeof TextGenerateParams.Type
@@ -259,7 +259,7 @@ export type TextGenerateParams = typeof TextGenerateParams.Type
  * A whole native generation: the generated `output` (the continuation only) and, when
  * `numLogprobs` asked, the `logprobs` as NovelAI shapes them.
  *
- * @since 0.3.0
+ * @since 0.1.0
  * @category schemas
  */
 export const TextGeneration = Schema.Struct({
@@ -270,7 +270,7 @@ export const TextGeneration = Schema.Struct({
 /**
  * A whole native generation: `{ output, logprobs? }`.
  *
- * @since 0.3.0
+ * @since 0.1.0
  * @category models
  */
 export type TextGeneration = typeof TextGeneration.Type
@@ -279,7 +279,7 @@ export type TextGeneration = typeof TextGeneration.Type
  * One token of a streamed native generation: its `token` text, its position `ptr`, whether it is
  * the `final` one, and its `logprobs` when asked.
  *
- * @since 0.3.0
+ * @since 0.1.0
  * @category schemas
  */
 export const TextToken = Schema.Struct({
@@ -292,7 +292,7 @@ export const TextToken = Schema.Struct({
 /**
  * One token of a streamed native generation: `{ token, ptr, final, logprobs? }`.
  *
- * @since 0.3.0
+ * @since 0.1.0
  * @category models
  */
 export type TextToken = typeof TextToken.Type
@@ -301,7 +301,7 @@ export type TextToken = typeof TextToken.Type
  * The parameters of a local token count: the `input` and the `model` whose tokenizer counts it
  * (`llama-3-erato-v1` when omitted).
  *
- * @since 0.3.0
+ * @since 0.1.0
  * @category schemas
  */
 export const TextTokenCountParams = Schema.Struct({
@@ -312,7 +312,7 @@ export const TextTokenCountParams = Schema.Struct({
 /**
  * The parameters of a local token count: `{ input, model? }`.
  *
- * @since 0.3.0
+ * @since 0.1.0
  * @category models
  */
 export type TextTokenCountParams = typeof TextTokenCountParams.Type

@@ -79,7 +79,7 @@ export {
   /**
    * The client was closed while the call was in flight, or before it was made.
    *
-   * @since 0.2.0
+   * @since 0.1.0
    */
   ClientClosedError,
   /**
@@ -153,13 +153,13 @@ export {
   /**
    * A model id: the known ones typed for editors, any other string accepted.
    *
-   * @since 0.2.0
+   * @since 0.1.0
    */
   type ModelId,
   /**
    * One entry of the model list (a schema and its type).
    *
-   * @since 0.2.0
+   * @since 0.1.0
    */
   ModelInfo
 } from "./Models.js"
@@ -191,7 +191,7 @@ export {
   /**
    * The facade's `client.text` calls (the native API).
    *
-   * @since 0.3.0
+   * @since 0.1.0
    */
   type TextPromiseApi
 } from "./NovelAI.js"
@@ -199,7 +199,7 @@ export type {
   /**
    * Per-call settings: retries, timeouts.
    *
-   * @since 0.2.0
+   * @since 0.1.0
    */
   CallOptions
 } from "./NovelAIClient.js"
@@ -231,45 +231,45 @@ export {
   /**
    * The sampling parameters completions and chats share (a schema and its type).
    *
-   * @since 0.2.0
+   * @since 0.1.0
    */
   SamplingParams,
   /**
    * Token usage (a schema and its type).
    *
-   * @since 0.2.0
+   * @since 0.1.0
    */
   Usage
 } from "./Sampling.js"
 /**
  * The native text API (Erato, Kayra) as accessors, and stream helpers.
  *
- * @since 0.3.0
+ * @since 0.1.0
  */
 export * as Text from "./Text.js"
 /**
  * Native text generation schemas and types.
  *
- * @since 0.3.0
+ * @since 0.1.0
  */
 export * as TextGeneration from "./TextGeneration.js"
 export {
   /**
    * The parameters of a native generation (a schema and its type).
    *
-   * @since 0.3.0
+   * @since 0.1.0
    */
   TextGenerateParams,
   /**
    * A native model id: the known ones typed for editors, any other string accepted.
    *
-   * @since 0.3.0
+   * @since 0.1.0
    */
   type TextModelId,
   /**
    * One token of a streamed native generation (a schema and its type).
    *
-   * @since 0.3.0
+   * @since 0.1.0
    */
   TextToken
 } from "./TextGeneration.js"
@@ -283,7 +283,7 @@ export {
   /**
    * The parameters of a token count (a schema and its type).
    *
-   * @since 0.2.0
+   * @since 0.1.0
    */
   TokenCountParams
 } from "./TokenCount.js"

@@ -6,7 +6,7 @@
  * `AiError` (`MalformedInput`) before anything is sent. Thinking comes as reasoning parts, never in
  * the text. `generateObject` works by instruction (NovelAI has no JSON mode): see the README.
  *
- * @since 0.2.0
+ * @since 0.1.0
  */
 import type * as AiError from "@effect/ai/AiError"
 import * as AiErrorModule from "@effect/ai/AiError"
@@ -41,7 +41,7 @@ import { toMessages } from "./internal/prompt.js"
  * calls (timeouts, retries). Give them to {@link model} or {@link layer}, or to a block of code
  * with {@link withConfigOverride}.
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category context
  */
 export class Config extends Context.Tag("effect-novelai/ai/NovelAILanguageModel/Config")<
@@ -52,13 +52,13 @@ export class Config extends Context.Tag("effect-novelai/ai/NovelAILanguageModel/
 /**
  * The types of {@link Config}.
  *
- * @since 0.2.0
+ * @since 0.1.0
  */
 export declare namespace Config {
   /**
    * The configuration: sampling parameters, and call options.
    *
-   * @since 0.2.0
+   * @since 0.1.0
    * @category models
    */
   export interface Service extends Partial<Omit<ChatCompletionParams, "messages" | "model" | "n">> {
@@ -71,7 +71,7 @@ export declare namespace Config {
  * A `LanguageModel` for `modelId`, as an `AiModel` (a layer, or an effect of one), like
  * `OpenAiLanguageModel.model`. It requires a {@link NovelAIClient.NovelAIClient}.
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category ai models
  * @example
  * ```ts
@@ -106,7 +106,7 @@ export const model = (
 /**
  * The `LanguageModel` service as a layer.
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category layers
  */
 export const layer = (options: {
@@ -118,7 +118,7 @@ export const layer = (options: {
 /**
  * Runs `self` with `config` over the model's configuration (and any override around it).
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category configuration
  * @example
  * ```ts
@@ -174,7 +174,7 @@ const refuse = (method: string, description: string) =>
 /**
  * The `LanguageModel` service, as an effect.
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category constructors
  */
 export const make = (options: {

@@ -3,13 +3,13 @@
  * `@effect/experimental` 0.61.x and `@effect/rpc` 0.76.x), optional peer dependencies that the rest
  * of the package never loads.
  *
- * @since 0.2.0
+ * @since 0.1.0
  */
 
 /**
  * NovelAI's `LanguageModel`: {@link NovelAILanguageModel.model}, `layer`, `make`,
  * `withConfigOverride`.
  *
- * @since 0.2.0
+ * @since 0.1.0
  */
 export * as NovelAILanguageModel from "./NovelAILanguageModel.js"

@@ -30,13 +30,13 @@ export type {
   /**
    * NovelAI's known departures from a well-behaved OpenAI-style server, each on or off.
    *
-   * @since 0.2.0
+   * @since 0.1.0
    */
   Quirks,
   /**
    * A subscription tier: `free`, `tablet`, `scroll` or `opus`.
    *
-   * @since 0.2.0
+   * @since 0.1.0
    */
   Tier
 } from "./internal/quirks.js"
@@ -157,7 +157,7 @@ export class NovelAISimulator extends Context.Tag("effect-novelai/NovelAISimulat
 /**
  * Starts a simulator for the layer's scope, and closes it (and every connection) when the scope ends.
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category layers
  */
 export const layerSimulator = (options?: SimulatorOptions): Layer.Layer<NovelAISimulator> =>
@@ -173,7 +173,7 @@ export const layerSimulator = (options?: SimulatorOptions): Layer.Layer<NovelAIS
  * A simulator and a {@link NovelAIClient.NovelAIClient} pointed at it, on the `HttpClient` you
  * provide: what a test of your own code needs.
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category layers
  * @example
  * ```ts

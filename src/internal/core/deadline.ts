@@ -7,7 +7,7 @@
  * ignores its `AbortSignal` cannot hold a caller past its deadline. The same happens, with another
  * reason, when the client is closed.
  *
- * Costs, measured: a fiber per raced effect (about 11 µs of CPU; `Effect.timeout` forks two). The
+ * A fiber per raced effect (`Effect.timeout` would fork two; see BENCHMARKS.md for costs). The
  * fibers are forked from the client's runtime, made once, rather than from the caller's, which
  * would copy the caller's fiber refs twice per call; what a worker needs of its caller (the scope
  * of a stream, the span of a call) is given to it explicitly. On the live clock the alarm is the

@@ -91,10 +91,6 @@ const requestIdOf = (headers: Readonly<Record<string, string | undefined>>): str
   return undefined
 }
 
-/**
- * How long the server asked us to wait: `retry-after-ms` (milliseconds), else `retry-after` as
- * seconds or an HTTP date. Undefined when absent or unreadable; never negative.
- */
 const DIGITS = /^\s*\d+\s*$/
 const DECIMAL = /^\s*\d+(\.\d+)?\s*$/
 

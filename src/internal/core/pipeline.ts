@@ -47,7 +47,7 @@ export const configure = (base: HttpClient.HttpClient, options: Resolved): Clien
       )
     ),
     HttpClient.withTracerPropagation(options.tracePropagation),
-    // The endpoint span carries what matters; the platform's http.client span costs about 20 µs a call.
+    // The endpoint span carries what matters; the platform's http.client span costs time on every call.
     options.httpSpans ? identity : HttpClient.withTracerDisabledWhen(() => true),
     options.transformClient ?? identity
   )

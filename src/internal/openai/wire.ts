@@ -1,6 +1,6 @@
 /**
  * What the server sends, and how it becomes the documented shapes. Every shape seen on the wire is
- * accepted here (see WIRE.md) and normalised once; the public modules hold only the documented
+ * accepted here and normalised once; the public modules hold only the documented
  * forms.
  */
 import * as Schema from "effect/Schema"

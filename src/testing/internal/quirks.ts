@@ -8,7 +8,7 @@
  * NovelAI's known departures from a well-behaved OpenAI-style server, each on (`true`, as NovelAI
  * does) or off (as a well-behaved server would).
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category models
  */
 export interface Quirks {
@@ -85,7 +85,7 @@ export const resolveQuirks = (input: boolean | Partial<Quirks> | undefined): Qui
  * A subscription tier. `free` may list models but not generate (402); `opus` alone may use
  * `xialong-v1` (409 for the others).
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category models
  */
 export type Tier = "free" | "tablet" | "scroll" | "opus"
