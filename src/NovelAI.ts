@@ -20,7 +20,7 @@ import { defaultHttpClient } from "#default-http"
 import type { ChatCompletion, ChatCompletionChunk, ChatCompletionParams } from "./ChatCompletions.js"
 import type { Completion, CompletionChunk, CompletionParams } from "./Completions.js"
 import { ClientClosedError, ConfigurationError, isNovelAIError } from "./Errors.js"
-import { resolveOptions } from "./internal/core/options.js"
+import { resolve } from "./internal/client.js"
 import { abortError, iterate, toThrown } from "./internal/facade/iterate.js"
 import type { ModelInfo } from "./Models.js"
 import * as NovelAIClient from "./NovelAIClient.js"
@@ -215,7 +215,7 @@ export class NovelAI {
       baseUrl: options.baseUrl ?? env("NOVELAI_BASE_URL")
     }
     // Refuse bad options here, synchronously, rather than at the first call.
-    const resolved = resolveOptions(clientOptions)
+    const resolved = resolve(clientOptions)
     if (Either.isLeft(resolved)) throw resolved.left
     this.baseUrl = resolved.right.baseUrl
     this.defaultModel = resolved.right.defaultModel

@@ -18,21 +18,15 @@ import type * as RateLimiter from "effect/RateLimiter"
 import * as Redacted from "effect/Redacted"
 import type * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
-import type * as Stream from "effect/Stream"
-import type { ChatCompletion, ChatCompletionChunk, ChatCompletionParams } from "./ChatCompletions.js"
-import type { Completion, CompletionChunk, CompletionParams } from "./Completions.js"
 import { ConfigurationError, type NovelAIError } from "./Errors.js"
+import * as Client from "./internal/client.js"
 import * as Deadline from "./internal/core/deadline.js"
 import * as Gate from "./internal/core/gate.js"
+import type * as Options_ from "./internal/core/options.js"
 import * as defaults from "./internal/core/options.js"
 import * as Http from "./internal/core/pipeline.js"
 import { BlockOptions } from "./internal/core/policy.js"
 import * as Calls from "./internal/core/run.js"
-import * as Endpoints from "./internal/endpoints.js"
-import * as Collect from "./internal/openai/collect.js"
-import type { ModelInfo } from "./Models.js"
-import type { TextGenerateParams, TextGeneration, TextToken, TextTokenCountParams } from "./TextGeneration.js"
-import type { TokenCountParams } from "./TokenCount.js"
 
 /**
  * The default host; paths `/oa/v1/...` are appended to it.
@@ -74,6 +68,7 @@ export declare namespace NovelAIClient {
    * @category models
    */
   export interface Service {
+    /** The `/oa/v1` calls. */
     readonly openai: OpenAIApi
     /** NovelAI's native text API (Erato, Kayra). */
     readonly text: TextApi
@@ -81,8 +76,10 @@ export declare namespace NovelAIClient {
     readonly defaultModel: string
     /** The model native calls use when they name none. */
     readonly defaultTextModel: string
-    /** The host the client talks to (without the key). */
+    /** The text host the client talks to (without the key). */
     readonly baseUrl: string
+    /** The image host the client talks to. */
+    readonly imageBaseUrl: string
   }
 
   /**
@@ -91,35 +88,7 @@ export declare namespace NovelAIClient {
    * @since 0.1.0
    * @category models
    */
-  export interface OpenAIApi {
-    /** `GET /oa/v1/models`: the available models. */
-    readonly listModels: (options?: CallOptions) => Effect.Effect<ReadonlyArray<ModelInfo>, NovelAIError>
-    /** `POST /oa/v1/completions`: a text completion. */
-    readonly completion: (
-      params: CompletionParams,
-      options?: CallOptions
-    ) => Effect.Effect<Completion, NovelAIError>
-    /** `POST /oa/v1/completions` with `stream: true`: completion chunks as they arrive. */
-    readonly completionStream: (
-      params: CompletionParams,
-      options?: CallOptions
-    ) => Stream.Stream<CompletionChunk, NovelAIError>
-    /** `POST /oa/v1/chat/completions`: a chat completion. */
-    readonly chatCompletion: (
-      params: ChatCompletionParams,
-      options?: CallOptions
-    ) => Effect.Effect<ChatCompletion, NovelAIError>
-    /** `POST /oa/v1/chat/completions` with `stream: true`: chat chunks as they arrive. */
-    readonly chatCompletionStream: (
-      params: ChatCompletionParams,
-      options?: CallOptions
-    ) => Stream.Stream<ChatCompletionChunk, NovelAIError>
-    /** `POST /oa/v1/internal/token-count`: how many tokens `prompt` is for `model`. */
-    readonly tokenCount: (
-      params: TokenCountParams,
-      options?: CallOptions
-    ) => Effect.Effect<number, NovelAIError>
-  }
+  export type OpenAIApi = Client.Apis["openai"]
 
   /**
    * The native text API: NovelAI's own storytelling models. Every failure is a {@link NovelAIError}.
@@ -127,23 +96,7 @@ export declare namespace NovelAIClient {
    * @since 0.1.0
    * @category models
    */
-  export interface TextApi {
-    /** `POST /ai/generate`: a whole generation. */
-    readonly generate: (
-      params: TextGenerateParams,
-      options?: CallOptions
-    ) => Effect.Effect<TextGeneration, NovelAIError>
-    /** `POST /ai/generate-stream`: the generation's tokens as they arrive. */
-    readonly generateStream: (
-      params: TextGenerateParams,
-      options?: CallOptions
-    ) => Stream.Stream<TextToken, NovelAIError>
-    /**
-     * How many tokens `input` is for a native model, counted here with the model's tokenizer (there
-     * is no count endpoint for native models), without BOS or EOS.
-     */
-    readonly tokenCount: (params: TextTokenCountParams) => Effect.Effect<number, NovelAIError>
-  }
+  export type TextApi = Client.Apis["text"]
 }
 
 /**
@@ -153,31 +106,7 @@ export declare namespace NovelAIClient {
  * @since 0.1.0
  * @category models
  */
-export interface CallOptions {
-  /** Retries of transient failures; 0 disables. It caps a `retrySchedule` given with it or more widely. Default: the client's (2). */
-  readonly maxRetries?: number | undefined
-  /** Your own retry policy, replacing the default one (see `Retry.schedule`, `Retry.isRetryable`). */
-  readonly retrySchedule?: Schedule.Schedule<unknown, NovelAIError> | undefined
-  /**
-   * Each attempt's deadline: the wait for a free slot, the response, and for non-streaming calls its
-   * body. `Infinity` for none. Default: the client's (10 minutes).
-   */
-  readonly timeout?: Duration.DurationInput | undefined
-  /** Longest wait for a stream's next data while you wait for it; `Infinity` for none. Default: the client's (2 minutes). */
-  readonly idleTimeout?: Duration.DurationInput | undefined
-  /**
-   * Answer `chatCompletion` / `completion` by streaming and collecting (one request, the same
-   * result): `true` by default for chats, whose non-streaming answers NovelAI has been seen to send
-   * empty, `false` for completions. Default: the client's.
-   */
-  readonly collectStream?: boolean | undefined
-  /**
-   * How long the default retry policy waits out the account's generation lock (429 "concurrent
-   * generation is locked"), apart from `maxRetries`; 0 treats it as any other 429. `maxRetries: 0`
-   * turns every retry off, this one included. Default: the client's (60 seconds).
-   */
-  readonly lockWait?: Duration.DurationInput | undefined
-}
+export interface CallOptions extends Options_.CallOptions {}
 
 /**
  * Client options.
@@ -318,47 +247,21 @@ export const make = (
   options: Options
 ): Effect.Effect<NovelAIClient.Service, ConfigurationError, HttpClient.HttpClient | Scope.Scope> =>
   Effect.gen(function* () {
-    const resolved = yield* defaults.resolveOptions(options)
-    const calls = Calls.make(
+    const resolved = yield* Client.resolve(options)
+    const runner = Calls.make(
       {
         http: Http.configure(yield* HttpClient.HttpClient, resolved),
         inheritSpan: resolved.httpSpans,
         deadlines: yield* Http.withoutRedirects(Deadline.makeDeadlines),
         gate: yield* Gate.make(resolved)
       },
-      resolved
+      resolved,
+      Client.registries
     )
-    const listModels = calls.call(Endpoints.listModels)
-    const openai: NovelAIClient.OpenAIApi = {
-      listModels: (callOptions) => listModels(undefined, callOptions),
-      completion: calls.call(Endpoints.completion, {
-        stream: Endpoints.completionStream,
-        collector: Collect.completionCollector,
-        byDefault: false
-      }),
-      completionStream: calls.stream(Endpoints.completionStream),
-      // NovelAI's non-streaming chat has been seen to answer with empty content (see the README's
-      // "What NovelAI really does"): by default a chat collects a stream.
-      chatCompletion: calls.call(Endpoints.chatCompletion, {
-        stream: Endpoints.chatCompletionStream,
-        collector: Collect.chatCollector,
-        byDefault: true
-      }),
-      chatCompletionStream: calls.stream(Endpoints.chatCompletionStream),
-      tokenCount: calls.call(Endpoints.tokenCount)
-    }
-    const text: NovelAIClient.TextApi = {
-      generate: calls.call(Endpoints.textGenerate, {
-        stream: Endpoints.textGenerateStream,
-        collector: Collect.textCollector,
-        byDefault: false
-      }),
-      generateStream: calls.stream(Endpoints.textGenerateStream),
-      tokenCount: calls.countTokens
-    }
+    const apis = Client.makeApis(runner)
     return {
-      openai,
-      text,
+      ...apis,
+      imageBaseUrl: resolved.imageBaseUrl,
       defaultModel: resolved.defaultModel,
       defaultTextModel: resolved.defaultTextModel,
       baseUrl: resolved.baseUrl

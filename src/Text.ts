@@ -9,7 +9,7 @@ import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import type { NovelAIError } from "./Errors.js"
-import * as Collect from "./internal/openai/collect.js"
+import * as Collect from "./internal/native/collect.js"
 import { type CallOptions, NovelAIClient } from "./NovelAIClient.js"
 import type { TextGenerateParams, TextGeneration, TextToken, TextTokenCountParams } from "./TextGeneration.js"
 

@@ -14,10 +14,10 @@ import * as Option from "effect/Option"
 import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as Errors from "../../Errors.js"
-import type { Rewrite } from "../endpoints.js"
 import { type Deadline, type Deadlines, Ended } from "./deadline.js"
 import { truncate } from "./decode.js"
 import * as Encoding from "./decompress.js"
+import type { Rewrite } from "./endpoint.js"
 import {
   closedError,
   type ErrorContext,
@@ -153,9 +153,9 @@ export const call = <A>(
     )
   })
 
-/** How one stream's events become chunks, how many choices it asked for, and how its chunks are rewritten. */
+/** How one stream's events become chunks, how many parts it asked for, and how its chunks are rewritten. */
 export interface StreamSpec<A> extends Events.EventSpec<A> {
-  readonly choices: number
+  readonly parts: number
   /** Makes the rewrite of one run of the stream. */
   readonly rewrite: (() => Rewrite<A>) | undefined
 }
@@ -198,7 +198,7 @@ export const open = <A>(
     const { context } = exchange
     const scope = yield* Effect.scope
     const span = Option.getOrUndefined(yield* Effect.option(Effect.currentSpan))
-    const progress = new Events.Progress(spec.choices)
+    const progress = new Events.Progress(spec.parts)
     const summarise = () =>
       annotateResponse(span, {
         id: progress.id,

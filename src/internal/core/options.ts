@@ -13,10 +13,12 @@ import * as Schedule from "effect/Schedule"
 import { ConfigurationError, type NovelAIError } from "../../Errors.js"
 import { DEFAULT_TEXT_MODEL } from "../../TextGeneration.js"
 import * as Tokenizers from "../native/tokenizers.js"
+import type { Host } from "./endpoint.js"
 import { type GenerationGate, isGenerationGate, makeLocalGate } from "./gate.js"
 import { VERSION } from "./version.js"
 
 export const DEFAULT_BASE_URL = "https://text.novelai.net"
+export const DEFAULT_IMAGE_BASE_URL = "https://image.novelai.net"
 export const DEFAULT_MODEL = "glm-4-6"
 /** Sent outside browsers, where a `User-Agent` is allowed (see `http.ts`). */
 export const DEFAULT_USER_AGENT = `effect-novelai/${VERSION}`
@@ -25,10 +27,40 @@ export const DEFAULT_TIMEOUT = Duration.minutes(10)
 /** NovelAI streams tokens steadily once it starts; two quiet minutes means something is wrong. */
 export const DEFAULT_IDLE_TIMEOUT = Duration.minutes(2)
 
+/** Per-call settings, over the client's: one call's last argument, or a block's (`withCallOptions`). */
+export interface CallOptions {
+  /** Retries of transient failures; 0 disables. It caps a `retrySchedule` given with it or more widely. Default: the client's (2). */
+  readonly maxRetries?: number | undefined
+  /** Your own retry policy, replacing the default one (see `Retry.schedule`, `Retry.isRetryable`). */
+  readonly retrySchedule?: Schedule.Schedule<unknown, NovelAIError> | undefined
+  /**
+   * Each attempt's deadline: the wait for a free slot, the response, and for non-streaming calls its
+   * body. `Infinity` for none. Default: the client's (10 minutes).
+   */
+  readonly timeout?: Duration.DurationInput | undefined
+  /** Longest wait for a stream's next data while you wait for it; `Infinity` for none. Default: the client's (2 minutes). */
+  readonly idleTimeout?: Duration.DurationInput | undefined
+  /**
+   * Answer `chatCompletion` / `completion` by streaming and collecting (one request, the same
+   * result): `true` by default for chats, whose non-streaming answers NovelAI has been seen to send
+   * empty, `false` for completions. Default: the client's.
+   */
+  readonly collectStream?: boolean | undefined
+  /**
+   * How long the default retry policy waits out the account's generation lock (429 "concurrent
+   * generation is locked"), apart from `maxRetries`; 0 treats it as any other 429. `maxRetries: 0`
+   * turns every retry off, this one included. Default: the client's (60 seconds).
+   */
+  readonly lockWait?: Duration.DurationInput | undefined
+}
+
 /** The client's settings, checked. */
 export interface Resolved {
   readonly apiKey: Redacted.Redacted<string>
+  /** The text host (`/oa/v1`, the native text API). */
   readonly baseUrl: string
+  /** The image host. */
+  readonly imageBaseUrl: string
   readonly defaultModel: string
   /** The model native calls use when they name none. */
   readonly defaultTextModel: string
@@ -172,42 +204,56 @@ const FIELD_VALUE = /^[\x21-\x7e]([\x20-\x7e\t]*[\x21-\x7e])?$/
 const KEY = /^[\x21-\x7e]+$/
 
 const LOOPBACK = /^(localhost|127(?:\.\d{1,3}){3}|\[::1\])$/i
-/** The `/oa/v1` endpoint paths: a `baseUrl` ending in one is an endpoint URL, not a host. */
-const ENDPOINT_PATH =
-  /\/oa\/v1\/(chat\/completions|completions|models|internal\/token-count)$|\/ai\/(generate|generate-stream)$/
+/** The endpoint paths on each host, from the client's families: a host URL ending in one is refused. */
+export type EndpointPaths = Readonly<Record<Host, ReadonlyArray<string>>>
 
-const baseUrl = (input: unknown, allowInsecureHttp: boolean): Either.Either<string, string> => {
-  if (input === undefined) return Either.right(DEFAULT_BASE_URL)
-  if (typeof input !== "string") return Either.left(`baseUrl must be a string (got ${show(input)})`)
+/**
+ * A host option (`baseUrl`, `imageBaseUrl`): https (or http to loopback, or when allowed), no query,
+ * fragment or credentials, not an endpoint URL. A trailing directory of the endpoints' paths
+ * (`/oa/v1`) is tolerated and dropped.
+ */
+const hostUrl = (
+  name: string,
+  input: unknown,
+  fallback: string,
+  allowInsecureHttp: boolean,
+  paths: ReadonlyArray<string>
+): Either.Either<string, string> => {
+  if (input === undefined) return Either.right(fallback)
+  if (typeof input !== "string") return Either.left(`${name} must be a string (got ${show(input)})`)
   let url: URL
   try {
     url = new URL(input.trim())
   } catch {
-    return Either.left(`baseUrl is not a valid URL: ${JSON.stringify(input)}`)
+    return Either.left(`${name} is not a valid URL: ${JSON.stringify(input)}`)
   }
   if (url.protocol !== "https:" && url.protocol !== "http:") {
-    return Either.left(`baseUrl must use https:// (got ${url.protocol})`)
+    return Either.left(`${name} must use https:// (got ${url.protocol})`)
   }
   if (url.search !== "" || url.hash !== "" || input.includes("?") || input.includes("#")) {
     return Either.left(
-      `baseUrl must be a host and optional path, without a query or fragment (got ${JSON.stringify(input)})`
+      `${name} must be a host and optional path, without a query or fragment (got ${JSON.stringify(input)})`
     )
   }
   if (url.username !== "" || url.password !== "") {
-    return Either.left("baseUrl must not carry credentials: pass the key as apiKey")
+    return Either.left(`${name} must not carry credentials: pass the key as apiKey`)
   }
   const path = url.pathname.replace(/\/+$/, "")
-  if (ENDPOINT_PATH.test(path)) {
+  const endpoint = paths.find((p) => path.endsWith(p))
+  if (endpoint !== undefined) {
     return Either.left(
-      `baseUrl is an endpoint URL; give the host it is on, e.g. ${url.origin}${path.replace(ENDPOINT_PATH, "")} (got ${JSON.stringify(input)})`
+      `${name} is an endpoint URL; give the host it is on, e.g. ${url.origin}${path.slice(0, -endpoint.length)} (got ${JSON.stringify(input)})`
     )
   }
   if (url.protocol === "http:" && !LOOPBACK.test(url.hostname) && !allowInsecureHttp) {
     return Either.left(
-      `baseUrl ${url.origin} is plain http to a remote host: the API key would be sent unencrypted. Use https, or set allowInsecureHttp: true`
+      `${name} ${url.origin} is plain http to a remote host: the API key would be sent unencrypted. Use https, or set allowInsecureHttp: true`
     )
   }
-  return Either.right(`${url.origin}${path.replace(/\/oa\/v1$/, "")}`)
+  const directory = paths
+    .map((p) => p.slice(0, p.lastIndexOf("/")))
+    .find((dir) => dir.split("/").length > 2 && path.endsWith(dir))
+  return Either.right(`${url.origin}${directory === undefined ? path : path.slice(0, -directory.length)}`)
 }
 
 const headers = (input: unknown): Either.Either<Readonly<Record<string, string>>, string> => {
@@ -276,10 +322,13 @@ const apiKey = (input: unknown): Either.Either<Redacted.Redacted<string>, string
   )
 }
 
-export const resolveOptions = (input: unknown): Either.Either<Resolved, ConfigurationError> =>
-  Either.mapLeft(resolve(input), (message) => new ConfigurationError({ message }))
+export const resolveOptions = (
+  input: unknown,
+  paths: EndpointPaths
+): Either.Either<Resolved, ConfigurationError> =>
+  Either.mapLeft(resolve(input, paths), (message) => new ConfigurationError({ message }))
 
-const resolve = (input: unknown): Either.Either<Resolved, string> =>
+const resolve = (input: unknown, paths: EndpointPaths): Either.Either<Resolved, string> =>
   Either.gen(function* () {
     if (input === null || typeof input !== "object") {
       return yield* Either.left("options must be an object with an apiKey")
@@ -287,7 +336,14 @@ const resolve = (input: unknown): Either.Either<Resolved, string> =>
     const options = input as Record<string, unknown>
     const key = yield* apiKey(options.apiKey)
     const allowInsecureHttp = yield* boolean("allowInsecureHttp", options.allowInsecureHttp)
-    const url = yield* baseUrl(options.baseUrl, allowInsecureHttp)
+    const url = yield* hostUrl("baseUrl", options.baseUrl, DEFAULT_BASE_URL, allowInsecureHttp, paths.text)
+    const imageUrl = yield* hostUrl(
+      "imageBaseUrl",
+      options.imageBaseUrl,
+      DEFAULT_IMAGE_BASE_URL,
+      allowInsecureHttp,
+      paths.image
+    )
     const userAgent = options.userAgent
     if (userAgent !== undefined && (typeof userAgent !== "string" || !FIELD_VALUE.test(userAgent))) {
       return yield* Either.left("userAgent must be a non-empty string of visible ASCII characters and spaces")
@@ -311,6 +367,7 @@ const resolve = (input: unknown): Either.Either<Resolved, string> =>
     return {
       apiKey: key,
       baseUrl: url,
+      imageBaseUrl: imageUrl,
       defaultModel,
       defaultTextModel,
       tokenizers: Tokenizers.make(yield* tokenizers(options.tokenizers)),

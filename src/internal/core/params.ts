@@ -6,31 +6,14 @@ import * as Either from "effect/Either"
 import type * as Schema from "effect/Schema"
 import { InvalidRequestError } from "../../Errors.js"
 
-/** What neither API has, whichever a name is brought to. */
-const NEITHER: Readonly<Record<string, string>> = {
+/** Names people bring from other LLM APIs that NovelAI has no place for, and why. */
+export const COMMON_HINTS: Readonly<Record<string, string>> = {
   tools: "NovelAI has no tool calling",
   tool_choice: "NovelAI has no tool calling",
   functions: "NovelAI has no tool calling",
   function_call: "NovelAI has no tool calling",
   response_format: "NovelAI has no JSON mode",
   stream_options: "NovelAI takes no stream options"
-}
-
-/** Names people bring from the OpenAI API that have no place in a `/oa/v1` call, and why. */
-export const OPENAI_HINTS: Readonly<Record<string, string>> = {
-  ...NEITHER,
-  stream: "streaming is chosen by the call: use chatCompletionStream or completionStream"
-}
-
-/** Names of `/oa/v1` calls brought to the native API, and what it calls them. */
-export const NATIVE_HINTS: Readonly<Record<string, string>> = {
-  ...NEITHER,
-  stream: "streaming is chosen by the call: use generateStream",
-  unifiedCubic:
-    "the native API's unified sampler has no cubic term (unifiedLinear, unifiedQuadratic and unifiedIncreaseLinearWithEntropy are math1_temp, math1_quad and math1_quad_entropy_scale)",
-  maxTokens: "the native API calls it maxLength",
-  stop: "the native API calls it stopSequences (text or token ids)",
-  prompt: "the native API calls it input"
 }
 
 const camel = (name: string) => name.replace(/_([a-z])/g, (_, letter: string) => letter.toUpperCase())

@@ -1,5 +1,5 @@
 /**
- * The HTTP pipeline: the user's `HttpClient`, configured once per client with the host, the key,
+ * The HTTP pipeline: the user's `HttpClient`, configured once per client with the hosts, the key,
  * the headers and the tracing choices, then the user's own `transformClient`.
  *
  * A call runs on a fiber of its own (see `deadline.ts`), and interrupting it aborts its request. A
@@ -14,11 +14,14 @@ import * as Effect from "effect/Effect"
 import { flow, identity } from "effect/Function"
 import * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
+import type { Host } from "./endpoint.js"
 import { DEFAULT_USER_AGENT, type Resolved } from "./options.js"
 
 export interface Clients {
   readonly client: HttpClient.HttpClient
   readonly scoped: HttpClient.HttpClient.With<HttpClientError.HttpClientError, Scope.Scope>
+  /** The URL of `path` on `host`. */
+  readonly url: (host: Host, path: string) => string
 }
 
 /**
@@ -37,7 +40,6 @@ export const configure = (base: HttpClient.HttpClient, options: Resolved): Clien
   const client = base.pipe(
     HttpClient.mapRequest(
       flow(
-        HttpClientRequest.prependUrl(options.baseUrl),
         HttpClientRequest.bearerToken(options.apiKey),
         userAgent === undefined ? identity : HttpClientRequest.setHeader("user-agent", userAgent),
         // Uncompressed answers: a transport that does not decode them (undici's request API) would
@@ -51,7 +53,8 @@ export const configure = (base: HttpClient.HttpClient, options: Resolved): Clien
     options.httpSpans ? identity : HttpClient.withTracerDisabledWhen(() => true),
     options.transformClient ?? identity
   )
-  return { client, scoped: HttpClient.withScope(client) }
+  const hosts: Readonly<Record<Host, string>> = { text: options.baseUrl, image: options.imageBaseUrl }
+  return { client, scoped: HttpClient.withScope(client), url: (host, path) => hosts[host] + path }
 }
 
 /**

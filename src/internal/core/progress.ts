@@ -2,18 +2,19 @@
  * What a stream's events mean: NovelAI's semantics on top of SSE framing, as a pure step function
  * (one event in, one outcome out) so it is tested without streams or channels.
  *
- * - `[DONE]` ends the stream at once, whatever follows.
+ * - The endpoint's done data (`[DONE]`) ends the stream at once, whatever follows.
  * - An `event: error` frame, or a data payload that is an error body, fails the stream with the
  *   typed error it describes.
  * - Events with other names (`event: ping`) are not chunks and are skipped.
- * - The input ending before `[DONE]` and before any choice finished is a truncated generation.
+ * - The input ending before every part (choice, sample) finished is a truncated generation, even
+ *   if some parts did: their text is whole, the others' is not.
  */
 import * as Either from "effect/Either"
 import * as Errors from "../../Errors.js"
-import type { Usage } from "../../Sampling.js"
 import { truncate } from "./decode.js"
 import { type ErrorContext, isErrorPayload, parseBody } from "./errors.js"
 import type { EventSourceMessage } from "./sse.js"
+import type { TokenUsage } from "./telemetry.js"
 
 /** What a stream has said about its generation so far. */
 export class Progress {
@@ -21,14 +22,14 @@ export class Progress {
   received = 0
   id: string | undefined = undefined
   model: string | undefined = undefined
-  usage: Usage | undefined = undefined
-  /** The finish reason of each choice that finished, by index. */
+  usage: TokenUsage | undefined = undefined
+  /** The finish reason of each part (choice, sample) that finished, by index. */
   readonly finished = new Map<number, string>()
-  /** `choices`: how many choices the request asked for. */
-  constructor(readonly choices: number) {}
-  /** Whether every choice asked for has finished: the text is complete even without `[DONE]`. */
+  /** `parts`: how many parts (choices, samples) the request asked for. */
+  constructor(readonly parts: number) {}
+  /** Whether every part asked for has finished: the generation is complete even without `[DONE]`. */
   complete(): boolean {
-    return this.finished.size >= this.choices
+    return this.finished.size >= this.parts
   }
 }
 
@@ -41,6 +42,8 @@ export interface EventSpec<A> {
   readonly decode: (json: unknown) => Either.Either<A, Errors.NovelAIError>
   /** Records what a chunk says: finished choices, id, model, usage. */
   readonly observe: (chunk: A, progress: Progress) => void
+  /** The data of an event that ends the stream at once (`[DONE]`), if any. */
+  readonly doneData: string | undefined
   /** What a complete stream has that a truncated one lacks, for the error's message. */
   readonly ending: string
 }
@@ -85,7 +88,7 @@ export const step = <A>(
   // A chunk starts with "{"; only other payloads are trimmed (a copy) to look for [DONE].
   if (data.charCodeAt(0) !== OPEN_BRACE) {
     const trimmed = data.trim()
-    if (trimmed === "[DONE]") return Done
+    if (trimmed === spec.doneData) return Done
     if (trimmed === "") return Skip
   }
   let json: unknown
@@ -108,37 +111,14 @@ export const step = <A>(
   return decoded.right
 }
 
-/** The body ended without `[DONE]`: complete if a choice finished, else a truncated generation. */
+/** The body ended without `[DONE]`: complete if every part finished, else a truncated generation. */
 export const end = <A>(spec: EventSpec<A>, progress: Progress): Errors.StreamTruncatedError | undefined => {
   const { context } = spec
-  return progress.finished.size > 0
+  return progress.complete()
     ? undefined
     : new Errors.StreamTruncatedError({
         message: `${context.endpoint}: the stream ended ${spec.ending}; the generation is incomplete (${progress.received} ${progress.received === 1 ? "chunk" : "chunks"} received)`,
         endpoint: context.endpoint,
         chunksReceived: progress.received
       })
-}
-
-/** What a native stream's tokens say: the `final` one ends the generation. */
-export const observeTokens = (token: { readonly final: boolean }, progress: Progress): void => {
-  if (token.final) progress.finished.set(0, "stop")
-}
-
-/** What the OpenAI-compatible chunks (chat and completions) say about their generation. */
-export const observeChoices = (
-  chunk: {
-    readonly id: string
-    readonly model: string
-    readonly usage?: Usage | undefined
-    readonly choices: ReadonlyArray<{ readonly index: number; readonly finish_reason: string | null }>
-  },
-  progress: Progress
-): void => {
-  if (progress.id === undefined && chunk.id !== "") progress.id = chunk.id
-  if (progress.model === undefined && chunk.model !== "") progress.model = chunk.model
-  if (chunk.usage !== undefined) progress.usage = chunk.usage
-  for (const choice of chunk.choices) {
-    if (choice.finish_reason !== null) progress.finished.set(choice.index, choice.finish_reason)
-  }
 }

@@ -8,29 +8,39 @@ import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import * as Errors from "../../Errors.js"
-import { TextTokenCountParams } from "../../TextGeneration.js"
-import type { CallEndpoint, StreamEndpoint } from "../endpoints.js"
-import { refuseOnNative } from "../native/body.js"
-import type { Collector } from "../openai/collect.js"
 import * as Transport from "./attempt.js"
+import type { Collector } from "./collect.js"
 import { Ended } from "./deadline.js"
 import { paramsEncoder } from "./decode.js"
+import { type CallEndpoint, type ModelRegistry, refusal, type StreamEndpoint } from "./endpoint.js"
 import { closedError, type ErrorContext, scrubError } from "./errors.js"
+import type { Runner } from "./family.js"
 import type { Resolved } from "./options.js"
-import { checkNames, mergeExtra, NATIVE_HINTS, namesOf } from "./params.js"
+import { checkNames, mergeExtra, namesOf } from "./params.js"
 import { type CallSettings, type Guard, makeSettings, retryCall, retryStream } from "./policy.js"
-import { requestAttributes } from "./telemetry.js"
+import { requestSpan } from "./telemetry.js"
 
 const isRecord = (u: unknown): u is Record<string, unknown> =>
   typeof u === "object" && u !== null && !Array.isArray(u)
 
-export const make = (transport: Transport.Transport, options: Resolved) => {
+type Common<S> = Pick<CallEndpoint<unknown, unknown, S>, "models" | "anyModel" | "hints" | "body">
+
+/**
+ * The calls and streams of one client's endpoints, on `transport`, with its settings. `registries`:
+ * the models of every family the client has, so that a call naming another family's model is
+ * refused with where it goes.
+ */
+export const make = <S extends Resolved>(
+  transport: Transport.Transport,
+  options: S,
+  registries: ReadonlyArray<ModelRegistry<any>>
+): Runner<S> => {
   const settings = makeSettings(options)
   const scrub = scrubError(options.scrub)
 
-  /** The model a call names, or the endpoint's default, or the client's. */
-  const modelOf = (endpoint: Pick<CallEndpoint<unknown>, "defaultModel">, params: unknown): unknown =>
-    isRecord(params) && params.model !== undefined ? params.model : options[endpoint.defaultModel]
+  /** The model a call names, or its family's default. */
+  const modelOf = (endpoint: Pick<Common<S>, "models">, params: unknown): unknown =>
+    isRecord(params) && params.model !== undefined ? params.model : endpoint.models.defaultModel(options)
 
   /**
    * The request with its encoded body, or the InvalidRequestError that keeps it from being sent:
@@ -38,7 +48,7 @@ export const make = (transport: Transport.Transport, options: Resolved) => {
    * `extraBody` that clashes, text the model's tokenizer cannot take.
    */
   const prepare = (
-    endpoint: Pick<CallEndpoint<unknown>, "defaultModel" | "hints" | "refuseModel" | "body">,
+    endpoint: Common<S>,
     name: string,
     encode: ((input: unknown) => Either.Either<unknown, Errors.InvalidRequestError>) | undefined,
     names: ReadonlySet<string>,
@@ -52,7 +62,7 @@ export const make = (transport: Transport.Transport, options: Resolved) => {
       if (Either.isLeft(unknown)) return Either.left(unknown.left)
     }
     const model = modelOf(endpoint, params)
-    const refused = endpoint.refuseModel(model)
+    const refused = endpoint.anyModel ? undefined : refusal(endpoint.models, registries, model)
     if (refused !== undefined) {
       return Either.left(
         new Errors.InvalidRequestError({ message: `${name}: ${refused}`, endpoint: name, field: "model" })
@@ -66,7 +76,7 @@ export const make = (transport: Transport.Transport, options: Resolved) => {
     const finish = (wire: Record<string, unknown>) =>
       HttpClientRequest.bodyUnsafeJson(base, stream ? { ...wire, stream: true } : wire)
     if (endpoint.body === undefined) return Either.map(wire, finish)
-    const body = endpoint.body(options.tokenizers)
+    const body = endpoint.body(options)
     return Effect.map(
       Effect.flatMap(wire, (wire) => body(name, wire)),
       (wire) => HttpClientRequest.bodyUnsafeJson(base, wire)
@@ -84,13 +94,13 @@ export const make = (transport: Transport.Transport, options: Resolved) => {
       )
 
   /** The attempts of a call whose answer is one JSON document, retried by its policy. */
-  const callAttempts = <A>(endpoint: CallEndpoint<A>) => {
+  const callAttempts = <P, A>(endpoint: CallEndpoint<P, A, S>) => {
     const exchangeContext = context(endpoint.name)
     const encode = endpoint.params === undefined ? undefined : paramsEncoder(endpoint.params, endpoint.name)
     const names = endpoint.params === undefined ? new Set<string>() : namesOf(endpoint.params)
     const decode = endpoint.decode(endpoint.name)
     const base = (endpoint.method === "GET" ? HttpClientRequest.get : HttpClientRequest.post)(
-      endpoint.path
+      transport.http.url(endpoint.host, endpoint.path)
     ).pipe(HttpClientRequest.acceptJson)
     return (params: unknown, settings: CallSettings): Effect.Effect<A, Errors.NovelAIError> =>
       Effect.flatMap(prepare(endpoint, endpoint.name, encode, names, base, params, false), (request) =>
@@ -112,7 +122,7 @@ export const make = (transport: Transport.Transport, options: Resolved) => {
    * a failure is retried only while no chunk has been emitted, so generated text is never repeated
    * or spliced.
    */
-  const streamAttempts = <A>(endpoint: StreamEndpoint<A>, name: string) => {
+  const streamAttempts = <P, A>(endpoint: StreamEndpoint<P, A, S>, name: string) => {
     const exchange = streamExchange(endpoint, name)
     return (params: unknown, settings: CallSettings): Stream.Stream<A, Errors.NovelAIError> =>
       Stream.unwrap(
@@ -127,12 +137,12 @@ export const make = (transport: Transport.Transport, options: Resolved) => {
   }
 
   /** What each attempt of a streaming endpoint needs: its request, its spec, its guard. */
-  const streamExchange = <A>(endpoint: StreamEndpoint<A>, name: string) => {
+  const streamExchange = <P, A>(endpoint: StreamEndpoint<P, A, S>, name: string) => {
     const exchangeContext = context(name)
     const encode = endpoint.params === undefined ? undefined : paramsEncoder(endpoint.params, name)
     const names = endpoint.params === undefined ? new Set<string>() : namesOf(endpoint.params)
     const decode = endpoint.decode(name)
-    const base = HttpClientRequest.post(endpoint.path).pipe(
+    const base = HttpClientRequest.post(transport.http.url(endpoint.host, endpoint.path)).pipe(
       HttpClientRequest.setHeader("accept", "text/event-stream")
     )
     return {
@@ -155,7 +165,8 @@ export const make = (transport: Transport.Transport, options: Resolved) => {
             chunkEvents: endpoint.chunkEvents,
             decode,
             observe: endpoint.observe,
-            choices: endpoint.choices(isRecord(params) ? params : {}),
+            doneData: endpoint.doneData,
+            parts: endpoint.parts(isRecord(params) ? params : {}),
             rewrite: endpoint.rewrite,
             ending: endpoint.ending
           }
@@ -168,8 +179,8 @@ export const make = (transport: Transport.Transport, options: Resolved) => {
    * whole reply (with the stream's deadlines), and is retried as a call's are, since nothing of it
    * has reached the caller.
    */
-  const collectAttempts = <C, A>(
-    endpoint: StreamEndpoint<C>,
+  const collectAttempts = <P, C, A>(
+    endpoint: StreamEndpoint<P, C, S>,
     name: string,
     collector: () => Collector<C, A>
   ) => {
@@ -190,25 +201,16 @@ export const make = (transport: Transport.Transport, options: Resolved) => {
       )
   }
 
-  const span = (name: string, operation: string, model: unknown) => ({
-    name: `NovelAI.${name}`,
-    options: {
-      kind: "client" as const,
-      captureStackTrace: false,
-      attributes: requestAttributes(operation, model)
-    }
-  })
-
   /**
    * A call whose answer is one JSON document, in a span. With `collected`, it is answered by
    * collecting a stream instead when the call's `collectStream` says so (by default, the
    * endpoint's `byDefault`): one request, the same result.
    */
-  const call = <A, C = never>(
-    endpoint: CallEndpoint<A>,
+  const call = <P, A>(
+    endpoint: CallEndpoint<P, A, S>,
     collected?: {
-      readonly stream: StreamEndpoint<C>
-      readonly collector: () => Collector<C, A>
+      readonly stream: StreamEndpoint<P, any, S>
+      readonly collector: () => Collector<any, A>
       readonly byDefault: boolean
     }
   ) => {
@@ -218,8 +220,7 @@ export const make = (transport: Transport.Transport, options: Resolved) => {
         ? undefined
         : collectAttempts(collected.stream, endpoint.name, collected.collector)
     return (params: unknown, callOptions: unknown): Effect.Effect<A, Errors.NovelAIError> => {
-      const { name, options } = span(
-        endpoint.name,
+      const spanOptions = requestSpan(
         endpoint.operation,
         endpoint.params === undefined ? undefined : modelOf(endpoint, params)
       )
@@ -236,48 +237,21 @@ export const make = (transport: Transport.Transport, options: Resolved) => {
                 endpoint.annotate!(Option.getOrUndefined(span), result)
               )
         ),
-        Effect.withSpan(name, options)
+        Effect.withSpan(`NovelAI.${endpoint.name}`, spanOptions)
       )
     }
   }
 
   /** A streaming call, in a span. */
-  const stream = <A>(endpoint: StreamEndpoint<A>) => {
+  const stream = <P, A>(endpoint: StreamEndpoint<P, A, S>) => {
     const attempts = streamAttempts(endpoint, endpoint.name)
     return (params: unknown, callOptions: unknown): Stream.Stream<A, Errors.NovelAIError> => {
-      const { name, options } = span(endpoint.name, endpoint.operation, modelOf(endpoint, params))
+      const spanOptions = requestSpan(endpoint.operation, modelOf(endpoint, params))
       return Stream.unwrap(
         Effect.map(settings(endpoint.name, callOptions), (settings) => attempts(params, settings))
-      ).pipe(Stream.mapError(scrub), Stream.withSpan(name, options))
+      ).pipe(Stream.mapError(scrub), Stream.withSpan(`NovelAI.${endpoint.name}`, spanOptions))
     }
   }
 
-  const countParams = paramsEncoder(TextTokenCountParams, "tokenCount")
-
-  /**
-   * A native model's token count, counted here with its tokenizer (there is no count endpoint for
-   * native models), in a span.
-   */
-  const countTokens = (params: unknown): Effect.Effect<number, Errors.NovelAIError> => {
-    const model = isRecord(params) && params.model !== undefined ? params.model : options.defaultTextModel
-    return Effect.gen(function* () {
-      if (isRecord(params))
-        yield* checkNames("tokenCount", namesOf(TextTokenCountParams), params, NATIVE_HINTS)
-      yield* countParams(params)
-      const refused = refuseOnNative(model)
-      if (refused !== undefined) {
-        return yield* Effect.fail(
-          new Errors.InvalidRequestError({
-            message: `tokenCount: ${refused}`,
-            endpoint: "tokenCount",
-            field: "model"
-          })
-        )
-      }
-      const tokenizer = yield* options.tokenizers.get(model as string, "tokenCount", "input")
-      return tokenizer.encode((params as { input: string }).input).length
-    }).pipe(Effect.withSpan("NovelAI.text.tokenCount", span("tokenCount", "token_count", model).options))
-  }
-
-  return { call, stream, countTokens }
+  return { settings: options, call, stream }
 }

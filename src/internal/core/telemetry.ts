@@ -3,7 +3,6 @@
  * (`gen_ai.request.*`) and what came back (`gen_ai.response.*`, `gen_ai.usage.*`).
  */
 import type * as Tracer from "effect/Tracer"
-import type { Usage } from "../../Sampling.js"
 
 export const requestAttributes = (operation: string, model: unknown): Record<string, unknown> => ({
   "gen_ai.system": "novelai",
@@ -11,12 +10,26 @@ export const requestAttributes = (operation: string, model: unknown): Record<str
   "gen_ai.request.model": typeof model === "string" ? model : "unknown"
 })
 
+/** The options of an endpoint's span. */
+export const requestSpan = (operation: string, model: unknown) => ({
+  kind: "client" as const,
+  captureStackTrace: false,
+  attributes: requestAttributes(operation, model)
+})
+
+/** Token counts as a response reports them. */
+export interface TokenUsage {
+  readonly prompt_tokens: number
+  readonly completion_tokens: number
+  readonly total_tokens?: number | undefined
+}
+
 /** What a response said about itself, for its span. */
 export interface ResponseSummary {
   readonly id?: string | undefined
   readonly model?: string | undefined
   readonly finishReasons: ReadonlyArray<string>
-  readonly usage?: Usage | undefined
+  readonly usage?: TokenUsage | undefined
 }
 
 export const annotateResponse = (span: Tracer.Span | undefined, response: ResponseSummary): void => {
@@ -37,7 +50,7 @@ export const annotateResult = (
   result: {
     readonly id: string
     readonly model: string
-    readonly usage?: Usage | undefined
+    readonly usage?: TokenUsage | undefined
     readonly choices: ReadonlyArray<{ readonly finish_reason: string | null }>
   }
 ): void => {

@@ -1,34 +1,13 @@
 /**
- * The native text API on the wire: which models belong to it and which to `/oa/v1`, the request
- * body (parameters under `parameters`, text sequences tokenized for the model), and the answers.
+ * The native text API on the wire: the request body (parameters under `parameters`, text
+ * sequences tokenized for the model), and the answers.
  */
 import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
 import { InvalidRequestError } from "../../Errors.js"
 import type { TextGeneration, TextToken } from "../../TextGeneration.js"
+import { responseDecoder } from "../core/decode.js"
 import type { Tokenizers } from "./tokenizers.js"
-
-/** The native models known; newer ids pass. */
-const NATIVE_MODELS: ReadonlySet<string> = new Set(["llama-3-erato-v1", "kayra-v1", "clio-v1"])
-
-/** Whether `model` is one of `/oa/v1`'s (GLM, Xialong). */
-const isOpenAIModel = (model: string): boolean => /^(glm-|xialong-)/.test(model)
-
-/** Whether `model` is a native one (Erato, Kayra, Clio and their kin). */
-const isNativeModel = (model: string): boolean =>
-  NATIVE_MODELS.has(model) || /^(llama-3-erato|kayra|clio)/.test(model)
-
-/** Why a `/oa/v1` call may not name `model`, if it may not. */
-export const refuseOnOpenAI = (model: unknown): string | undefined =>
-  typeof model === "string" && isNativeModel(model)
-    ? `${model} is a native model, not served on /oa/v1: use client.text.generate (Text.generate) for it`
-    : undefined
-
-/** Why a native call may not name `model`, if it may not (NovelAI answers 403). */
-export const refuseOnNative = (model: unknown): string | undefined =>
-  typeof model === "string" && isOpenAIModel(model)
-    ? `${model} is an /oa/v1 model, not served by the native API (NovelAI answers 403): use client.openai.completion or chatCompletion for it`
-    : undefined
 
 /** The wire's fields that go beside `parameters`, not in it. */
 const TOP_LEVEL: ReadonlySet<string> = new Set(["input", "model", "prefix"])
@@ -155,3 +134,6 @@ export const TokenWire = Schema.transform(
     encode: (token) => token
   }
 )
+
+export const decodeGeneration = responseDecoder(GenerationWire, "generation")
+export const decodeToken = responseDecoder(TokenWire, "token")

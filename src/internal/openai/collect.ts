@@ -1,15 +1,14 @@
 /**
  * A stream folded into the whole result a non-streaming call returns: per choice, the text (and a
  * chat's reasoning) concatenated, the last `finish_reason`, `matched_stop` and `stop_reason`, the
- * `logprobs` merged; the last `usage`. Chunks are added a batch at a time, from a `Stream` or from
- * the pull of one attempt (a whole reply collected with no `Stream` in between; see `transport.ts`).
+ * `logprobs` merged; the last `usage`.
  */
-import * as Effect from "effect/Effect"
-import * as Stream from "effect/Stream"
+import type * as Effect from "effect/Effect"
+import type * as Stream from "effect/Stream"
 import { ChatCompletion, type ChatCompletionChunk } from "../../ChatCompletions.js"
 import { Completion, type CompletionChunk } from "../../Completions.js"
 import type { Usage } from "../../Sampling.js"
-import type { TextGeneration, TextToken } from "../../TextGeneration.js"
+import { type Collector, fold } from "../core/collect.js"
 import { splitThinking } from "./thinking.js"
 
 interface Head {
@@ -72,15 +71,6 @@ const extrasOut = (acc: Extras) => ({
 })
 
 const sorted = <A>(choices: Map<number, A>) => [...choices.entries()].sort(([a], [b]) => a - b)
-
-/**
- * Folds chunks into a whole result: `add` each batch as it comes, then `result()`. A collector is
- * for one run of a stream (one attempt).
- */
-export interface Collector<C, A> {
-  readonly add: (chunks: Iterable<C>) => void
-  readonly result: () => A
-}
 
 /** Collects chat chunks into the {@link ChatCompletion} `chatCompletion` returns. */
 export const chatCollector = (): Collector<ChatCompletionChunk, ChatCompletion> => {
@@ -181,18 +171,6 @@ export const completionCollector = (): Collector<CompletionChunk, Completion> =>
   }
 }
 
-/** Runs `stream` into a new collector's result. */
-const fold =
-  <C, A>(make: () => Collector<C, A>) =>
-  <E, R>(stream: Stream.Stream<C, E, R>): Effect.Effect<A, E, R> =>
-    Effect.suspend(() => {
-      const collector = make()
-      return Effect.map(
-        Stream.runForEachChunk(stream, (chunks) => Effect.sync(() => collector.add(chunks))),
-        collector.result
-      )
-    })
-
 /** A chat stream as the {@link ChatCompletion} `chatCompletion` returns. */
 export const chat: <E, R>(
   stream: Stream.Stream<ChatCompletionChunk, E, R>
@@ -202,25 +180,3 @@ export const chat: <E, R>(
 export const completion: <E, R>(
   stream: Stream.Stream<CompletionChunk, E, R>
 ) => Effect.Effect<Completion, E, R> = fold(completionCollector)
-
-/**
- * Collects native tokens into the {@link TextGeneration} `text.generate` returns: the tokens'
- * text concatenated, and their `logprobs` in order when they carry any.
- */
-export const textCollector = (): Collector<TextToken, TextGeneration> => {
-  let output = ""
-  const logprobs: Array<unknown> = []
-  return {
-    add: (tokens) => {
-      for (const token of tokens) {
-        output += token.token
-        if (token.logprobs !== undefined) logprobs.push(token.logprobs)
-      }
-    },
-    result: () => (logprobs.length === 0 ? { output } : { output, logprobs })
-  }
-}
-
-/** A native token stream as the {@link TextGeneration} `text.generate` returns. */
-export const text: <E, R>(stream: Stream.Stream<TextToken, E, R>) => Effect.Effect<TextGeneration, E, R> =
-  fold(textCollector)

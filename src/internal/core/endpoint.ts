@@ -1,0 +1,133 @@
+/**
+ * What an endpoint is, as data a family declares once: its name, host and path, its parameters'
+ * schema and result type, how its answer is read, the generation slot it takes, and for a stream
+ * what its events mean (how progress is observed, when it is complete, what ends it). `run.ts`
+ * makes calls of them; the service, the accessors and the facade are derived from a family's
+ * declarations (see `family.ts`).
+ */
+import type * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import type * as Schema from "effect/Schema"
+import type * as Tracer from "effect/Tracer"
+import type * as Errors from "../../Errors.js"
+import type { GenerationSlot } from "./gate.js"
+import type { Resolved } from "./options.js"
+import type { Progress } from "./progress.js"
+
+/** The hosts an endpoint may live on, each set by an option (`baseUrl` for text). */
+export type Host = "text" | "image"
+
+/**
+ * The models a family serves, and the default a call naming none gets. A call naming a model that
+ * another family of the client owns is refused before it is sent, with where to take it instead.
+ */
+export interface ModelRegistry<S = Resolved> {
+  /** The family's name, for messages. */
+  readonly family: string
+  /** Whether `model` is one of this family's (a pattern: newer ids of the family pass). */
+  readonly owns: (model: string) => boolean
+  /** What a model of this family is, for messages: "a native model". */
+  readonly describe: string
+  /** Why another family's model fails here: "not served on /oa/v1". */
+  readonly notServed: string
+  /** Where a model of this family goes instead: "use client.text.generate for it". */
+  readonly use: string
+  /** The model a call naming none gets, from the client's settings. */
+  readonly defaultModel: (settings: S) => string
+}
+
+/** Why `registry`'s endpoints may not be called with `model`, when another of `all` owns it. */
+export const refusal = (
+  registry: ModelRegistry<any>,
+  all: ReadonlyArray<ModelRegistry<any>>,
+  model: unknown
+): string | undefined => {
+  if (typeof model !== "string" || registry.owns(model)) return undefined
+  const owner = all.find((other) => other !== registry && other.owns(model))
+  return owner === undefined
+    ? undefined
+    : `${model} is ${owner.describe}, ${registry.notServed}: ${owner.use}`
+}
+
+/** What every endpoint has. `P`: its parameters as callers write them; `S`: the settings it reads. */
+interface Common<P, S> {
+  /** The call's name: the span is `NovelAI.<name>`, errors say `<name>: ...`. */
+  readonly name: string
+  /** `gen_ai.operation.name`. */
+  readonly operation: string
+  readonly host: Host
+  readonly path: string
+  /**
+   * The request schema (camelCase in, the wire's snake_case out), whose `model` defaults to the
+   * registry's; undefined: no body.
+   */
+  readonly params: Schema.Schema<P, any> | undefined
+  /** The generation slot it takes (it runs a generation), or undefined. */
+  readonly slot: GenerationSlot | undefined
+  readonly models: ModelRegistry<S>
+  /** Takes any family's model (a token count of the spec counts for native models too). */
+  readonly anyModel?: boolean | undefined
+  /** What to say of a parameter name the endpoint does not take, by name. */
+  readonly hints: Readonly<Record<string, string>>
+  /**
+   * The body from the encoded parameters, when it is not them as they are (the native API's
+   * `parameters`, its text sequences tokenized); given the client's settings.
+   */
+  readonly body:
+    | ((
+        settings: S
+      ) => (
+        name: string,
+        wire: Record<string, unknown>
+      ) => Effect.Effect<Record<string, unknown>, Errors.InvalidRequestError>)
+    | undefined
+}
+
+/** An endpoint whose answer is one JSON document. */
+export interface CallEndpoint<P, A, S = Resolved> extends Common<P, S> {
+  readonly method: "GET" | "POST"
+  /** The decoder of an answer, for a call of that name (its errors say so). */
+  readonly decode: (name: string) => (json: unknown) => Either.Either<A, Errors.NovelAIError>
+  /** Annotates the call's span with what a result says. */
+  readonly annotate: ((span: Tracer.Span | undefined, result: A) => void) | undefined
+}
+
+/** An endpoint answering with an event stream of chunks. */
+export interface StreamEndpoint<P, A, S = Resolved> extends Common<P, S> {
+  /** The decoder of one event's data into a chunk, for a call of that name. */
+  readonly decode: (name: string) => (json: unknown) => Either.Either<A, Errors.NovelAIError>
+  /** SSE event names that carry chunks ("message": an event without a name). */
+  readonly chunkEvents: ReadonlySet<string>
+  /** The data of an event that ends the stream at once (`[DONE]`), if the family has one. */
+  readonly doneData: string | undefined
+  /** Records what a chunk says about the generation. */
+  readonly observe: (chunk: A, progress: Progress) => void
+  /** How many parts (choices, samples) a request asks for: the stream is complete when each finished. */
+  readonly parts: (params: Record<string, unknown>) => number
+  /** A per-stream rewrite of the chunks (thinking split out of the text), if any. */
+  readonly rewrite: (() => Rewrite<A>) | undefined
+  /** What a complete stream has that a truncated one lacks, for the error's message. */
+  readonly ending: string
+}
+
+/** A stateful rewrite of one stream's chunks. */
+export interface Rewrite<A> {
+  /** The chunk as handed over. */
+  readonly map: (chunk: A) => A
+  /** When the stream has completed: chunks for text still held back, if any. */
+  readonly flush: () => ReadonlyArray<A>
+}
+
+/** `fast` where it accepts the input, else `decode`. */
+export const withFastPath =
+  <A, E>(
+    fast: (json: unknown) => A | undefined,
+    decode: (name: string) => (json: unknown) => Either.Either<A, E>
+  ) =>
+  (name: string) => {
+    const slow = decode(name)
+    return (json: unknown): Either.Either<A, E> => {
+      const result = fast(json)
+      return result === undefined ? slow(json) : Either.right(result)
+    }
+  }
