@@ -17,15 +17,11 @@ import * as Stream from "effect/Stream"
 // The facade's default transport for this runtime: undici on Node, Fetch elsewhere (package.json's
 // "imports" conditions pick the file, so a browser bundle never sees the Node-only client).
 import { defaultHttpClient } from "#default-http"
-import type { ChatCompletion, ChatCompletionChunk, ChatCompletionParams } from "./ChatCompletions.js"
-import type { Completion, CompletionChunk, CompletionParams } from "./Completions.js"
 import { ClientClosedError, ConfigurationError, isNovelAIError } from "./Errors.js"
-import { resolve } from "./internal/client.js"
+import * as Client from "./internal/client.js"
+import { makePromiseApi, type PromiseApi, type Runners } from "./internal/facade/api.js"
 import { abortError, iterate, toThrown } from "./internal/facade/iterate.js"
-import type { ModelInfo } from "./Models.js"
 import * as NovelAIClient from "./NovelAIClient.js"
-import type { TextGenerateParams, TextGeneration, TextToken, TextTokenCountParams } from "./TextGeneration.js"
-import type { TokenCountParams } from "./TokenCount.js"
 
 /**
  * Options of {@link NovelAI}: those of the Effect client, with the key falling back to
@@ -81,28 +77,7 @@ export interface RequestOptions extends NovelAIClient.CallOptions {
  * await sim.close()
  * ```
  */
-export interface OpenAIPromiseApi {
-  readonly listModels: (options?: RequestOptions) => Promise<Array<ModelInfo>>
-  readonly completion: (params: CompletionParams, options?: RequestOptions) => Promise<Completion>
-  readonly chatCompletion: (params: ChatCompletionParams, options?: RequestOptions) => Promise<ChatCompletion>
-  readonly tokenCount: (params: TokenCountParams, options?: RequestOptions) => Promise<number>
-  /**
-   * Completion chunks for `for await`; `break`, or aborting the signal (given alone, as in the
-   * spec, or in the options), closes the request.
-   */
-  readonly completionStream: (
-    params: CompletionParams,
-    signalOrOptions?: AbortSignal | RequestOptions
-  ) => AsyncIterableIterator<CompletionChunk>
-  /**
-   * Chat chunks for `for await`; `break`, or aborting the signal (given alone, as in the spec, or in
-   * the options), closes the request.
-   */
-  readonly chatCompletionStream: (
-    params: ChatCompletionParams,
-    signalOrOptions?: AbortSignal | RequestOptions
-  ) => AsyncIterableIterator<ChatCompletionChunk>
-}
+export type OpenAIPromiseApi = PromiseApi<Client.Families["openai"], RequestOptions>
 
 /**
  * The `client.text` calls (NovelAI's native API: Erato, Kayra), returning Promises and async
@@ -126,19 +101,7 @@ export interface OpenAIPromiseApi {
  * await sim.close()
  * ```
  */
-export interface TextPromiseApi {
-  readonly generate: (params: TextGenerateParams, options?: RequestOptions) => Promise<TextGeneration>
-  /** How many tokens `input` is for a native model, counted locally with its tokenizer. */
-  readonly tokenCount: (params: TextTokenCountParams, options?: RequestOptions) => Promise<number>
-  /**
-   * Tokens for `for await`; `break`, or aborting the signal (given alone or in the options),
-   * closes the request.
-   */
-  readonly generateStream: (
-    params: TextGenerateParams,
-    signalOrOptions?: AbortSignal | RequestOptions
-  ) => AsyncIterableIterator<TextToken>
-}
+export type TextPromiseApi = PromiseApi<Client.Families["text"], RequestOptions>
 
 const env = (name: string): string | undefined =>
   typeof process !== "undefined" && typeof process.env === "object"
@@ -215,7 +178,7 @@ export class NovelAI {
       baseUrl: options.baseUrl ?? env("NOVELAI_BASE_URL")
     }
     // Refuse bad options here, synchronously, rather than at the first call.
-    const resolved = resolve(clientOptions)
+    const resolved = Client.resolve(clientOptions)
     if (Either.isLeft(resolved)) throw resolved.left
     this.baseUrl = resolved.right.baseUrl
     this.defaultModel = resolved.right.defaultModel
@@ -261,24 +224,12 @@ export class NovelAI {
       )
     }
 
-    this.openai = {
-      listModels: (options) =>
-        run((api) => Effect.map(api.openai.listModels(options), (models) => [...models]), options?.signal),
-      completion: (params, options) => run((api) => api.openai.completion(params, options), options?.signal),
-      chatCompletion: (params, options) =>
-        run((api) => api.openai.chatCompletion(params, options), options?.signal),
-      tokenCount: (params, options) => run((api) => api.openai.tokenCount(params, options), options?.signal),
-      completionStream: (params, signal) =>
-        stream((api, options) => api.openai.completionStream(params, options), signal),
-      chatCompletionStream: (params, signal) =>
-        stream((api, options) => api.openai.chatCompletionStream(params, options), signal)
+    const runners: Runners<NovelAIClient.NovelAIClient.Service, RequestOptions> = {
+      run: (f, options) => run(f, options?.signal),
+      stream: (f, signalOrOptions) => stream(f, signalOrOptions)
     }
-    this.text = {
-      generate: (params, options) => run((api) => api.text.generate(params, options), options?.signal),
-      tokenCount: (params, options) => run((api) => api.text.tokenCount(params), options?.signal),
-      generateStream: (params, signal) =>
-        stream((api, options) => api.text.generateStream(params, options), signal)
-    }
+    this.openai = makePromiseApi(Client.families.openai, (api) => api.openai, runners)
+    this.text = makePromiseApi(Client.families.text, (api) => api.text, runners)
   }
 
   /**

@@ -4,20 +4,23 @@
  *
  * @since 0.1.0
  */
-import * as Effect from "effect/Effect"
+import type * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
-import type {
-  ChatCompletionChunk,
-  ChatCompletion as ChatCompletionClass,
-  ChatCompletionParams
-} from "./ChatCompletions.js"
-import type { Completion, CompletionChunk, CompletionParams } from "./Completions.js"
-import type { NovelAIError } from "./Errors.js"
+import type { ChatCompletionChunk, ChatCompletion as ChatCompletionClass } from "./ChatCompletions.js"
+import type { Completion, CompletionChunk } from "./Completions.js"
+import * as Client from "./internal/client.js"
+import * as Family from "./internal/core/family.js"
 import * as Collect from "./internal/openai/collect.js"
-import type { ModelInfo } from "./Models.js"
-import { type CallOptions, NovelAIClient } from "./NovelAIClient.js"
-import type { TokenCountParams } from "./TokenCount.js"
+import { NovelAIClient } from "./NovelAIClient.js"
+
+type Accessors = Family.Accessors<Client.Families["openai"], NovelAIClient>
+
+const accessors: Accessors = Family.makeAccessors(
+  NovelAIClient,
+  (client) => client.openai,
+  Client.families.openai
+)
 
 /**
  * The available models.
@@ -25,10 +28,7 @@ import type { TokenCountParams } from "./TokenCount.js"
  * @since 0.1.0
  * @category accessors
  */
-export const listModels = (
-  options?: CallOptions
-): Effect.Effect<ReadonlyArray<ModelInfo>, NovelAIError, NovelAIClient> =>
-  Effect.flatMap(NovelAIClient, (client) => client.openai.listModels(options))
+export const listModels: Accessors["listModels"] = accessors.listModels
 
 /**
  * A text completion.
@@ -36,11 +36,7 @@ export const listModels = (
  * @since 0.1.0
  * @category accessors
  */
-export const completion = (
-  params: CompletionParams,
-  options?: CallOptions
-): Effect.Effect<Completion, NovelAIError, NovelAIClient> =>
-  Effect.flatMap(NovelAIClient, (client) => client.openai.completion(params, options))
+export const completion: Accessors["completion"] = accessors.completion
 
 /**
  * A streamed text completion: chunks carry `choices[i].text`.
@@ -48,11 +44,7 @@ export const completion = (
  * @since 0.1.0
  * @category accessors
  */
-export const completionStream = (
-  params: CompletionParams,
-  options?: CallOptions
-): Stream.Stream<CompletionChunk, NovelAIError, NovelAIClient> =>
-  Stream.unwrap(Effect.map(NovelAIClient, (client) => client.openai.completionStream(params, options)))
+export const completionStream: Accessors["completionStream"] = accessors.completionStream
 
 /**
  * A chat completion: the reply is `choices[0].message.content`.
@@ -70,11 +62,7 @@ export const completionStream = (
  * })
  * ```
  */
-export const chatCompletion = (
-  params: ChatCompletionParams,
-  options?: CallOptions
-): Effect.Effect<ChatCompletionClass, NovelAIError, NovelAIClient> =>
-  Effect.flatMap(NovelAIClient, (client) => client.openai.chatCompletion(params, options))
+export const chatCompletion: Accessors["chatCompletion"] = accessors.chatCompletion
 
 /**
  * A streamed chat completion: chunks carry `choices[i].delta.content`.
@@ -82,11 +70,7 @@ export const chatCompletion = (
  * @since 0.1.0
  * @category accessors
  */
-export const chatCompletionStream = (
-  params: ChatCompletionParams,
-  options?: CallOptions
-): Stream.Stream<ChatCompletionChunk, NovelAIError, NovelAIClient> =>
-  Stream.unwrap(Effect.map(NovelAIClient, (client) => client.openai.chatCompletionStream(params, options)))
+export const chatCompletionStream: Accessors["chatCompletionStream"] = accessors.chatCompletionStream
 
 /**
  * How many tokens `prompt` is for a model.
@@ -94,11 +78,7 @@ export const chatCompletionStream = (
  * @since 0.1.0
  * @category accessors
  */
-export const tokenCount = (
-  params: TokenCountParams,
-  options?: CallOptions
-): Effect.Effect<number, NovelAIError, NovelAIClient> =>
-  Effect.flatMap(NovelAIClient, (client) => client.openai.tokenCount(params, options))
+export const tokenCount: Accessors["tokenCount"] = accessors.tokenCount
 
 /**
  * The new text of each chunk of the first choice (`delta.content` for chat, `text` for

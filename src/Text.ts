@@ -5,13 +5,22 @@
  *
  * @since 0.1.0
  */
-import * as Effect from "effect/Effect"
+import type * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
-import type { NovelAIError } from "./Errors.js"
+import * as Client from "./internal/client.js"
+import * as Family from "./internal/core/family.js"
 import * as Collect from "./internal/native/collect.js"
-import { type CallOptions, NovelAIClient } from "./NovelAIClient.js"
-import type { TextGenerateParams, TextGeneration, TextToken, TextTokenCountParams } from "./TextGeneration.js"
+import { NovelAIClient } from "./NovelAIClient.js"
+import type { TextGeneration, TextToken } from "./TextGeneration.js"
+
+type Accessors = Family.Accessors<Client.Families["text"], NovelAIClient>
+
+const accessors: Accessors = Family.makeAccessors(
+  NovelAIClient,
+  (client) => client.text,
+  Client.families.text
+)
 
 /**
  * A whole native generation: `output` is the continuation of `input`.
@@ -29,11 +38,7 @@ import type { TextGenerateParams, TextGeneration, TextToken, TextTokenCountParam
  * })
  * ```
  */
-export const generate = (
-  params: TextGenerateParams,
-  options?: CallOptions
-): Effect.Effect<TextGeneration, NovelAIError, NovelAIClient> =>
-  Effect.flatMap(NovelAIClient, (client) => client.text.generate(params, options))
+export const generate: Accessors["generate"] = accessors.generate
 
 /**
  * A streamed native generation: one {@link TextToken} per token, the last with `final: true`.
@@ -43,11 +48,7 @@ export const generate = (
  * @since 0.1.0
  * @category accessors
  */
-export const generateStream = (
-  params: TextGenerateParams,
-  options?: CallOptions
-): Stream.Stream<TextToken, NovelAIError, NovelAIClient> =>
-  Stream.unwrap(Effect.map(NovelAIClient, (client) => client.text.generateStream(params, options)))
+export const generateStream: Accessors["generateStream"] = accessors.generateStream
 
 /**
  * How many tokens `input` is for a native model (`llama-3-erato-v1` by default), counted locally
@@ -64,10 +65,7 @@ export const generateStream = (
  * const count = Text.tokenCount({ input: "Hello world", model: "llama-3-erato-v1" })
  * ```
  */
-export const tokenCount = (
-  params: TextTokenCountParams
-): Effect.Effect<number, NovelAIError, NovelAIClient> =>
-  Effect.flatMap(NovelAIClient, (client) => client.text.tokenCount(params))
+export const tokenCount: Accessors["tokenCount"] = accessors.tokenCount
 
 /**
  * The text of each token, skipping empty ones.
