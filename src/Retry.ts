@@ -4,13 +4,10 @@
  *
  * @since 0.1.0
  */
-import * as Duration from "effect/Duration"
-import * as Effect from "effect/Effect"
-import * as Random from "effect/Random"
-import * as Schedule from "effect/Schedule"
-import * as ScheduleDecision from "effect/ScheduleDecision"
-import * as ScheduleInterval from "effect/ScheduleInterval"
-import type { NovelAIError, RateLimitError } from "./Errors.js"
+import type * as Duration from "effect/Duration"
+import type * as Schedule from "effect/Schedule"
+import type { NovelAIError } from "./Errors.js"
+import * as internal from "./internal/core/retry.js"
 
 /**
  * The default number of retries after the first attempt.
@@ -18,7 +15,7 @@ import type { NovelAIError, RateLimitError } from "./Errors.js"
  * @since 0.1.0
  * @category constants
  */
-export const DEFAULT_MAX_RETRIES = 2
+export const DEFAULT_MAX_RETRIES: number = internal.DEFAULT_MAX_RETRIES
 
 /**
  * Whether a failure is transient and worth retrying: 429 (and "concurrent generation is locked"),
@@ -28,20 +25,7 @@ export const DEFAULT_MAX_RETRIES = 2
  * @since 0.1.0
  * @category predicates
  */
-export const isRetryable = (error: NovelAIError): boolean => {
-  if (error.shouldRetry !== undefined) return error.shouldRetry
-  switch (error._tag) {
-    case "RateLimitError":
-    case "TransportError":
-      return true
-    case "TimeoutError":
-      return error.phase === "request" || error.phase === "server"
-    case "ServerError":
-      return error.status !== undefined && error.status >= 500
-    default:
-      return false
-  }
-}
+export const isRetryable: (error: NovelAIError) => boolean = internal.isRetryable
 
 /**
  * Options of {@link schedule}.
@@ -49,22 +33,7 @@ export const isRetryable = (error: NovelAIError): boolean => {
  * @since 0.1.0
  * @category models
  */
-export interface ScheduleOptions {
-  /** Retries after the first attempt; default 2. 0 disables retrying. The lock's retries do not count. */
-  readonly maxRetries?: number | undefined
-  /** First backoff delay; default 500 ms, doubled each retry. */
-  readonly initialDelay?: Duration.DurationInput | undefined
-  /** Largest backoff delay; default 8 s. */
-  readonly maxDelay?: Duration.DurationInput | undefined
-  /** Largest server-requested wait (`retry-after`) honoured; default 60 s. Longer ones fail at once. */
-  readonly maxRetryAfter?: Duration.DurationInput | undefined
-  /**
-   * How long to keep retrying while NovelAI says the account's generation is locked (429
-   * "concurrent generation is locked", see `RateLimitError.generationLock`): long enough for a
-   * generation abandoned earlier to end on the server. Default 60 s; 0 treats it as any other 429.
-   */
-  readonly lockWait?: Duration.DurationInput | undefined
-}
+export interface ScheduleOptions extends internal.ScheduleOptions {}
 
 /**
  * The default patience with the account's generation lock.
@@ -72,46 +41,7 @@ export interface ScheduleOptions {
  * @since 0.1.0
  * @category constants
  */
-export const DEFAULT_LOCK_WAIT: Duration.Duration = Duration.seconds(60)
-
-/**
- * The delay before retry `attempt` (0-based): the server's `retryAfter` when it gave one (within
- * `maxRetryAfter`), else `min(initialDelay * 2^attempt, maxDelay)` less up to 25 % jitter
- * (`random` in [0, 1)). `undefined` when the server asked for a wait longer than `maxRetryAfter`:
- * do not retry.
- */
-const delayFor = (
-  error: NovelAIError,
-  attempt: number,
-  random: number,
-  options?: ScheduleOptions
-): Duration.Duration | undefined => {
-  const retryAfter = error._tag === "RateLimitError" ? error.retryAfter : undefined
-  if (retryAfter !== undefined) {
-    return Duration.lessThanOrEqualTo(retryAfter, options?.maxRetryAfter ?? "60 seconds")
-      ? retryAfter
-      : undefined
-  }
-  const initial = Duration.toMillis(options?.initialDelay ?? "500 millis")
-  const max = Duration.toMillis(options?.maxDelay ?? "8 seconds")
-  const backoff = Math.min(initial * 2 ** attempt, max)
-  return Duration.millis(Math.round(backoff * (1 - 0.25 * random)))
-}
-
-/** Backoff while the lock holds: from 1 s, doubling to 8 s. */
-const LOCK_INITIAL_MILLIS = 1_000
-const LOCK_MAX_MILLIS = 8_000
-
-const isLocked = (error: NovelAIError): boolean =>
-  error._tag === "RateLimitError" && error.generationLock === true
-
-interface State {
-  /** Retries of failures other than the lock. */
-  readonly retries: number
-  /** When the lock was first met, and how many times it has been retried since. */
-  readonly lockedSince: number | undefined
-  readonly lockRetries: number
-}
+export const DEFAULT_LOCK_WAIT: Duration.Duration = internal.DEFAULT_LOCK_WAIT
 
 /**
  * The default retry policy as a `Schedule` over {@link NovelAIError}: retries retryable failures
@@ -133,41 +63,6 @@ interface State {
  * )
  * ```
  */
-export const schedule = (
+export const schedule: (
   options?: ScheduleOptions
-): Schedule.Schedule<[number, NovelAIError], NovelAIError> => {
-  const maxRetries = options?.maxRetries ?? DEFAULT_MAX_RETRIES
-  const lockWait = Duration.toMillis(options?.lockWait ?? DEFAULT_LOCK_WAIT)
-  return Schedule.makeWithState<State, NovelAIError, [number, NovelAIError]>(
-    { retries: 0, lockedSince: undefined, lockRetries: 0 },
-    (now, error, state) =>
-      Effect.map(Random.next, (random) => {
-        const done = [state, [state.retries, error] as [number, NovelAIError], ScheduleDecision.done] as const
-        if (!isRetryable(error)) return done
-        if (lockWait > 0 && isLocked(error)) {
-          const since = state.lockedSince ?? now
-          const retryAfter = (error as RateLimitError).retryAfter
-          const backoff = Math.min(LOCK_INITIAL_MILLIS * 2 ** state.lockRetries, LOCK_MAX_MILLIS)
-          const delay =
-            retryAfter !== undefined && Duration.toMillis(retryAfter) <= lockWait
-              ? Duration.toMillis(retryAfter)
-              : Math.round(backoff * (1 - 0.25 * random))
-          if (now + delay - since > lockWait) return done
-          const next = { ...state, lockedSince: since, lockRetries: state.lockRetries + 1 }
-          return [
-            next,
-            [state.retries + state.lockRetries + 1, error],
-            ScheduleDecision.continueWith(ScheduleInterval.after(now + delay))
-          ] as const
-        }
-        if (state.retries >= maxRetries) return done
-        const delay = delayFor(error, state.retries, random, options)
-        if (delay === undefined) return done
-        return [
-          { ...state, retries: state.retries + 1 },
-          [state.retries + 1, error],
-          ScheduleDecision.continueWith(ScheduleInterval.after(now + Duration.toMillis(delay)))
-        ] as const
-      })
-  )
-}
+) => Schedule.Schedule<[number, NovelAIError], NovelAIError> = internal.schedule

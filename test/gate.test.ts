@@ -164,8 +164,8 @@ describe("the generation lock", () => {
       }
       const error = yield* Fiber.join(fiber)
       expect(error).toMatchObject({ _tag: "RateLimitError", generationLock: true })
-      // At 0, 1, 3 and 7 s; the next (at 15 s) would be past 10 s.
-      expect(recorded).toHaveLength(4)
+      // At 0, 1, 3 and 7 s, then at 10 s: the backoff (8 s) cut to what is left of the patience.
+      expect(recorded).toHaveLength(5)
       // lockWait 0: the lock is any other 429 (two retries).
       const other = makeTestClient(locked, { maxRetries: undefined, lockWait: 0 })
       const fiber2 = yield* OpenAI.tokenCount({ prompt: "x" }).pipe(
@@ -179,6 +179,32 @@ describe("the generation lock", () => {
       }
       yield* Fiber.join(fiber2)
       expect(other.recorded).toHaveLength(3)
+    })
+  )
+
+  it.effect("a lockWait shorter than the first backoff still waits out its length once", () =>
+    Effect.gen(function* () {
+      const { recorded, layer } = makeTestClient(locked, { maxRetries: undefined, lockWait: "500 millis" })
+      const fiber = yield* OpenAI.tokenCount({ prompt: "x" }).pipe(
+        Effect.provide(layer),
+        Effect.withRandom(Random.fixed([0])),
+        Effect.flip,
+        Effect.fork
+      )
+      yield* settle
+      expect(recorded).toHaveLength(1)
+      yield* TestClock.adjust("499 millis")
+      yield* settle
+      expect(recorded).toHaveLength(1)
+      yield* TestClock.adjust("1 millis")
+      yield* settle
+      expect(recorded).toHaveLength(2)
+      for (let i = 0; i < 5; i++) {
+        yield* TestClock.adjust("1 second")
+        yield* settle
+      }
+      expect(yield* Fiber.join(fiber)).toMatchObject({ _tag: "RateLimitError", generationLock: true })
+      expect(recorded).toHaveLength(2)
     })
   )
 })

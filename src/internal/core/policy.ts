@@ -15,7 +15,7 @@ import * as Schedule from "effect/Schedule"
 import * as Stream from "effect/Stream"
 import type * as Errors from "../../Errors.js"
 import { InvalidRequestError, type NovelAIError } from "../../Errors.js"
-import * as Retry from "../../Retry.js"
+import * as Retry from "./retry.js"
 import { duration, lockWait, type Resolved, retries, schedule } from "./options.js"
 
 /** The settings one call runs with. */
