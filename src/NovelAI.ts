@@ -42,6 +42,10 @@ export interface NovelAIOptions extends Omit<NovelAIClient.Options, "apiKey" | "
    * bundle never contains the Node client).
    */
   readonly httpClient?: Layer.Layer<HttpClient.HttpClient> | undefined
+  /** The SDK's name for `baseUrl` (the text host), accepted as an alias. */
+  readonly textBase?: string | undefined
+  /** The SDK's name for `imageBaseUrl` (the image host), accepted as an alias. */
+  readonly imageBase?: string | undefined
 }
 
 /**
@@ -165,17 +169,43 @@ export class NovelAI {
    * @throws {ConfigurationError} when no key is given or found in `NOVELAI_API_KEY`, or an option is refused.
    */
   constructor(options: NovelAIOptions = {}) {
+    if (options === null || typeof options !== "object" || Array.isArray(options)) {
+      throw new ConfigurationError({
+        message: `new NovelAI(options): options must be an object such as { apiKey } (got ${options === null ? "null" : Array.isArray(options) ? "an array" : typeof options})`
+      })
+    }
     const apiKey = options.apiKey ?? env("NOVELAI_API_KEY")
     if (apiKey === undefined) {
       throw new ConfigurationError({
         message: "No API key: pass new NovelAI({ apiKey }) or set NOVELAI_API_KEY (keys look like pst-...)"
       })
     }
-    const { fetch, httpClient, ...rest } = options
+    const { fetch, httpClient, textBase, imageBase, ...rest } = options
+    if (fetch !== undefined && typeof fetch !== "function") {
+      throw new ConfigurationError({
+        message: `fetch must be a function such as globalThis.fetch (got ${typeof fetch})`
+      })
+    }
+    if (httpClient !== undefined && !Layer.isLayer(httpClient)) {
+      throw new ConfigurationError({
+        message: "httpClient must be a Layer of HttpClient, such as FetchHttpClient.layer"
+      })
+    }
+    for (const [alias, name] of [
+      [textBase, "baseUrl"],
+      [imageBase, "imageBaseUrl"]
+    ] as const) {
+      if (alias !== undefined && options[name] !== undefined && alias !== options[name]) {
+        throw new ConfigurationError({
+          message: `give ${name} or its alias ${name === "baseUrl" ? "textBase" : "imageBase"}, not both`
+        })
+      }
+    }
     const clientOptions: NovelAIClient.Options = {
       ...rest,
       apiKey: typeof apiKey === "string" ? Redacted.make(apiKey) : apiKey,
-      baseUrl: options.baseUrl ?? env("NOVELAI_BASE_URL")
+      baseUrl: options.baseUrl ?? textBase ?? env("NOVELAI_BASE_URL"),
+      imageBaseUrl: options.imageBaseUrl ?? imageBase ?? env("NOVELAI_IMAGE_BASE_URL")
     }
     // Refuse bad options here, synchronously, rather than at the first call.
     const resolved = Client.resolve(clientOptions)

@@ -27,6 +27,7 @@ import * as defaults from "./internal/core/options.js"
 import * as Http from "./internal/core/pipeline.js"
 import { BlockOptions } from "./internal/core/policy.js"
 import * as Calls from "./internal/core/run.js"
+import * as OpenAIOptions from "./internal/openai/options.js"
 
 /**
  * The default host; paths `/oa/v1/...` are appended to it.
@@ -42,7 +43,7 @@ export const DEFAULT_BASE_URL: string = defaults.DEFAULT_BASE_URL
  * @since 0.1.0
  * @category constants
  */
-export const DEFAULT_MODEL: string = defaults.DEFAULT_MODEL
+export const DEFAULT_MODEL: string = OpenAIOptions.DEFAULT_MODEL
 
 /**
  * The NovelAI client service. Provide it with {@link layer} or {@link layerConfig}.
@@ -119,6 +120,14 @@ export interface Options {
   readonly apiKey: Redacted.Redacted | string
   /** Host to talk to; default `https://text.novelai.net`. A trailing `/oa/v1` is tolerated; a query, a fragment or an endpoint URL is refused. */
   readonly baseUrl?: string | undefined
+  /** The image host; default `https://image.novelai.net`, with the same checks as `baseUrl`. */
+  readonly imageBaseUrl?: string | undefined
+  /**
+   * The largest response body a call reads, in bytes after decompression, and the largest reply a
+   * collected stream gathers; more fails with a `ResponseTooLargeError`, not retried. Default: each
+   * endpoint's own (text: 16 MiB).
+   */
+  readonly maxResponseBytes?: number | undefined
   /** Model `/oa/v1` calls use when they name none; default `glm-4-6`. */
   readonly defaultModel?: string | undefined
   /** Model native calls (`client.text`) use when they name none; default `llama-3-erato-v1`. */
@@ -323,7 +332,10 @@ const defaultConfig = {
       })
     )
   ),
-  baseUrl: nonEmpty(Config.string("NOVELAI_BASE_URL"), String).pipe(Config.map(Option.getOrUndefined))
+  baseUrl: nonEmpty(Config.string("NOVELAI_BASE_URL"), String).pipe(Config.map(Option.getOrUndefined)),
+  imageBaseUrl: nonEmpty(Config.string("NOVELAI_IMAGE_BASE_URL"), String).pipe(
+    Config.map(Option.getOrUndefined)
+  )
 }
 
 /**

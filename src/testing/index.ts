@@ -169,6 +169,21 @@ export const layerSimulator = (options?: SimulatorOptions): Layer.Layer<NovelAIS
     )
   )
 
+/** The names of {@link SimulatorOptions}: the rest of a mixed options object is the client's. */
+const SIMULATOR_OPTIONS: ReadonlySet<string> = new Set<keyof SimulatorOptions>([
+  "port",
+  "apiKeys",
+  "chunkDelayMs",
+  "concurrencyLimit",
+  "models",
+  "textModels",
+  "quirks",
+  "keepAliveTimeoutMs"
+])
+
+const clientOptions = (options: object | undefined): Record<string, unknown> =>
+  Object.fromEntries(Object.entries(options ?? {}).filter(([name]) => !SIMULATOR_OPTIONS.has(name)))
+
 /**
  * A simulator and a {@link NovelAIClient.NovelAIClient} pointed at it, on the `HttpClient` you
  * provide: what a test of your own code needs.
@@ -199,6 +214,13 @@ export const layerSimulatorWithClient = (
   Layer.scoped(
     NovelAIClient.NovelAIClient,
     Effect.flatMap(NovelAISimulator, (sim) =>
-      Effect.orDie(NovelAIClient.make({ ...options, apiKey: sim.apiKey, baseUrl: sim.url }))
+      Effect.orDie(
+        NovelAIClient.make({
+          ...clientOptions(options),
+          apiKey: sim.apiKey,
+          baseUrl: sim.url,
+          imageBaseUrl: sim.url
+        })
+      )
     )
   ).pipe(Layer.provideMerge(layerSimulator(options)))

@@ -11,15 +11,12 @@ import type * as RateLimiter from "effect/RateLimiter"
 import * as Redacted from "effect/Redacted"
 import * as Schedule from "effect/Schedule"
 import { ConfigurationError, type NovelAIError } from "../../Errors.js"
-import { DEFAULT_TEXT_MODEL } from "../../TextGeneration.js"
-import * as Tokenizers from "../native/tokenizers.js"
 import type { Host } from "./endpoint.js"
 import { type GenerationGate, isGenerationGate, makeLocalGate } from "./gate.js"
 import { VERSION } from "./version.js"
 
 export const DEFAULT_BASE_URL = "https://text.novelai.net"
 export const DEFAULT_IMAGE_BASE_URL = "https://image.novelai.net"
-export const DEFAULT_MODEL = "glm-4-6"
 /** Sent outside browsers, where a `User-Agent` is allowed (see `http.ts`). */
 export const DEFAULT_USER_AGENT = `effect-novelai/${VERSION}`
 /** Long enough for a 2048-token generation, short enough that a dead connection is noticed. */
@@ -61,11 +58,6 @@ export interface Resolved {
   readonly baseUrl: string
   /** The image host. */
   readonly imageBaseUrl: string
-  readonly defaultModel: string
-  /** The model native calls use when they name none. */
-  readonly defaultTextModel: string
-  /** The native models' tokenizers: the client's own loaders over the defaults. */
-  readonly tokenizers: Tokenizers.Tokenizers
   /** As given; undefined: the default, outside browsers. */
   readonly userAgent: string | undefined
   readonly headers: Readonly<Record<string, string>>
@@ -89,7 +81,7 @@ export interface Resolved {
   readonly scrub: (text: string) => string
 }
 
-const show = (u: unknown): string => {
+export const show = (u: unknown): string => {
   if (typeof u === "number") return Number.isNaN(u) ? "NaN" : String(u)
   if (typeof u === "string") return JSON.stringify(u)
   if (u === null || u === undefined || typeof u === "boolean") return String(u)
@@ -284,24 +276,6 @@ const headers = (input: unknown): Either.Either<Readonly<Record<string, string>>
   return Either.right(input as Record<string, string>)
 }
 
-/** The client's own tokenizer loaders, by model: functions. */
-const tokenizers = (
-  input: unknown
-): Either.Either<Readonly<Record<string, Tokenizers.TokenizerLoader>> | undefined, string> => {
-  if (input === undefined) return Either.right(undefined)
-  if (typeof input !== "object" || input === null || Array.isArray(input)) {
-    return Either.left(`tokenizers must be an object of model ids to loaders (got ${show(input)})`)
-  }
-  for (const [model, loader] of Object.entries(input)) {
-    if (typeof loader !== "function") {
-      return Either.left(
-        `tokenizers[${JSON.stringify(model)}] must be a function loading the tokenizer, e.g. () => import("llama3-tokenizer-js") (got ${show(loader)})`
-      )
-    }
-  }
-  return Either.right(input as Record<string, Tokenizers.TokenizerLoader>)
-}
-
 /** The key: a string or `Redacted`; surrounding whitespace (a pasted newline) is dropped. */
 const apiKey = (input: unknown): Either.Either<Redacted.Redacted<string>, string> => {
   const raw =
@@ -322,18 +296,93 @@ const apiKey = (input: unknown): Either.Either<Redacted.Redacted<string>, string
   )
 }
 
-export const resolveOptions = (
-  input: unknown,
-  paths: EndpointPaths
-): Either.Either<Resolved, ConfigurationError> =>
-  Either.mapLeft(resolve(input, paths), (message) => new ConfigurationError({ message }))
+/** Options a family adds to the client's: their names, and how they are checked. */
+export interface OptionsExtension<X> {
+  readonly names: ReadonlyArray<string>
+  readonly resolve: (options: Record<string, unknown>) => Either.Either<X, string>
+}
 
-const resolve = (input: unknown, paths: EndpointPaths): Either.Either<Resolved, string> =>
+/** The options the core reads. */
+const NAMES: ReadonlyArray<string> = [
+  "apiKey",
+  "baseUrl",
+  "imageBaseUrl",
+  "userAgent",
+  "headers",
+  "maxRetries",
+  "retrySchedule",
+  "timeout",
+  "idleTimeout",
+  "maxConcurrency",
+  "rateLimit",
+  "allowInsecureHttp",
+  "collectStream",
+  "generationConcurrency",
+  "generationGate",
+  "lockWait",
+  "tracePropagation",
+  "httpSpans",
+  "transformClient",
+  "maxResponseBytes"
+]
+
+/** The number of single-character edits from `a` to `b`. */
+const distance = (a: string, b: string): number => {
+  const row = Array.from({ length: b.length + 1 }, (_, i) => i)
+  for (let i = 1; i <= a.length; i++) {
+    let previous = row[0]!
+    row[0] = i
+    for (let j = 1; j <= b.length; j++) {
+      const current = row[j]!
+      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, previous + (a[i - 1] === b[j - 1] ? 0 : 1))
+      previous = current
+    }
+  }
+  return row[b.length]!
+}
+
+/** A refusal of an option name nobody reads, with the nearest known name when one is close. */
+export const unknownName = (what: string, name: string, known: ReadonlyArray<string>): string => {
+  const near = known
+    .map((k) => [k, distance(name.toLowerCase(), k.toLowerCase())] as const)
+    .sort((a, b) => a[1] - b[1])[0]
+  return near !== undefined && near[1] <= Math.max(2, Math.floor(name.length / 4))
+    ? `unknown ${what} ${JSON.stringify(name)}: did you mean ${near[0]}?`
+    : `unknown ${what} ${JSON.stringify(name)} (known: ${known.join(", ")})`
+}
+
+/**
+ * The client's settings from `input`: the core's, and each family's through `extension`. `also`:
+ * names read elsewhere (the facade's `fetch`), which are not refused as unknown.
+ */
+export const resolveOptions = <X>(
+  input: unknown,
+  paths: EndpointPaths,
+  extension: OptionsExtension<X>,
+  also: ReadonlyArray<string> = []
+): Either.Either<Resolved & X, ConfigurationError> =>
+  Either.mapLeft(
+    Either.flatMap(resolve(input, paths, [...NAMES, ...extension.names, ...also]), (core) =>
+      Either.map(extension.resolve(input as Record<string, unknown>), (family) => ({ ...core, ...family }))
+    ),
+    (message) => new ConfigurationError({ message })
+  )
+
+const resolve = (
+  input: unknown,
+  paths: EndpointPaths,
+  known: ReadonlyArray<string>
+): Either.Either<Resolved, string> =>
   Either.gen(function* () {
-    if (input === null || typeof input !== "object") {
-      return yield* Either.left("options must be an object with an apiKey")
+    if (input === null || typeof input !== "object" || Array.isArray(input)) {
+      return yield* Either.left(`options must be an object with an apiKey (got ${show(input)})`)
     }
     const options = input as Record<string, unknown>
+    for (const name of Object.keys(options)) {
+      if (!known.includes(name) && options[name] !== undefined) {
+        return yield* Either.left(unknownName("option", name, known))
+      }
+    }
     const key = yield* apiKey(options.apiKey)
     const allowInsecureHttp = yield* boolean("allowInsecureHttp", options.allowInsecureHttp)
     const url = yield* hostUrl("baseUrl", options.baseUrl, DEFAULT_BASE_URL, allowInsecureHttp, paths.text)
@@ -349,14 +398,6 @@ const resolve = (input: unknown, paths: EndpointPaths): Either.Either<Resolved, 
       return yield* Either.left("userAgent must be a non-empty string of visible ASCII characters and spaces")
     }
     const extraHeaders = yield* headers(options.headers)
-    const defaultModel = options.defaultModel ?? DEFAULT_MODEL
-    if (typeof defaultModel !== "string" || defaultModel.trim() === "") {
-      return yield* Either.left(`defaultModel must be a non-empty string (got ${show(defaultModel)})`)
-    }
-    const defaultTextModel = options.defaultTextModel ?? DEFAULT_TEXT_MODEL
-    if (typeof defaultTextModel !== "string" || defaultTextModel.trim() === "") {
-      return yield* Either.left(`defaultTextModel must be a non-empty string (got ${show(defaultTextModel)})`)
-    }
     const badRetries = retries(options.maxRetries)
     if (badRetries !== undefined) return yield* Either.left(badRetries)
     const transformClient = options.transformClient
@@ -368,9 +409,6 @@ const resolve = (input: unknown, paths: EndpointPaths): Either.Either<Resolved, 
       apiKey: key,
       baseUrl: url,
       imageBaseUrl: imageUrl,
-      defaultModel,
-      defaultTextModel,
-      tokenizers: Tokenizers.make(yield* tokenizers(options.tokenizers)),
       userAgent,
       headers: extraHeaders,
       maxRetries: options.maxRetries as number | undefined,

@@ -15,8 +15,8 @@ import * as Schedule from "effect/Schedule"
 import * as Stream from "effect/Stream"
 import type * as Errors from "../../Errors.js"
 import { InvalidRequestError, type NovelAIError } from "../../Errors.js"
+import { duration, lockWait, type Resolved, retries, schedule, unknownName } from "./options.js"
 import * as Retry from "./retry.js"
-import { duration, lockWait, type Resolved, retries, schedule } from "./options.js"
 
 /** The settings one call runs with. */
 export interface CallSettings {
@@ -35,6 +35,9 @@ export class BlockOptions extends Context.Tag("effect-novelai/NovelAIClient/Bloc
 >() {}
 
 const KEYS = ["maxRetries", "retrySchedule", "timeout", "idleTimeout", "collectStream", "lockWait"] as const
+
+/** The call options a call takes; `signal` is the facade's. */
+const CALL_OPTIONS: ReadonlyArray<string> = [...KEYS, "signal"]
 
 type Level = Readonly<Record<string, unknown>> | undefined
 
@@ -111,6 +114,19 @@ export const makeSettings = (client: Resolved) => {
         )
       }
       const call = options as Level
+      if (call !== undefined) {
+        for (const name of Object.keys(call)) {
+          if (!CALL_OPTIONS.includes(name) && call[name] !== undefined) {
+            return Effect.fail(
+              new InvalidRequestError({
+                message: `${endpoint}: ${unknownName("call option", name, CALL_OPTIONS)}`,
+                endpoint,
+                field: name
+              })
+            )
+          }
+        }
+      }
       if (Option.isNone(block) && (call === undefined || KEYS.every((key) => call[key] === undefined))) {
         return Effect.succeed(defaults)
       }

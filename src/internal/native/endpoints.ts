@@ -20,6 +20,9 @@ import { models as openaiModels } from "../openai/models.js"
 import * as Native from "./body.js"
 import { textCollector } from "./collect.js"
 import { models } from "./models.js"
+import type { NativeSettings } from "./options.js"
+
+type Settings = Resolved & NativeSettings
 
 /** Names of `/oa/v1` calls brought to the native API, and what it calls them. */
 export const NATIVE_HINTS: Readonly<Record<string, string>> = {
@@ -38,11 +41,11 @@ const common = {
   params: TextGenerateParams,
   models,
   hints: NATIVE_HINTS,
-  body: (settings: Resolved) => Native.body(settings.tokenizers)
+  body: (settings: Settings) => Native.body(settings.tokenizers)
 } as const
 
 /** `POST /ai/generate`: a whole native generation. */
-export const generate: CallEndpoint<TextGenerateParams, TextGeneration, Resolved> = {
+export const generate: CallEndpoint<TextGenerateParams, TextGeneration, Settings> = {
   ...common,
   name: "generate",
   operation: "text_completion",
@@ -56,7 +59,7 @@ export const generate: CallEndpoint<TextGenerateParams, TextGeneration, Resolved
  * `POST /ai/generate-stream`: a native generation as `newToken` events (a data frame without an
  * event name is taken as one too), ended by the `final` token.
  */
-export const generateStream: StreamEndpoint<TextGenerateParams, TextToken, Resolved> = {
+export const generateStream: StreamEndpoint<TextGenerateParams, TextToken, Settings> = {
   ...common,
   name: "generateStream",
   operation: "text_completion",
@@ -84,7 +87,7 @@ const isRecord = (u: unknown): u is Record<string, unknown> =>
  * native models), in a span.
  */
 const countTokens =
-  (settings: Resolved) =>
+  (settings: Settings) =>
   (params: TextTokenCountParams): Effect.Effect<number, Errors.NovelAIError> => {
     const model = isRecord(params) && params.model !== undefined ? params.model : settings.defaultTextModel
     return Effect.gen(function* () {

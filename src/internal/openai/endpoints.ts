@@ -14,6 +14,7 @@ import { COMMON_HINTS } from "../core/params.js"
 import { annotateResult } from "../core/telemetry.js"
 import { chatCollector, completionCollector } from "./collect.js"
 import { models } from "./models.js"
+import type { OpenAISettings } from "./options.js"
 import { observeChoices } from "./progress.js"
 import { chatThinking, completionStrayClose } from "./rewrites.js"
 import {
@@ -31,6 +32,8 @@ import {
   wholeCompletion
 } from "./wire.js"
 
+type Settings = Resolved & OpenAISettings
+
 /** Names people bring from the OpenAI API that have no place in a `/oa/v1` call, and why. */
 export const OPENAI_HINTS: Readonly<Record<string, string>> = {
   ...COMMON_HINTS,
@@ -47,7 +50,7 @@ const streamed = {
   ending: "before [DONE] and before every choice finished"
 } as const
 
-export const listModels: CallEndpoint<void, ReadonlyArray<ModelInfo>, Resolved> = {
+export const listModels: CallEndpoint<void, ReadonlyArray<ModelInfo>, Settings> = {
   ...common,
   name: "listModels",
   operation: "list_models",
@@ -59,7 +62,7 @@ export const listModels: CallEndpoint<void, ReadonlyArray<ModelInfo>, Resolved> 
   annotate: undefined
 }
 
-export const tokenCount: CallEndpoint<TokenCountParams, number, Resolved> = {
+export const tokenCount: CallEndpoint<TokenCountParams, number, Settings> = {
   ...common,
   name: "tokenCount",
   operation: "token_count",
@@ -73,7 +76,7 @@ export const tokenCount: CallEndpoint<TokenCountParams, number, Resolved> = {
   annotate: undefined
 }
 
-export const completion: CallEndpoint<CompletionParams, Completion, Resolved> = {
+export const completion: CallEndpoint<CompletionParams, Completion, Settings> = {
   ...common,
   name: "completion",
   operation: "text_completion",
@@ -88,7 +91,7 @@ export const completion: CallEndpoint<CompletionParams, Completion, Resolved> = 
   annotate: annotateResult
 }
 
-export const chatCompletion: CallEndpoint<ChatCompletionParams, ChatCompletion, Resolved> = {
+export const chatCompletion: CallEndpoint<ChatCompletionParams, ChatCompletion, Settings> = {
   ...common,
   name: "chatCompletion",
   operation: "chat",
@@ -103,7 +106,7 @@ export const chatCompletion: CallEndpoint<ChatCompletionParams, ChatCompletion, 
   annotate: annotateResult
 }
 
-export const completionStream: StreamEndpoint<CompletionParams, CompletionChunk, Resolved> = {
+export const completionStream: StreamEndpoint<CompletionParams, CompletionChunk, Settings> = {
   ...common,
   ...streamed,
   name: "completionStream",
@@ -118,7 +121,7 @@ export const completionStream: StreamEndpoint<CompletionParams, CompletionChunk,
   rewrite: completionStrayClose
 }
 
-export const chatCompletionStream: StreamEndpoint<ChatCompletionParams, ChatCompletionChunk, Resolved> = {
+export const chatCompletionStream: StreamEndpoint<ChatCompletionParams, ChatCompletionChunk, Settings> = {
   ...common,
   ...streamed,
   name: "chatCompletionStream",
