@@ -26,7 +26,9 @@ export default defineConfig({
     ]
   },
   test: {
-    include: ["test/*.test.ts"],
+    // Tests mirror src/ (test/core, test/openai, ...); the long programs run in `npm run test:programs`.
+    include: ["test/**/*.test.ts"],
+    exclude: ["test/programs/**", "**/node_modules/**"],
     testTimeout: 20_000,
     hookTimeout: 20_000,
     // One module registry per worker instead of per file: collecting 17 files cost about 12 s of
