@@ -20,7 +20,7 @@ import { defaultHttpClient } from "#default-http"
 import { ClientClosedError, ConfigurationError, isNovelAIError } from "./Errors.js"
 import * as Client from "./internal/client.js"
 import { makePromiseApi, type PromiseApi, type Runners } from "./internal/facade/api.js"
-import { abortError, iterate, toThrown } from "./internal/facade/iterate.js"
+import { abortError, iterate, runExit, toThrown } from "./internal/facade/iterate.js"
 import * as NovelAIClient from "./NovelAIClient.js"
 
 /**
@@ -55,7 +55,10 @@ export interface NovelAIOptions extends Omit<NovelAIClient.Options, "apiKey" | "
  * @category models
  */
 export interface RequestOptions extends NovelAIClient.CallOptions {
-  /** Aborting rejects the call with an error named `"AbortError"` and closes the HTTP request. */
+  /**
+   * Aborting rejects the call with the signal's reason, as fetch does (`abort()`: a DOMException
+   * named `"AbortError"`), and closes the HTTP request.
+   */
   readonly signal?: AbortSignal | undefined
 }
 
@@ -164,6 +167,8 @@ export class NovelAI {
   readonly #runtime: ManagedRuntime.ManagedRuntime<NovelAIClient.NovelAIClient, ConfigurationError>
   /** @internal */
   #closed = false
+  /** @internal The iterations whose streams are open. */
+  readonly #streams = new Set<{ abandon(error: unknown): Promise<void> }>()
 
   /**
    * @throws {ConfigurationError} when no key is given or found in `NOVELAI_API_KEY`, or an option is refused.
@@ -227,15 +232,13 @@ export class NovelAI {
     ): Promise<A> => {
       if (signal?.aborted) return Promise.reject(abortError(signal))
       if (this.#closed) return Promise.reject(closedError())
-      return runtime
-        .runPromiseExit(Effect.flatMap(NovelAIClient.NovelAIClient, f), signal ? { signal } : undefined)
-        .then((exit) => {
-          if (Exit.isSuccess(exit)) return exit.value
-          const thrown = toThrown(exit.cause, signal)
-          // Closing the client ends calls in flight with a ClientClosedError; whatever else the
-          // closing runtime did to them (an interruption) says the same.
-          throw this.#closed && !isNovelAIError(thrown) ? closedError() : thrown
-        })
+      return runExit(runtime, Effect.flatMap(NovelAIClient.NovelAIClient, f), signal).then((exit) => {
+        if (Exit.isSuccess(exit)) return exit.value
+        const thrown = toThrown(exit.cause, signal)
+        // Closing the client ends calls in flight with a ClientClosedError; whatever else the
+        // closing runtime did to them (an interruption) says the same.
+        throw this.#closed && !isNovelAIError(thrown) ? closedError() : thrown
+      })
     }
 
     const stream = <A>(
@@ -250,7 +253,8 @@ export class NovelAI {
         runtime,
         Stream.unwrap(Effect.map(NovelAIClient.NovelAIClient, (client) => f(client, options))),
         options?.signal,
-        () => (this.#closed ? closedError() : undefined)
+        () => (this.#closed ? closedError() : undefined),
+        this.#streams
       )
     }
 
@@ -270,7 +274,12 @@ export class NovelAI {
    */
   close(): Promise<void> {
     this.#closed = true
-    return this.#runtime.dispose()
+    // Open streams first: each gives back its generation slot, which may be a shared gate's.
+    const streams = [...this.#streams]
+    this.#streams.clear()
+    return Promise.all(streams.map((stream) => stream.abandon(closedError()))).then(() =>
+      this.#runtime.dispose()
+    )
   }
 
   /**

@@ -39,7 +39,7 @@ const waitFor = async (done: () => boolean) => {
 }
 
 describe("6. the facade: a stream waiting for a slot can be aborted", () => {
-  it("behind a running stream with maxConcurrency 1, an AbortSignal ends the wait with AbortError", async () => {
+  it("behind a running stream with maxConcurrency 1, an AbortSignal ends the wait with its reason (TimeoutError), as fetch does", async () => {
     const { sim, client } = await facade({ chunkDelayMs: 20, maxConcurrency: 1 })
     const running = client.openai.chatCompletionStream({ ...hi, maxTokens: 500 })
     await running.next()
@@ -47,7 +47,7 @@ describe("6. the facade: a stream waiting for a slot can be aborted", () => {
       .chatCompletionStream(hi, AbortSignal.timeout(100))
       .next()
       .catch((e: unknown) => e)
-    expect((error as Error).name).toBe("AbortError")
+    expect((error as Error).name).toBe("TimeoutError")
     // The waiting stream never reached the server; the running one still streams.
     expect(sim.requests).toHaveLength(1)
     expect(sim.requests[0]!.closedAt).toBeUndefined()

@@ -83,6 +83,8 @@ export const controlledBody = () => {
     body,
     push: (text: string) => controller.enqueue(encoder.encode(text)),
     end: () => controller.close(),
+    /** Fails the body as a reset connection would. */
+    fail: (error: Error) => controller.error(error),
     /** A test HttpClient answering every request with this body as an event stream. */
     client: () => {
       const requests: Array<HttpClientRequest.HttpClientRequest> = []

@@ -52,6 +52,8 @@ export interface Exchange {
   readonly request: HttpClientRequest.HttpClientRequest
   /** The generation slot it takes (completions, chats, images), besides the general gate. */
   readonly slot: GenerationSlot | undefined
+  /** The largest body it reads, and the largest reply a collected stream gathers, in bytes. */
+  readonly limit: number
 }
 
 /** A single event larger than this many characters is refused rather than buffered without bound. */
@@ -80,10 +82,16 @@ const failureFrom = (
     Effect.fail(fromFailure(context, { status, body, headers: response.headers, nowMillis }))
   )
 
-/** Reads an error status's body into the typed error it describes. */
-const readFailure = (context: ErrorContext, response: HttpClientResponse.HttpClientResponse) =>
-  Effect.flatMap(Encoding.text(context, response), (text) =>
-    failureFrom(context, response, parseBody(text), response.status)
+/**
+ * Reads an error status's body into the typed error it describes; a body over the cap is dropped,
+ * and the status speaks alone.
+ */
+const readFailure = (context: ErrorContext, response: HttpClientResponse.HttpClientResponse, limit: number) =>
+  Effect.flatMap(
+    Effect.catchTag(Encoding.text(context, response, limit), "ResponseTooLargeError", () =>
+      Effect.succeed("")
+    ),
+    (text) => failureFrom(context, response, parseBody(text), response.status)
   )
 
 /**
@@ -93,9 +101,10 @@ const readFailure = (context: ErrorContext, response: HttpClientResponse.HttpCli
 const readJson = <A>(
   context: ErrorContext,
   response: HttpClientResponse.HttpClientResponse,
+  limit: number,
   decode: (json: unknown) => Either.Either<A, Errors.NovelAIError>
 ): Effect.Effect<A, Errors.NovelAIError> =>
-  Effect.flatMap(Encoding.text(context, response), (text) => {
+  Effect.flatMap(Encoding.text(context, response, limit), (text) => {
     let body: unknown
     try {
       body = JSON.parse(text)
@@ -141,7 +150,9 @@ export const call = <A>(
         Effect.mapError(transport.http.client.execute(exchange.request), toTransportError(context)),
         (response) => {
           phase = "body"
-          return isOk(response.status) ? readJson(context, response, decode) : readFailure(context, response)
+          return isOk(response.status)
+            ? readJson(context, response, exchange.limit, decode)
+            : readFailure(context, response, exchange.limit)
         }
       )
     })
@@ -186,16 +197,24 @@ const once = <A>(chunks: ReadonlyArray<A>): Pull<A> => {
  * covers the wait for a slot and for the headers (`timeout`), then each wait for data
  * (`idleTimeout`: comments and other events do not count); it is paused while the consumer works,
  * and once every choice has finished, a quiet connection ends the stream successfully after a
- * short grace.
+ * short grace. `collecting`: the whole reply is being gathered into one value, so `timeout` covers
+ * all of it, not only the wait for the headers, and its bytes are capped by the exchange's limit.
  */
 export const open = <A>(
   transport: Transport,
   exchange: Exchange,
   spec: StreamSpec<A>,
-  timeouts: StreamTimeouts
+  timeouts: StreamTimeouts,
+  collecting = false
 ): Effect.Effect<Pull<A>, Errors.NovelAIError, Scope.Scope> =>
   Effect.gen(function* () {
     const { context } = exchange
+    const clock = yield* Effect.clock
+    const timeoutMillis = Duration.toMillis(timeouts.timeout)
+    const endAt =
+      collecting && Number.isFinite(timeoutMillis)
+        ? clock.unsafeCurrentTimeMillis() + timeoutMillis
+        : undefined
     const scope = yield* Effect.scope
     const span = Option.getOrUndefined(yield* Effect.option(Effect.currentSpan))
     const progress = new Events.Progress(spec.parts)
@@ -236,7 +255,7 @@ export const open = <A>(
     phase = "body"
     const type = (response.headers["content-type"] ?? "").toLowerCase()
     if (!isOk(response.status)) {
-      return yield* Effect.mapError(deadline.race(readFailure(context, response)), (error) =>
+      return yield* Effect.mapError(deadline.race(readFailure(context, response, exchange.limit)), (error) =>
         error instanceof Ended ? ended(error) : error
       )
     }
@@ -244,7 +263,7 @@ export const open = <A>(
       // Not an event stream: a whole result as one JSON chunk, an error body, or something else
       // (a proxy's HTML page), which fails as it would on a non-streaming call.
       const chunk = yield* Effect.mapError(
-        deadline.race(readJson(context, response, spec.decode)),
+        deadline.race(readJson(context, response, exchange.limit, spec.decode)),
         (error) => (error instanceof Ended ? ended(error) : error)
       )
       spec.observe(chunk, progress)
@@ -259,7 +278,6 @@ export const open = <A>(
     const reading = yield* Scope.make()
     yield* Effect.addFinalizer((exit) => Effect.asVoid(Effect.forkDaemon(Scope.close(reading, exit))))
     const read = yield* Scope.extend(Stream.toPull(Encoding.bytes(context, response)), reading)
-    const clock = yield* Effect.clock
     return decodeEvents(spec, spec.rewrite?.(), progress, read, deadline, {
       failure: (body) =>
         fromFailure(context, {
@@ -271,7 +289,12 @@ export const open = <A>(
       ended,
       transportError: identity,
       idleTimeout: timeouts.idleTimeout,
-      finished: summarise
+      finished: summarise,
+      endAt,
+      timedOut: () => timeoutError(context, "body", timeouts.timeout),
+      limit: collecting ? exchange.limit : undefined,
+      tooLarge: (limit) => Encoding.tooLarge(context, limit, response.status),
+      now: () => clock.unsafeCurrentTimeMillis()
     })
   })
 
@@ -298,7 +321,7 @@ export const collect = <A>(
   add: (chunks: Chunk.Chunk<A>) => void
 ): Effect.Effect<void, Errors.NovelAIError> =>
   Effect.scoped(
-    Effect.flatMap(open(transport, exchange, spec, timeouts), (pull) => {
+    Effect.flatMap(open(transport, exchange, spec, timeouts, true), (pull) => {
       const loop: Effect.Effect<void, Errors.NovelAIError> = Effect.matchEffect(pull, {
         onSuccess: (chunks) => {
           add(chunks)
@@ -329,12 +352,23 @@ const decodeEvents = <A, E>(
     readonly idleTimeout: Duration.Duration
     /** Called once, when the stream ends. */
     readonly finished: () => void
+    /** When the whole stream must have ended (a collected reply's `timeout`), in the clock's millis. */
+    readonly endAt: number | undefined
+    /** The failure of a stream that passed `endAt`. */
+    readonly timedOut: () => Errors.NovelAIError
+    /** The most bytes it may bring (a collected reply), if capped. */
+    readonly limit: number | undefined
+    readonly tooLarge: (limit: number) => Errors.NovelAIError
+    readonly now: () => number
   }
 ): Effect.Effect<Chunk.Chunk<A>, Option.Option<Errors.NovelAIError>> => {
   const framer = makeFramer(MAX_EVENT_CHARS)
   const grace = Duration.min(FINISHED_GRACE, on.idleTimeout)
   let batch = 1
   let inputEnded = false
+  let received = 0
+  // Whether the deadline now set is the end of the whole stream (`endAt`), shorter than the wait.
+  let cut = false
   // The outcome that ends the stream once the chunks before it have been handed over.
   let last: Option.Option<Errors.NovelAIError> | undefined
   // What the deadline is set for while the consumer waits; undefined while it works.
@@ -390,24 +424,52 @@ const decodeEvents = <A, E>(
     const want = progress.complete() ? "grace" : "idle"
     if (waiting !== want) {
       waiting = want
-      deadline.set(want === "grace" ? grace : on.idleTimeout)
+      let after = want === "grace" ? grace : on.idleTimeout
+      cut = false
+      if (on.endAt !== undefined) {
+        const left = on.endAt - on.now()
+        if (left < Duration.toMillis(after)) {
+          after = Duration.millis(Math.max(0, left))
+          cut = true
+        }
+      }
+      deadline.set(after)
     }
     return Effect.matchEffect(deadline.race(read), {
       onSuccess: (bytes) => {
-        for (const part of bytes) framer.feed(part)
+        for (const part of bytes) {
+          if (on.limit !== undefined) {
+            received += part.length
+            if (received > on.limit) {
+              finish(Option.some(on.tooLarge(on.limit)))
+              return Effect.fail(last!)
+            }
+          }
+          framer.feed(part)
+        }
         return pull
       },
       onFailure: (error) => {
         if (error instanceof Ended) {
           // A finished generation whose connection stayed open: complete, and close it.
           const complete = error.reason === "timeout" && waiting === "grace"
-          finish(complete ? Option.none() : Option.some(on.ended(error)))
+          finish(
+            complete
+              ? Option.none()
+              : Option.some(error.reason === "timeout" && cut ? on.timedOut() : on.ended(error))
+          )
           const held = complete && rewrite !== undefined ? rewrite.flush() : []
           if (held.length > 0) return Effect.succeed(Chunk.unsafeFromArray(held))
         } else if (Option.isNone(error)) {
           framer.end()
           inputEnded = true
           return pull
+        } else if (progress.complete()) {
+          // The generation had finished (every choice's finish_reason, or the native `final`): a
+          // connection that failed after it is a completed reply, not a failure to retry.
+          finish(Option.none())
+          const held = rewrite !== undefined ? rewrite.flush() : []
+          if (held.length > 0) return Effect.succeed(Chunk.unsafeFromArray(held))
         } else {
           finish(Option.some(on.transportError(error.value)))
         }

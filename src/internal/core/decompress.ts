@@ -59,23 +59,70 @@ const classify = (
 const inflate = (bytes: ReadableStream<Uint8Array>, format: Format): ReadableStream<Uint8Array> =>
   bytes.pipeThrough(new DecompressionStream(format) as unknown as TransformStream<Uint8Array, Uint8Array>)
 
-/** The whole body as text. */
+/** The failure of a body over its cap. */
+export const tooLarge = (context: ErrorContext, limit: number, status: number) =>
+  new Errors.ResponseTooLargeError({
+    message: `${context.endpoint}: the response is larger than ${limit} bytes (maxResponseBytes)`,
+    status,
+    endpoint: context.endpoint,
+    limit
+  })
+
+/**
+ * The whole body, decoded, as bytes: at most `limit` of them, counted after decompression; a larger
+ * body fails with a `ResponseTooLargeError` as soon as it passes the cap, and its reading stops.
+ */
+export const bounded = (
+  context: ErrorContext,
+  response: HttpClientResponse.HttpClientResponse,
+  limit: number
+): Effect.Effect<Uint8Array, Errors.NovelAIError> =>
+  Effect.suspend(() => {
+    const declared = Number(response.headers["content-length"])
+    if (encodingOf(response) === undefined && declared > limit) {
+      return Effect.zipRight(
+        Effect.ignore(Stream.runDrain(Stream.take(response.stream, 0))),
+        Effect.fail(tooLarge(context, limit, response.status))
+      )
+    }
+    const parts: Array<Uint8Array> = []
+    let size = 0
+    return Effect.map(
+      Stream.runForEachChunk(bytes(context, response), (chunk) => {
+        for (const part of chunk) {
+          size += part.length
+          if (size > limit) return Effect.fail(tooLarge(context, limit, response.status))
+          parts.push(part)
+        }
+        return Effect.void
+      }),
+      () => {
+        if (parts.length === 1) return parts[0]!
+        const whole = new Uint8Array(size)
+        let at = 0
+        for (const part of parts) {
+          whole.set(part, at)
+          at += part.length
+        }
+        return whole
+      }
+    )
+  })
+
+/**
+ * The whole body as text, at most `limit` bytes of it (see {@link bounded}). A body the server
+ * declared no larger than the cap, with no encoding, is read whole (HTTP holds it to its length).
+ */
 export const text = (
   context: ErrorContext,
-  response: HttpClientResponse.HttpClientResponse
+  response: HttpClientResponse.HttpClientResponse,
+  limit: number
 ): Effect.Effect<string, Errors.NovelAIError> => {
-  const encoding = encodingOf(response)
-  if (encoding === undefined) return Effect.mapError(response.text, toTransportError(context))
-  return Effect.flatMap(Effect.mapError(response.arrayBuffer, toTransportError(context)), (buffer) => {
-    const bytes = new Uint8Array(buffer)
-    const kind = classify(context, response, encoding, bytes)
-    if (kind instanceof Errors.ResponseDecodeError) return Effect.fail(kind)
-    if (kind === "plain") return Effect.succeed(new TextDecoder().decode(bytes))
-    return Effect.tryPromise({
-      try: () => new Response(inflate(new Blob([bytes]).stream(), kind)).text(),
-      catch: () => undecodable(context, `${encoding}, corrupt`, response.status)
-    })
-  })
+  const declared = Number(response.headers["content-length"])
+  if (encodingOf(response) === undefined && declared <= limit) {
+    return Effect.mapError(response.text, toTransportError(context))
+  }
+  return Effect.map(bounded(context, response, limit), (bytes) => new TextDecoder().decode(bytes))
 }
 
 /** The body's bytes as they arrive. */

@@ -18,6 +18,15 @@ import type { Progress } from "./progress.js"
 export type Host = "text" | "image"
 
 /**
+ * The largest body a call reads by default, by host (`maxResponseBytes` overrides it): the largest
+ * text answer seen is far below 16 MiB; image answers carry several PNGs.
+ */
+export const DEFAULT_MAX_RESPONSE_BYTES: Readonly<Record<Host, number>> = {
+  text: 16 * 1024 * 1024,
+  image: 128 * 1024 * 1024
+}
+
+/**
  * The models a family serves, and the default a call naming none gets. A call naming a model that
  * another family of the client owns is refused before it is sent, with where to take it instead.
  */
@@ -64,6 +73,8 @@ interface Common<P, S> {
   readonly params: Schema.Schema<P, any> | undefined
   /** The generation slot it takes (it runs a generation), or undefined. */
   readonly slot: GenerationSlot | undefined
+  /** Its own default cap on the body it reads, when not its host's (`DEFAULT_MAX_RESPONSE_BYTES`). */
+  readonly maxResponseBytes?: number | undefined
   readonly models: ModelRegistry<S>
   /** Takes any family's model (a token count of the spec counts for native models too). */
   readonly anyModel?: boolean | undefined

@@ -49,6 +49,13 @@ export interface CallOptions {
    * turns every retry off, this one included. Default: the client's (60 seconds).
    */
   readonly lockWait?: Duration.DurationInput | undefined
+  /**
+   * The largest response body this call reads, in bytes after decompression, and the largest reply
+   * a collected stream gathers; more fails with a `ResponseTooLargeError`, not retried. A stream
+   * handed to you is not capped (you hold what you keep). Default: the client's, else the
+   * endpoint's (16 MiB for text).
+   */
+  readonly maxResponseBytes?: number | undefined
 }
 
 /** The client's settings, checked. */
@@ -74,6 +81,8 @@ export interface Resolved {
   readonly rateLimit: RateLimiter.RateLimiter.Options | undefined
   /** As given: whether chats and completions collect a stream (each endpoint has its default). */
   readonly collectStream: boolean | undefined
+  /** As given: the largest body a call reads (each endpoint has its default). */
+  readonly maxResponseBytes: number | undefined
   readonly tracePropagation: boolean
   readonly httpSpans: boolean
   readonly transformClient: ((client: HttpClient.HttpClient) => HttpClient.HttpClient) | undefined
@@ -121,7 +130,7 @@ export const schedule = (
     ? Either.right(input as Schedule.Schedule<unknown, NovelAIError> | undefined)
     : Either.left(`retrySchedule must be a Schedule (got ${show(input)})`)
 
-const positiveInteger = (name: string, input: unknown): Either.Either<number | undefined, string> =>
+export const positiveInteger = (name: string, input: unknown): Either.Either<number | undefined, string> =>
   input === undefined || (typeof input === "number" && Number.isSafeInteger(input) && input >= 1)
     ? Either.right(input as number | undefined)
     : Either.left(`${name} must be an integer >= 1 (got ${show(input)})`)
@@ -423,6 +432,7 @@ const resolve = (
         options.collectStream === undefined
           ? undefined
           : yield* boolean("collectStream", options.collectStream),
+      maxResponseBytes: yield* positiveInteger("maxResponseBytes", options.maxResponseBytes),
       tracePropagation: yield* boolean("tracePropagation", options.tracePropagation),
       httpSpans: yield* boolean("httpSpans", options.httpSpans),
       transformClient: transformClient as Resolved["transformClient"],

@@ -15,7 +15,15 @@ import * as Schedule from "effect/Schedule"
 import * as Stream from "effect/Stream"
 import type * as Errors from "../../Errors.js"
 import { InvalidRequestError, type NovelAIError } from "../../Errors.js"
-import { duration, lockWait, type Resolved, retries, schedule, unknownName } from "./options.js"
+import {
+  duration,
+  lockWait,
+  positiveInteger,
+  type Resolved,
+  retries,
+  schedule,
+  unknownName
+} from "./options.js"
 import * as Retry from "./retry.js"
 
 /** The settings one call runs with. */
@@ -26,6 +34,8 @@ export interface CallSettings {
   readonly idleTimeout: Duration.Duration
   /** Whether a chat or completion is answered by collecting a stream; undefined: the endpoint's default. */
   readonly collectStream: boolean | undefined
+  /** The largest body the call reads; undefined: the endpoint's default. */
+  readonly maxResponseBytes: number | undefined
 }
 
 /** Call options for a block of code, read at call time (see `NovelAIClient.withCallOptions`). */
@@ -34,7 +44,15 @@ export class BlockOptions extends Context.Tag("effect-novelai/NovelAIClient/Bloc
   Readonly<Record<string, unknown>>
 >() {}
 
-const KEYS = ["maxRetries", "retrySchedule", "timeout", "idleTimeout", "collectStream", "lockWait"] as const
+const KEYS = [
+  "maxRetries",
+  "retrySchedule",
+  "timeout",
+  "idleTimeout",
+  "collectStream",
+  "lockWait",
+  "maxResponseBytes"
+] as const
 
 /** The call options a call takes; `signal` is the facade's. */
 const CALL_OPTIONS: ReadonlyArray<string> = [...KEYS, "signal"]
@@ -76,7 +94,8 @@ export const makeSettings = (client: Resolved) => {
     policy: Either.getOrUndefined(policyOf([clientLevel])),
     timeout: client.timeout,
     idleTimeout: client.idleTimeout,
-    collectStream: client.collectStream
+    collectStream: client.collectStream,
+    maxResponseBytes: client.maxResponseBytes
   }
 
   const resolve = (
@@ -97,11 +116,14 @@ export const makeSettings = (client: Resolved) => {
     if (collectStream !== undefined && typeof collectStream !== "boolean") {
       return invalid(`collectStream must be true or false (got ${JSON.stringify(collectStream)})`)
     }
+    const maxResponseBytes = positiveInteger("maxResponseBytes", pick("maxResponseBytes"))
+    if (Either.isLeft(maxResponseBytes)) return invalid(maxResponseBytes.left)
     return Either.right({
       policy: policy.right,
       timeout: timeout.right,
       idleTimeout: idleTimeout.right,
-      collectStream
+      collectStream,
+      maxResponseBytes: maxResponseBytes.right ?? client.maxResponseBytes
     })
   }
 

@@ -12,7 +12,13 @@ import * as Transport from "./attempt.js"
 import type { Collector } from "./collect.js"
 import { Ended } from "./deadline.js"
 import { paramsEncoder } from "./decode.js"
-import { type CallEndpoint, type ModelRegistry, refusal, type StreamEndpoint } from "./endpoint.js"
+import {
+  type CallEndpoint,
+  DEFAULT_MAX_RESPONSE_BYTES,
+  type ModelRegistry,
+  refusal,
+  type StreamEndpoint
+} from "./endpoint.js"
 import { closedError, type ErrorContext, scrubError } from "./errors.js"
 import type { Runner } from "./family.js"
 import type { Resolved } from "./options.js"
@@ -85,6 +91,12 @@ export const make = <S extends Resolved>(
 
   const context = (name: string): ErrorContext => ({ endpoint: name, scrub: options.scrub })
 
+  /** The cap on what one call of `endpoint` reads: the call's or the client's, else the endpoint's. */
+  const limitOf =
+    (endpoint: Pick<CallEndpoint<unknown, unknown, S>, "host" | "maxResponseBytes">) =>
+    (settings: CallSettings): number =>
+      settings.maxResponseBytes ?? endpoint.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES[endpoint.host]
+
   /** The retrying part of a call, ended at once with a ClientClosedError when the client closes. */
   const guard =
     (context: ErrorContext): Guard =>
@@ -99,6 +111,7 @@ export const make = <S extends Resolved>(
     const encode = endpoint.params === undefined ? undefined : paramsEncoder(endpoint.params, endpoint.name)
     const names = endpoint.params === undefined ? new Set<string>() : namesOf(endpoint.params)
     const decode = endpoint.decode(endpoint.name)
+    const limit = limitOf(endpoint)
     const base = (endpoint.method === "GET" ? HttpClientRequest.get : HttpClientRequest.post)(
       transport.http.url(endpoint.host, endpoint.path)
     ).pipe(HttpClientRequest.acceptJson)
@@ -107,7 +120,7 @@ export const make = <S extends Resolved>(
         retryCall(
           Transport.call(
             transport,
-            { context: exchangeContext, request, slot: endpoint.slot },
+            { context: exchangeContext, request, slot: endpoint.slot, limit: limit(settings) },
             decode,
             settings.timeout
           ),
@@ -128,7 +141,7 @@ export const make = <S extends Resolved>(
       Stream.unwrap(
         Effect.map(exchange.prepare(params), ([request, spec]) =>
           retryStream(
-            Transport.stream(transport, exchange.of(request), spec, settings),
+            Transport.stream(transport, exchange.of(request, settings), spec, settings),
             settings.policy,
             exchange.guard
           )
@@ -142,15 +155,17 @@ export const make = <S extends Resolved>(
     const encode = endpoint.params === undefined ? undefined : paramsEncoder(endpoint.params, name)
     const names = endpoint.params === undefined ? new Set<string>() : namesOf(endpoint.params)
     const decode = endpoint.decode(name)
+    const limit = limitOf(endpoint)
     const base = HttpClientRequest.post(transport.http.url(endpoint.host, endpoint.path)).pipe(
       HttpClientRequest.setHeader("accept", "text/event-stream")
     )
     return {
       guard: guard(exchangeContext),
-      of: (request: HttpClientRequest.HttpClientRequest): Transport.Exchange => ({
+      of: (request: HttpClientRequest.HttpClientRequest, settings: CallSettings): Transport.Exchange => ({
         context: exchangeContext,
         request,
-        slot: endpoint.slot
+        slot: endpoint.slot,
+        limit: limit(settings)
       }),
       prepare: (
         params: unknown
@@ -191,7 +206,7 @@ export const make = <S extends Resolved>(
           Effect.suspend(() => {
             const collected = collector()
             return Effect.as(
-              Transport.collect(transport, exchange.of(request), spec, settings, collected.add),
+              Transport.collect(transport, exchange.of(request, settings), spec, settings, collected.add),
               collected
             )
           }).pipe(Effect.map((collected) => collected.result())),

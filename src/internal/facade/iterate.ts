@@ -4,20 +4,65 @@
  */
 import * as Cause from "effect/Cause"
 import * as Chunk from "effect/Chunk"
-import type * as Effect from "effect/Effect"
+import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
+import * as FiberId from "effect/FiberId"
 import type * as ManagedRuntime from "effect/ManagedRuntime"
 import * as Option from "effect/Option"
 import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 
-/** The error a Promise caller sees when their AbortSignal fired: `name === "AbortError"`. */
-export const abortError = (signal: AbortSignal | undefined): Error => {
-  const error = new DOMException("The operation was aborted", "AbortError")
-  if (signal?.reason !== undefined && !(signal.reason instanceof DOMException)) {
-    Object.defineProperty(error, "cause", { value: signal.reason })
+/**
+ * What a Promise caller sees when their AbortSignal fired, as fetch does: the signal's `reason`
+ * (`abort()` makes it a DOMException named "AbortError", `AbortSignal.timeout` one named
+ * "TimeoutError", `abort(reason)` your reason).
+ */
+export const abortError = (signal: AbortSignal | undefined): unknown =>
+  signal?.reason !== undefined ? signal.reason : new DOMException("The operation was aborted", "AbortError")
+
+const watchers = new WeakMap<AbortSignal, Set<() => void>>()
+
+/**
+ * Calls `f` when `signal` aborts, through one listener per signal however many calls share it (a
+ * listener per call would pass Node's limit of 10 and warn). Returns the unsubscription.
+ */
+export const onAbort = (signal: AbortSignal, f: () => void): (() => void) => {
+  let waiting = watchers.get(signal)
+  if (waiting === undefined) {
+    const set = new Set<() => void>()
+    waiting = set
+    watchers.set(signal, set)
+    signal.addEventListener(
+      "abort",
+      () => {
+        watchers.delete(signal)
+        for (const g of set) g()
+      },
+      { once: true }
+    )
   }
-  return error
+  const set = waiting
+  set.add(f)
+  return () => {
+    set.delete(f)
+  }
+}
+
+/** Runs `effect` to its exit, interrupted when `signal` aborts. */
+export const runExit = <A, E, R, ER>(
+  runtime: ManagedRuntime.ManagedRuntime<R, ER>,
+  effect: Effect.Effect<A, E, R>,
+  signal: AbortSignal | undefined
+): Promise<Exit.Exit<A, E | ER>> => {
+  if (signal === undefined) return runtime.runPromiseExit(effect)
+  return new Promise((resolve) => {
+    const fiber = runtime.runFork(effect)
+    const stop = onAbort(signal, () => fiber.unsafeInterruptAsFork(FiberId.none))
+    fiber.addObserver((exit) => {
+      stop()
+      resolve(exit)
+    })
+  })
 }
 
 /**
@@ -41,13 +86,17 @@ class Iteration<A, E, R, ER> {
   failure: { readonly error: unknown } | undefined = undefined
   /** `next()` and `return()` calls run one after another, in order, as an async generator's do. */
   queue: Promise<unknown> = Promise.resolve()
+  /** Ends the watch of the signal. */
+  unwatch: (() => void) | undefined = undefined
 
   constructor(
     readonly runtime: ManagedRuntime.ManagedRuntime<R, ER>,
     readonly stream: Stream.Stream<A, E, R>,
     readonly signal: AbortSignal | undefined,
     /** The error to throw once the client is closed, if it is. */
-    readonly closed: () => unknown
+    readonly closed: () => unknown,
+    /** The iterations of the client whose streams are open, which closing the client closes. */
+    readonly open: Set<{ abandon(error: unknown): Promise<void> }>
   ) {}
 
   enqueue<B>(f: () => Promise<B>): Promise<B> {
@@ -60,14 +109,28 @@ class Iteration<A, E, R, ER> {
   }
 
   /** Closes the stream's scope, and so its HTTP request; later `next()` calls report the end. */
-  close(): Promise<void> {
+  close(ended = false): Promise<void> {
     this.finished = true
-    this.signal?.removeEventListener("abort", this.onAbort)
+    this.unwatch?.()
+    this.unwatch = undefined
+    this.open.delete(this)
     const open = this.scope
     this.scope = undefined
     this.pull = undefined
-    if (open === undefined || this.closed() !== undefined) return Promise.resolve()
-    return this.runtime.runPromise(Scope.close(open, Exit.void)).catch(() => undefined)
+    if (open === undefined) return Promise.resolve()
+    // Closing the scope needs nothing of the client: once the client's runtime is gone it runs on
+    // the default one, so the request is aborted and its generation slot given back all the same.
+    // A stream left before its end was cut: a shared gate keeps its slot as NovelAI keeps the lock.
+    const close = Scope.close(open, ended ? Exit.void : Exit.interrupt(FiberId.none))
+    return (this.closed() === undefined ? this.runtime.runPromise(close) : Effect.runPromise(close)).catch(
+      () => undefined
+    )
+  }
+
+  /** Ends the iteration from outside (its client closed): the next `next()` throws `error`, once. */
+  abandon(error: unknown): Promise<void> {
+    this.failure ??= { error }
+    return this.close()
   }
 
   /** Abort closes the connection at once, even while the caller is busy between two `next()` calls. */
@@ -78,8 +141,9 @@ class Iteration<A, E, R, ER> {
 
   async start(): Promise<void> {
     if (this.signal?.aborted) throw abortError(this.signal)
-    this.signal?.addEventListener("abort", this.onAbort, { once: true })
+    if (this.signal !== undefined) this.unwatch = onAbort(this.signal, this.onAbort)
     this.scope = await this.runtime.runPromise(Scope.make())
+    this.open.add(this)
     this.pull = await this.runtime.runPromise(Scope.extend(Stream.toPull(this.stream), this.scope))
   }
 
@@ -105,10 +169,7 @@ class Iteration<A, E, R, ER> {
       }
     }
     while (this.pull !== undefined) {
-      const exit = await this.runtime.runPromiseExit(
-        this.pull,
-        this.signal ? { signal: this.signal } : undefined
-      )
+      const exit = await runExit(this.runtime, this.pull, this.signal)
       if (Exit.isSuccess(exit)) {
         if (Chunk.isEmpty(exit.value)) continue
         this.buffer = Chunk.toReadonlyArray(exit.value)
@@ -116,11 +177,13 @@ class Iteration<A, E, R, ER> {
         return { done: false, value: this.buffer[0]! }
       }
       const failed: Option.Option<unknown> = Cause.failureOption(exit.cause)
-      await this.close()
+      await this.close(true)
       // The pull fails with None when the stream has ended.
       if (Option.isSome(failed) && Option.isOption(failed.value) && Option.isNone(failed.value)) {
         return { done: true, value: undefined }
       }
+      // The abort is thrown once: this error is it, and later calls report the end.
+      this.failure = undefined
       throw (
         this.closed() ??
         toThrown(
@@ -166,8 +229,8 @@ class StreamIterator<A, E, R, ER> implements AsyncIterableIterator<A> {
 /**
  * An async iterator over a stream, pulling one chunk of elements per run (not one run per element)
  * and serving the elements from that chunk. The stream's scope, and so its HTTP request, is closed
- * when the iteration ends, fails, is left early (`break` calls `return()`), `signal` aborts, or
- * the iterator is dropped and garbage-collected. `next()` calls made without awaiting the previous
+ * when the iteration ends, fails, is left early (`break` calls `return()`), `signal` aborts, the
+ * client is closed (`open` holds it meanwhile), or the iterator is dropped and garbage-collected. `next()` calls made without awaiting the previous
  * one are served in order, one at a time. Once `closed()` returns an error (the client was
  * closed), the next `next()` throws it.
  */
@@ -175,5 +238,6 @@ export const iterate = <A, E, R, ER>(
   runtime: ManagedRuntime.ManagedRuntime<R, ER>,
   stream: Stream.Stream<A, E, R>,
   signal: AbortSignal | undefined,
-  closed: () => unknown
-): AsyncIterableIterator<A> => new StreamIterator(new Iteration(runtime, stream, signal, closed))
+  closed: () => unknown,
+  open: Set<{ abandon(error: unknown): Promise<void> }>
+): AsyncIterableIterator<A> => new StreamIterator(new Iteration(runtime, stream, signal, closed, open))
