@@ -6,6 +6,7 @@
  */
 import * as Schema from "effect/Schema"
 import * as S from "./internal/core/schema.js"
+import { DEFAULT_MAX_LENGTH } from "./internal/native/defaults.js"
 
 /**
  * A native model id: `llama-3-erato-v1` (the default), `kayra-v1`, or any newer id. The GLM models
@@ -238,10 +239,12 @@ export const TextGenerateParams = Schema.Struct({
   Schema.filter(
     (p) =>
       p.minLength === undefined ||
-      p.maxLength === undefined ||
-      p.minLength <= p.maxLength || {
+      p.minLength <= (p.maxLength ?? DEFAULT_MAX_LENGTH) || {
         path: ["minLength"],
-        message: `must not exceed maxLength (${p.minLength} > ${p.maxLength})`
+        message:
+          p.maxLength === undefined
+            ? `must not exceed maxLength, whose default is ${DEFAULT_MAX_LENGTH} (${p.minLength} > ${DEFAULT_MAX_LENGTH}): give maxLength too`
+            : `must not exceed maxLength (${p.minLength} > ${p.maxLength})`
       }
   ),
   Schema.annotations({ identifier: "effect-novelai/TextGenerateParams" })

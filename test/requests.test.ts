@@ -1,7 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
 import { InvalidRequestError, OpenAI } from "effect-novelai"
-import { API_KEY, json, makeTestClient, sse } from "./support.js"
+import { API_KEY, chatChunk, json, makeTestClient, sse } from "./support.js"
 
 const chatBody = {
   id: "chatcmpl-1",
@@ -183,7 +183,13 @@ describe("requests on the wire", () => {
 
   it.effect("streams send stream: true and accept text/event-stream", () =>
     Effect.gen(function* () {
-      const { recorded, layer } = makeTestClient(() => sse("data: [DONE]\n\n"))
+      const { recorded, layer } = makeTestClient((request) =>
+        sse(
+          request.url.endsWith("/chat/completions")
+            ? `${chatChunk("Hello", "stop")}data: [DONE]\n\n`
+            : `data: {"id":"c","object":"text_completion","created":1,"model":"glm-4-6","choices":[{"index":0,"text":"Hello","finish_reason":"stop"}]}\n\ndata: [DONE]\n\n`
+        )
+      )
       yield* OpenAI.chatCompletionStream({ messages: [{ role: "user", content: "Hi" }] }).pipe(
         OpenAI.collectChatCompletion,
         Effect.provide(layer)

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Logger, LogLevel, Stream, type Tracer } from "effect"
 import { OpenAI } from "effect-novelai"
-import { API_KEY, json, makeTestClient, sse, traced } from "./support.js"
+import { API_KEY, chatChunk, json, makeTestClient, sse, traced } from "./support.js"
 
 const chatBody = {
   id: "x",
@@ -64,7 +64,11 @@ describe("spans", () => {
           ? json([{ id: "glm-4-6" }])
           : request.url.endsWith("token-count")
             ? json({ token_count: 3 })
-            : sse("data: [DONE]\n\n")
+            : sse(
+                request.url.endsWith("/chat/completions")
+                  ? `${chatChunk("Hello", "stop")}data: [DONE]\n\n`
+                  : `data: {"id":"c","object":"text_completion","created":1,"model":"glm-4-6","choices":[{"index":0,"text":"Hello","finish_reason":"stop"}]}\n\ndata: [DONE]\n\n`
+              )
       )
       const { spans } = yield* traced(
         Effect.all([

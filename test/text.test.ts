@@ -488,8 +488,8 @@ describe("against the simulator", () => {
           Stream.runCollect
         )
         expect(two.length).toBe(2)
-        yield* Effect.promise(() => new Promise((resolve) => setTimeout(resolve, 20)))
-        expect(sim.requests[0]!.clientClosedEarly).toBe(true)
+        // The simulator's own event, not a time: the first request's connection closed.
+        expect((yield* Effect.promise(() => sim.closed(0))).clientClosedEarly).toBe(true)
         sim.enqueueFault({ kind: "reset", after: 0 })
         const text = yield* Text.generateStream({ input: "a", maxLength: 5 }).pipe(
           Text.textDeltas,

@@ -100,6 +100,11 @@ export interface Simulator {
   readonly errors: ReadonlyArray<Error>
   /** Connections currently open. */
   readonly openConnections: () => number
+  /**
+   * Resolves once the request at `index` of `requests` has closed (answered, or its client went
+   * away), waiting for it to arrive if it has not: what a test waits on instead of a time.
+   */
+  readonly closed: (index: number) => Promise<RecordedRequest>
   /** Generations currently holding a key's lock. */
   readonly activeGenerations: () => number
   /** Queues a fault for the next request (optionally only the next one to `path`). */

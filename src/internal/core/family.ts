@@ -18,7 +18,7 @@ export interface CallOp<P, A, S> {
   readonly collected?:
     | {
         readonly stream: StreamEndpoint<P, any, S>
-        readonly collector: () => Collector<any, A>
+        readonly collector: (params: Record<string, unknown>) => Collector<any, A>
         /** Whether the call collects a stream when neither it nor the client says. */
         readonly byDefault: boolean
       }

@@ -6,13 +6,13 @@
 import type * as HttpClient from "@effect/platform/HttpClient"
 import * as Duration from "effect/Duration"
 import * as Either from "effect/Either"
-import { identity } from "effect/Function"
 import type * as RateLimiter from "effect/RateLimiter"
 import * as Redacted from "effect/Redacted"
 import * as Schedule from "effect/Schedule"
 import { ConfigurationError, type NovelAIError } from "../../Errors.js"
 import type { Host } from "./endpoint.js"
 import { type GenerationGate, isGenerationGate, makeLocalGate } from "./gate.js"
+import { makeScrub } from "./scrub.js"
 import { VERSION } from "./version.js"
 
 export const DEFAULT_BASE_URL = "https://text.novelai.net"
@@ -436,6 +436,6 @@ const resolve = (
       tracePropagation: yield* boolean("tracePropagation", options.tracePropagation),
       httpSpans: yield* boolean("httpSpans", options.httpSpans),
       transformClient: transformClient as Resolved["transformClient"],
-      scrub: secret.length >= 4 ? (text: string) => text.split(secret).join("[redacted]") : identity<string>
+      scrub: makeScrub(secret)
     }
   })

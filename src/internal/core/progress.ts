@@ -2,7 +2,8 @@
  * What a stream's events mean: NovelAI's semantics on top of SSE framing, as a pure step function
  * (one event in, one outcome out) so it is tested without streams or channels.
  *
- * - The endpoint's done data (`[DONE]`) ends the stream at once, whatever follows.
+ * - The endpoint's done data (`[DONE]`) ends the stream at once, whatever follows; before any
+ *   chunk, it is a `StreamTruncatedError` (nothing was generated).
  * - An `event: error` frame, or a data payload that is an error body, fails the stream with the
  *   typed error it describes.
  * - Events with other names (`event: ping`) are not chunks and are skipped.
@@ -88,7 +89,17 @@ export const step = <A>(
   // A chunk starts with "{"; only other payloads are trimmed (a copy) to look for [DONE].
   if (data.charCodeAt(0) !== OPEN_BRACE) {
     const trimmed = data.trim()
-    if (trimmed === spec.doneData) return Done
+    if (trimmed === spec.doneData) {
+      // A stream that ends before its first chunk generated nothing: no reply is there to give.
+      if (progress.received > 0) return Done
+      return new Failure(
+        new Errors.StreamTruncatedError({
+          message: `${spec.context.endpoint}: the stream ended (${spec.doneData}) before its first chunk; nothing was generated`,
+          endpoint: spec.context.endpoint,
+          chunksReceived: 0
+        })
+      )
+    }
     if (trimmed === "") return Skip
   }
   let json: unknown

@@ -197,14 +197,14 @@ export const make = <S extends Resolved>(
   const collectAttempts = <P, C, A>(
     endpoint: StreamEndpoint<P, C, S>,
     name: string,
-    collector: () => Collector<C, A>
+    collector: (params: Record<string, unknown>) => Collector<C, A>
   ) => {
     const exchange = streamExchange(endpoint, name)
     return (params: unknown, settings: CallSettings): Effect.Effect<A, Errors.NovelAIError> =>
       Effect.flatMap(exchange.prepare(params), ([request, spec]) =>
         retryCall(
           Effect.suspend(() => {
-            const collected = collector()
+            const collected = collector(isRecord(params) ? params : {})
             return Effect.as(
               Transport.collect(transport, exchange.of(request, settings), spec, settings, collected.add),
               collected
@@ -225,7 +225,7 @@ export const make = <S extends Resolved>(
     endpoint: CallEndpoint<P, A, S>,
     collected?: {
       readonly stream: StreamEndpoint<P, any, S>
-      readonly collector: () => Collector<any, A>
+      readonly collector: (params: Record<string, unknown>) => Collector<any, A>
       readonly byDefault: boolean
     }
   ) => {

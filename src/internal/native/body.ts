@@ -7,7 +7,8 @@ import * as Schema from "effect/Schema"
 import { InvalidRequestError } from "../../Errors.js"
 import type { TextGeneration, TextToken } from "../../TextGeneration.js"
 import { responseDecoder } from "../core/decode.js"
-import type { Tokenizers } from "./tokenizers.js"
+import { DEFAULT_MAX_LENGTH } from "./defaults.js"
+import { encode as encodeText, type Tokenizers } from "./tokenizers.js"
 
 /** The wire's fields that go beside `parameters`, not in it. */
 const TOP_LEVEL: ReadonlySet<string> = new Set(["input", "model", "prefix"])
@@ -33,7 +34,11 @@ export const body =
   ): Effect.Effect<Record<string, unknown>, InvalidRequestError> => {
     const model = wire.model as string
     const top: Record<string, unknown> = {}
-    const parameters: Record<string, unknown> = { use_string: true, max_length: 40, min_length: 1 }
+    const parameters: Record<string, unknown> = {
+      use_string: true,
+      max_length: DEFAULT_MAX_LENGTH,
+      min_length: 1
+    }
     for (const [key, value] of Object.entries(wire)) {
       if (TOP_LEVEL.has(key)) top[key] = value
       else parameters[key] = value
@@ -57,16 +62,17 @@ export const body =
         text: string,
         name: string
       ): Effect.Effect<ReadonlyArray<number>, InvalidRequestError> => {
-        const ids = tokenizer.encode(text)
-        return ids.length > 0
-          ? Effect.succeed(ids)
-          : Effect.fail(
-              new InvalidRequestError({
-                message: `${endpoint}: ${name} ${JSON.stringify(text)} is no token for ${model}`,
-                endpoint,
-                field: name
-              })
-            )
+        return Effect.flatMap(encodeText(tokenizer, text, model, endpoint, name), (ids) =>
+          ids.length > 0
+            ? Effect.succeed(ids)
+            : Effect.fail(
+                new InvalidRequestError({
+                  message: `${endpoint}: ${name} ${JSON.stringify(text)} is no token for ${model}`,
+                  endpoint,
+                  field: name
+                })
+              )
+        )
       }
       return Effect.gen(function* () {
         for (const [wireName, name] of SEQUENCE_LISTS) {

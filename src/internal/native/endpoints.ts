@@ -21,6 +21,7 @@ import * as Native from "./body.js"
 import { textCollector } from "./collect.js"
 import { models } from "./models.js"
 import type { NativeSettings } from "./options.js"
+import { encode as encodeText } from "./tokenizers.js"
 
 type Settings = Resolved & NativeSettings
 
@@ -102,7 +103,14 @@ const countTokens =
         })
       }
       const tokenizer = yield* settings.tokenizers.get(model as string, "tokenCount", "input")
-      return tokenizer.encode((params as { input: string }).input).length
+      const ids = yield* encodeText(
+        tokenizer,
+        (params as { input: string }).input,
+        model as string,
+        "tokenCount",
+        "input"
+      )
+      return ids.length
     }).pipe(Effect.withSpan("NovelAI.text.tokenCount", requestSpan("token_count", model)))
   }
 

@@ -55,6 +55,27 @@ const adapt = (value: unknown): Tokenizer => {
   }
 }
 
+/**
+ * The ids of `text`, or why not as a request error: a tokenizer of the user's that throws or
+ * returns something other than ids refuses the call, it does not crash it.
+ */
+export const encode = (
+  tokenizer: Tokenizer,
+  text: string,
+  model: string,
+  endpoint: string,
+  field: string
+): Effect.Effect<ReadonlyArray<number>, InvalidRequestError> =>
+  Effect.try({
+    try: () => tokenizer.encode(text),
+    catch: (error) =>
+      new InvalidRequestError({
+        message: `${endpoint}: ${field}: ${model}'s tokenizer failed: ${error instanceof Error ? error.message : String(error)}`,
+        endpoint,
+        field
+      })
+  })
+
 const load = (loader: TokenizerLoader): Promise<Tokenizer> => {
   let promise = loaded.get(loader)
   if (promise === undefined) {

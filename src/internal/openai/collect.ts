@@ -9,7 +9,6 @@ import { ChatCompletion, type ChatCompletionChunk } from "../../ChatCompletions.
 import { Completion, type CompletionChunk } from "../../Completions.js"
 import type { Usage } from "../../Sampling.js"
 import { type Collector, fold } from "../core/collect.js"
-import { splitThinking } from "./thinking.js"
 
 interface Head {
   id: string
@@ -120,7 +119,13 @@ export const chatCollector = (): Collector<ChatCompletionChunk, ChatCompletion> 
           model: head.model,
           choices: sorted(choices).map(([index, acc]) => ({
             index,
-            message: { role: acc.role, ...splitThinking(acc.content, acc.reasoning) },
+            // The stream's chunks are already split (the stream's rewrite): split again, an answer
+            // that starts with a literal <think> would lose its text.
+            message: {
+              role: acc.role,
+              content: acc.content,
+              ...(acc.reasoning !== undefined ? { reasoning_content: acc.reasoning } : {})
+            },
             finish_reason: acc.finish_reason,
             ...extrasOut(acc.extras)
           })),

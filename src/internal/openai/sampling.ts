@@ -3,6 +3,9 @@ import * as Schema from "effect/Schema"
 import type { ModelId } from "../../Models.js"
 import * as S from "../core/schema.js"
 
+/** The most choices one request may ask for (`n`): OpenAI's bound, NovelAI's being unknown. */
+export const MAX_CHOICES = 128
+
 /** A model id: any non-empty string, typed so that editors complete the known ones. */
 export const modelId: Schema.Schema<ModelId> = S.nonEmptyString("a model id such as glm-4-6")
 
@@ -37,8 +40,11 @@ export const SamplingFields = {
   unifiedIncreaseLinearWithEntropy: Schema.optional(S.finite).pipe(
     Schema.fromKey("unified_increase_linear_with_entropy")
   ),
-  /** How many choices to generate, an integer >= 1 (there is no evidence NovelAI honours more than 1 for chat). */
-  n: Schema.optional(S.intAtLeast(1)),
+  /**
+   * How many choices to generate, an integer from 1 to 128 (OpenAI's bound: NovelAI's is not known,
+   * and there is no evidence it honours more than 1 for chat).
+   */
+  n: Schema.optional(S.range(1, MAX_CHOICES, { integer: true })),
   /** Log probabilities of this many most likely tokens at each position, an integer 0..20. */
   logprobs: Schema.optional(S.range(0, 20, { integer: true })),
   /** Bias added to tokens' logits: token id (a string of digits) to a number from -100 to 100. */

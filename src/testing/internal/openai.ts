@@ -155,6 +155,19 @@ const generation = async (
 ) => {
   const { req, res, fault } = ex
   const { quirks } = routes
+  // The key's lock is freed once: when the generation ends, or when its client goes away (NovelAI
+  // keeps it until the generation would have finished), whatever happens here, a crash included
+  // (the server's 500 closes the response).
+  const started = performance.now()
+  let generationMs = 0
+  let released = false
+  const release = (finished: boolean) => {
+    if (released) return
+    released = true
+    const left = finished || !quirks.lockOutlivesCancel ? 0 : generationMs - (performance.now() - started)
+    routes.locks.release(ex.key, Math.max(0, left))
+  }
+  res.once("close", () => release(res.writableFinished))
   const input =
     route === "chat"
       ? (params.messages as Array<{ content: string }>).map((m) => m.content).join("\n")
@@ -187,8 +200,8 @@ const generation = async (
   const id = `${route === "chat" ? "chatcmpl" : "cmpl"}-sim-${routes.nextId()}`
   const created = routes.nextCreated()
   const totalTokens = generations.reduce((sum, g) => sum + g.length, 0)
-  const longest = Math.max(...generations.map((g) => g.length))
-  const generationMs = longest * routes.chunkDelayMs
+  const longest = generations.reduce((most, g) => Math.max(most, g.length), 0)
+  generationMs = longest * routes.chunkDelayMs
   const usage = (completion: number) => ({
     prompt_tokens: promptTokens,
     completion_tokens: completion,
@@ -223,18 +236,6 @@ const generation = async (
           top_logprobs: tokens.map((token) => ({ [token]: logprobOf(token) })),
           text_offset: tokens.map((_, i) => offset + tokens.slice(0, i).join("").length)
         }
-
-  // The key's lock is freed once: when the generation ends, or when its client goes away (NovelAI
-  // keeps it until the generation would have finished).
-  const started = performance.now()
-  let released = false
-  const release = (finished: boolean) => {
-    if (released) return
-    released = true
-    const left = finished || !quirks.lockOutlivesCancel ? 0 : generationMs - (performance.now() - started)
-    routes.locks.release(ex.key, Math.max(0, left))
-  }
-  res.once("close", () => release(res.writableFinished))
 
   if ((ex.body as { stream?: unknown }).stream !== true) {
     if (generationMs > 0) await routes.timers.sleep(generationMs)

@@ -154,6 +154,17 @@ const answerFault = (res: Http.ServerResponse, fault: Fault | undefined, fail: F
 export const startServer = async (options: ServerOptions) => {
   const requests: Array<RecordedRequest> = []
   const errors: Array<Error> = []
+  // Who waits for which request to close (see `closed`), checked as requests arrive and close.
+  const waiting = new Set<{ readonly index: number; readonly resolve: (request: RecordedRequest) => void }>()
+  const wake = () => {
+    for (const waiter of waiting) {
+      const request = requests[waiter.index]
+      if (request?.closedAt !== undefined) {
+        waiting.delete(waiter)
+        waiter.resolve(request)
+      }
+    }
+  }
   const faults = makeFaults()
   const timers = makeTimers()
   const locks = makeLocks(options.concurrencyLimit, timers)
@@ -198,6 +209,7 @@ export const startServer = async (options: ServerOptions) => {
       // A client that went away mid-answer gets its connection closed, as a server behind a proxy
       // does (a client that half-closes its socket would otherwise keep it open indefinitely).
       if (record.clientClosedEarly) req.socket.destroy()
+      wake()
     })
     const writeHead = res.writeHead.bind(res)
     res.writeHead = ((status: number, ...rest: Array<any>) => {
@@ -261,6 +273,11 @@ export const startServer = async (options: ServerOptions) => {
     requests,
     errors,
     openConnections: () => sockets.size,
+    closed: (index: number) =>
+      new Promise<RecordedRequest>((resolve) => {
+        waiting.add({ index, resolve })
+        wake()
+      }),
     activeGenerations: locks.active,
     enqueueFault: faults.enqueue,
     reset: () => {
