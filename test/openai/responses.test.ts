@@ -1,7 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
 import { OpenAI, ResponseDecodeError } from "effect-novelai"
-import { json, makeTestClient } from "./support.js"
+import { json, makeTestClient } from "../support.js"
 
 /** A non-streaming chat (collectStream: false): how each shape of a whole answer is decoded. */
 const chat = (body: unknown) =>

@@ -5,7 +5,7 @@ import { Cause, Chunk, Effect, Exit, ManagedRuntime, Stream } from "effect"
 import { isNovelAIError, type NovelAIClient, OpenAI } from "effect-novelai"
 import fc from "fast-check"
 import { afterAll, describe, expect, it } from "vitest"
-import { json, makeTestClient, type Recorded, sse } from "./support.js"
+import { json, makeTestClient, type Recorded, sse } from "../support.js"
 
 const runtimes: Array<ManagedRuntime.ManagedRuntime<NovelAIClient.NovelAIClient, unknown>> = []
 afterAll(() => Promise.all(runtimes.map((runtime) => runtime.dispose())))

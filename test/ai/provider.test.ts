@@ -10,7 +10,7 @@ import { Chunk, Effect, Exit, Option, Schema, Stream } from "effect"
 import { type NovelAIClient, RateLimitError } from "effect-novelai"
 import { NovelAILanguageModel } from "effect-novelai/ai"
 import type { Simulator, SimulatorOptions } from "effect-novelai/testing"
-import { traced, withSimulator } from "./support.js"
+import { traced, withSimulator } from "../support.js"
 
 /** A simulator, a client on it, and NovelAI's `LanguageModel` for glm-4-6 with `config`. */
 const withModel = <A, E>(

@@ -3,9 +3,9 @@ import { HttpClient, HttpClientResponse } from "@effect/platform"
 import { describe, expect, it } from "@effect/vitest"
 import { Chunk, ConfigProvider, Effect, Exit, Fiber, Layer, Redacted, Stream, TestClock } from "effect"
 import { ConfigurationError, NovelAIClient, OpenAI } from "effect-novelai"
-import pkg from "../package.json" with { type: "json" }
-import { VERSION } from "../src/internal/core/version.js"
-import { API_KEY, json, makeTestClient } from "./support.js"
+import pkg from "../../package.json" with { type: "json" }
+import { VERSION } from "../../src/internal/core/version.js"
+import { API_KEY, json, makeTestClient } from "../support.js"
 
 const chunk = (i: number) =>
   `data: {"id":"c","object":"chat.completion.chunk","created":1,"model":"glm-4-6","choices":[{"index":0,"delta":{"content":"t${i} "},"finish_reason":null}]}\n\n`

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
 import { InvalidRequestError, OpenAI } from "effect-novelai"
-import { API_KEY, chatChunk, json, makeTestClient, sse } from "./support.js"
+import { API_KEY, chatChunk, json, makeTestClient, sse } from "../support.js"
 
 const chatBody = {
   id: "chatcmpl-1",

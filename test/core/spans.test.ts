@@ -1,7 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Logger, LogLevel, Stream, type Tracer } from "effect"
 import { OpenAI } from "effect-novelai"
-import { API_KEY, chatChunk, json, makeTestClient, sse, traced } from "./support.js"
+import { API_KEY, chatChunk, json, makeTestClient, sse, traced } from "../support.js"
 
 const chatBody = {
   id: "x",

@@ -19,7 +19,7 @@ import {
   TimeoutError
 } from "effect-novelai"
 import { startSimulator } from "effect-novelai/testing"
-import { controlledBody, json, makeTestClient, sse, withSimulator } from "./support.js"
+import { controlledBody, json, makeTestClient, sse, withSimulator } from "../support.js"
 
 const generated = (output = " and so it went.") => json({ output })
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Chunk, Effect, Either, Stream } from "effect"
 import { OpenAI } from "effect-novelai"
-import { makeTestClient, sse } from "./support.js"
+import { makeTestClient, sse } from "../support.js"
 
 const chat = (content: string, finish: string | null = null, extra = "") =>
   `{"id":"c1","object":"chat.completion.chunk","created":1,"model":"glm-4-6","choices":[{"index":0,"delta":{"content":${JSON.stringify(content)}},"finish_reason":${JSON.stringify(finish)}}]${extra}}`

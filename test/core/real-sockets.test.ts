@@ -1,6 +1,6 @@
 /**
- * Hostile use over real sockets, item by item (the numbers are those of the hardening issue): the
- * Promise facade's iterators and lifecycle, compressed and redirected answers on every transport.
+ * Hostile use over real sockets: the Promise facade's iterators and lifecycle, compressed and
+ * redirected answers on every transport.
  */
 import { FetchHttpClient, type HttpClient } from "@effect/platform"
 import { NodeHttpClient } from "@effect/platform-node"
@@ -38,7 +38,7 @@ const waitFor = async (done: () => boolean) => {
   for (let i = 0; i < 200 && !done(); i++) await new Promise((resolve) => setTimeout(resolve, 5))
 }
 
-describe("6. the facade: a stream waiting for a slot can be aborted", () => {
+describe("the facade: a stream waiting for a slot can be aborted", () => {
   it("behind a running stream with maxConcurrency 1, an AbortSignal ends the wait with its reason (TimeoutError), as fetch does", async () => {
     const { sim, client } = await facade({ chunkDelayMs: 20, maxConcurrency: 1 })
     const running = client.openai.chatCompletionStream({ ...hi, maxTokens: 500 })
@@ -55,7 +55,7 @@ describe("6. the facade: a stream waiting for a slot can be aborted", () => {
   })
 })
 
-describe("7. the facade: next() called again before the last one settled", () => {
+describe("the facade: next() called again before the last one settled", () => {
   it("two next() calls without awaiting send one generation, and give its first two chunks in order", async () => {
     const { sim, client } = await facade({ tokens: 32 })
     const stream = client.openai.chatCompletionStream(hi)
@@ -86,7 +86,7 @@ describe("7. the facade: next() called again before the last one settled", () =>
   })
 })
 
-describe("11. the facade: close() while work is in flight", () => {
+describe("the facade: close() while work is in flight", () => {
   it("a call in flight ends at once with a ClientClosedError, and is not retried", async () => {
     const sim = await startSimulator()
     closing.push(() => sim.close())
@@ -149,7 +149,7 @@ const over = <A, E>(
   }).pipe(Effect.scoped)
 
 for (const [name, http] of transports) {
-  describe(`16. answers a proxy compressed although the client asked for none, over ${name}`, () => {
+  describe(`answers a proxy compressed although the client asked for none, over ${name}`, () => {
     for (const format of ["gzip", "deflate"] as const) {
       it.live(`${format}: a whole answer and a stream decode to the same text as uncompressed ones`, () =>
         Effect.gen(function* () {
@@ -188,7 +188,7 @@ for (const [name, http] of transports) {
     )
   })
 
-  describe(`17. a redirect is never followed, over ${name}`, () => {
+  describe(`a redirect is never followed, over ${name}`, () => {
     for (const status of [301, 302, 307, 308]) {
       it.live(
         `${status} to another host: an InvalidRequestError naming the new address; the key stays home`,

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { type Duration, Effect, Either, Exit, Fiber, Random, Schedule, Stream, TestClock } from "effect"
 import { OpenAI, RateLimitError, Retry, ServerError } from "effect-novelai"
-import { json, makeTestClient, sse } from "./support.js"
+import { json, makeTestClient, sse } from "../support.js"
 
 const hi = { messages: [{ role: "user" as const, content: "Hi" }] }
 const ok = {

@@ -9,7 +9,7 @@ import { afterEach, describe, expect, it, vi } from "@effect/vitest"
 import { Effect, Layer, Stream } from "effect"
 import { NovelAIClient, OpenAI } from "effect-novelai"
 import { type Simulator, startSimulator } from "effect-novelai/testing"
-import { withSimulator } from "./support.js"
+import { withSimulator } from "../support.js"
 
 afterEach(() => {
   vi.unstubAllGlobals()

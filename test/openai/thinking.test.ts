@@ -6,8 +6,8 @@ import { describe, expect, it } from "@effect/vitest"
 import { Chunk, Effect, Stream } from "effect"
 import { OpenAI } from "effect-novelai"
 import fc from "fast-check"
-import { splitThinking, ThinkingSplitter } from "../src/internal/openai/thinking.js"
-import { chatChunk, json, makeTestClient, sse } from "./support.js"
+import { splitThinking, ThinkingSplitter } from "../../src/internal/openai/thinking.js"
+import { chatChunk, json, makeTestClient, sse } from "../support.js"
 
 /** Pushes `pieces` through a splitter, as a stream's deltas: the answer and the thinking it gave. */
 const streamed = (pieces: ReadonlyArray<string>) => {

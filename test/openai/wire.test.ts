@@ -5,7 +5,7 @@
 import { Either } from "effect"
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
-import { responseDecoder } from "../src/internal/core/decode.js"
+import { responseDecoder } from "../../src/internal/core/decode.js"
 import {
   ChatWire,
   CompletionWire,
@@ -17,7 +17,7 @@ import {
   normaliseChatCompletion,
   normaliseCompletion,
   wholeCompletion
-} from "../src/internal/openai/wire.js"
+} from "../../src/internal/openai/wire.js"
 
 /** Mostly a good value, sometimes missing, null or of the wrong type. */
 const maybe = <A>(arb: fc.Arbitrary<A>) =>

@@ -5,7 +5,7 @@ import { HttpClient, HttpClientResponse } from "@effect/platform"
 import { describe, expect, it } from "@effect/vitest"
 import { Clock, Effect, Fiber, Layer, Random, Stream, TestClock } from "effect"
 import { NovelAIClient, OpenAI } from "effect-novelai"
-import { API_KEY, chatChunk, controlledBody, json, makeTestClient } from "./support.js"
+import { API_KEY, chatChunk, controlledBody, json, makeTestClient } from "../support.js"
 
 const settle = Effect.promise(() => new Promise((resolve) => setTimeout(resolve, 5)))
 

@@ -1,7 +1,8 @@
 /**
- * Hostile use, item by item (the numbers are those of the hardening issue): each test failed
- * before its fix. Swapped layers and the TestClock; `hardening-e2e.test.ts` has the items that need
- * real sockets.
+ * What the client guarantees under hostile use: the key kept out of errors, bad options refused
+ * when the client is made, timeouts that end every wait, a closed client, streams' idle time,
+ * frames that are not what they look like, Retry-After, unknown parameters. Swapped layers and the
+ * TestClock; `real-sockets.test.ts` has what needs real sockets.
  */
 import { inspect } from "node:util"
 import { HttpClient, HttpClientResponse } from "@effect/platform"
@@ -20,7 +21,7 @@ import {
   TestClock
 } from "effect"
 import { NovelAI, NovelAIClient, OpenAI, RateLimitError } from "effect-novelai"
-import { API_KEY, chatChunk, controlledBody, json, makeTestClient, runFor, settle, sse } from "./support.js"
+import { API_KEY, chatChunk, controlledBody, json, makeTestClient, runFor, settle, sse } from "../support.js"
 
 const hi = { messages: [{ role: "user" as const, content: "Hi" }] }
 
@@ -31,7 +32,7 @@ const failure = <A, E>(exit: Exit.Exit<A, E>) =>
 const shown = (error: unknown) =>
   [String(error), JSON.stringify(error), inspect(error, { depth: 5 }), (error as Error).message].join("\n")
 
-describe("1. the key never reaches an error", () => {
+describe("the key never reaches an error", () => {
   const cases: ReadonlyArray<
     [string, Effect.Effect<unknown, unknown, NovelAIClient.NovelAIClient>, () => Response]
   > = [
@@ -68,7 +69,7 @@ describe("1. the key never reaches an error", () => {
   }
 })
 
-describe("2, 3. options HTTP or the client cannot use are refused when the client is made, nothing sent", () => {
+describe("options HTTP or the client cannot use are refused when the client is made, nothing sent", () => {
   const refused: ReadonlyArray<[string, Partial<NovelAIClient.Options>, RegExp]> = [
     [
       "rateLimit.limit 0 (every call would wait forever)",
@@ -115,7 +116,7 @@ describe("2, 3. options HTTP or the client cannot use are refused when the clien
   })
 })
 
-describe("4. one rule each for the base URL, the key and empty variables, everywhere", () => {
+describe("one rule each for the base URL, the key and empty variables, everywhere", () => {
   const refused: ReadonlyArray<[string, string, RegExp]> = [
     ["a query", "https://text.novelai.net/?region=eu", /query or fragment/],
     ["a fragment", "https://text.novelai.net/#x", /query or fragment/],
@@ -198,7 +199,7 @@ describe("4. one rule each for the base URL, the key and empty variables, everyw
   )
 })
 
-describe("5. a timeout can be turned off", () => {
+describe("a timeout can be turned off", () => {
   it.effect("timeout: Infinity, on the client or per call, never fires", () =>
     Effect.gen(function* () {
       const never = HttpClient.make(() => Effect.never)
@@ -220,7 +221,7 @@ describe("5. a timeout can be turned off", () => {
   )
 })
 
-describe("6. a stream waiting for a slot can be cancelled", () => {
+describe("a stream waiting for a slot can be cancelled", () => {
   it.effect(
     "behind a running stream with maxConcurrency 1, Effect.timeout ends the wait at its deadline",
     () =>
@@ -246,7 +247,7 @@ describe("6. a stream waiting for a slot can be cancelled", () => {
   )
 })
 
-describe("9. a closed client fails every call at once, in flight or later", () => {
+describe("a closed client fails every call at once, in flight or later", () => {
   it.effect("a call made after the client's scope closed is a ClientClosedError, and nothing is sent", () =>
     Effect.gen(function* () {
       const { recorded, layer } = makeTestClient(() => json({ length: 1 }))
@@ -289,7 +290,7 @@ describe("9. a closed client fails every call at once, in flight or later", () =
   )
 })
 
-describe("10. `timeout` covers the wait for a slot", () => {
+describe("`timeout` covers the wait for a slot", () => {
   it.effect("a call queued behind a stream past its timeout is a TimeoutError (queue), nothing sent", () =>
     Effect.gen(function* () {
       const body = controlledBody()
@@ -316,7 +317,7 @@ describe("10. `timeout` covers the wait for a slot", () => {
   )
 })
 
-describe("12, 13. a stream's idle time counts data only; a finished stream may go quiet", () => {
+describe("a stream's idle time counts data only; a finished stream may go quiet", () => {
   it.effect("SSE comments every 200 ms do not keep a stream alive past its idle timeout", () =>
     Effect.gen(function* () {
       const body = controlledBody()
@@ -370,7 +371,7 @@ describe("12, 13. a stream's idle time counts data only; a finished stream may g
   )
 })
 
-describe("15. a 200 that is not an event stream, on a streaming call", () => {
+describe("a 200 that is not an event stream, on a streaming call", () => {
   it.effect("an HTML page is a ResponseDecodeError naming its content type, with an excerpt", () =>
     Effect.gen(function* () {
       const { layer } = makeTestClient(
@@ -403,7 +404,7 @@ describe("15. a 200 that is not an event stream, on a streaming call", () => {
   )
 })
 
-describe("18, 19, 20. frames that are not what they look like", () => {
+describe("frames that are not what they look like", () => {
   const deltas = (body: string) =>
     OpenAI.chatCompletionStream(hi).pipe(
       OpenAI.textDeltas,
@@ -412,7 +413,7 @@ describe("18, 19, 20. frames that are not what they look like", () => {
       Effect.provide(makeTestClient(() => sse(body)).layer)
     )
 
-  it.effect("18. [DONE] padded with any amount of whitespace ends the stream", () =>
+  it.effect("[DONE] padded with any amount of whitespace ends the stream", () =>
     Effect.gen(function* () {
       expect(yield* deltas(`${chatChunk("x")}data:${" ".repeat(12)}[DONE]${" ".repeat(12)}\n\n`)).toEqual([
         "x"
@@ -437,7 +438,7 @@ describe("18, 19, 20. frames that are not what they look like", () => {
     })
   )
 
-  it.effect("20. a named event other than error is not a chunk", () =>
+  it.effect("a named event other than error is not a chunk", () =>
     Effect.gen(function* () {
       expect(
         yield* deltas(`event: ping\ndata: {"type":"ping"}\n\n${chatChunk("z", "stop")}data: [DONE]\n\n`)
@@ -446,7 +447,7 @@ describe("18, 19, 20. frames that are not what they look like", () => {
   )
 })
 
-describe("21. Retry-After as HTTP has it", () => {
+describe("Retry-After as HTTP has it", () => {
   const limited = (headers: Record<string, string>) =>
     makeTestClient(() => json({ statusCode: 429, message: "slow down" }, { status: 429, headers }))
 
@@ -480,7 +481,7 @@ describe("21. Retry-After as HTTP has it", () => {
   )
 })
 
-describe("22. parameters the endpoint does not take are refused, not dropped", () => {
+describe("parameters the endpoint does not take are refused, not dropped", () => {
   const refused: ReadonlyArray<[Record<string, unknown>, RegExp]> = [
     [{ max_tokens: 5 }, /unknown parameter "max_tokens": did you mean maxTokens\?/],
     [{ stream: true }, /unknown parameter "stream": .*chatCompletionStream/],
@@ -532,7 +533,7 @@ describe("22. parameters the endpoint does not take are refused, not dropped", (
   )
 })
 
-describe("25. a per-call maxRetries caps the client's retry schedule instead of replacing it", () => {
+describe("a per-call maxRetries caps the client's retry schedule instead of replacing it", () => {
   it.effect("client: every 2 s up to 5 times; call: maxRetries 1 -> two requests, 2 s apart", () =>
     Effect.gen(function* () {
       const { recorded, layer } = makeTestClient(

@@ -2,7 +2,7 @@ import { HttpClient, HttpClientError, HttpClientResponse } from "@effect/platfor
 import { describe, expect, it } from "@effect/vitest"
 import { Clock, Effect, Exit, Fiber, Layer, Stream, Supervisor, TestClock } from "effect"
 import { NovelAIClient, OpenAI, TimeoutError } from "effect-novelai"
-import { API_KEY, runFor, settle } from "./support.js"
+import { API_KEY, runFor, settle } from "../support.js"
 
 const hi = { messages: [{ role: "user" as const, content: "Hi" }] }
 

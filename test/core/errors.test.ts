@@ -11,7 +11,7 @@ import {
   ServerError,
   TimeoutError
 } from "effect-novelai"
-import { API_KEY, json, makeTestClient } from "./support.js"
+import { API_KEY, json, makeTestClient } from "../support.js"
 
 const bodies: ReadonlyArray<[string, (status: number, message: string) => Response]> = [
   ["{ statusCode, message }", (status, message) => json({ statusCode: status, message }, { status })],
