@@ -245,6 +245,9 @@ describe("§8 director tools", () => {
   it("§8: a tool works on small inputs grown to about 1 MP, so a small image costs as much", () => {
     expect(augmentSize([512, 768])).toEqual([836, 1254])
     expect(augmentSize([832, 1216])).toEqual([832, 1216])
+    // between 1,011,712 and 1,048,576 px an input is taken as it is; just under, it is grown
+    expect(augmentSize([1024, 1000])).toEqual([1024, 1000])
+    expect(augmentSize([1011, 1000])).toEqual([1029, 1018])
     expect(augmentCost({ tool: "lineart", size: [512, 768] }, tablet).anlas).toBe(20)
     expect(augmentCost({ tool: "bg-removal", size: [512, 768] }, tablet).anlas).toBe(65)
   })

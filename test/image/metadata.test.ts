@@ -4,7 +4,7 @@
  * not a sound PNG is a typed error, quickly, whatever it declares.
  */
 import { crc32 } from "node:zlib"
-import { Either, Option } from "effect"
+import { Effect, Either, Option } from "effect"
 import fc from "fast-check"
 import { strToU8, zlibSync } from "fflate"
 import { describe, expect, it } from "vitest"
@@ -315,6 +315,19 @@ describe("anything else is a typed error, never a throw", () => {
     const error = errorOf(png(1, 1, ...novelaiChunks({ ...comment, seed: "not a number" })))
     expect(error.reason).toBe("InvalidMetadata")
     expect(error.message).toContain("seed")
+  })
+})
+
+describe("in an Effect", () => {
+  it("the result is yielded in Effect.gen: metadata, or a failure with the typed error", () => {
+    const seedOf = (bytes: Uint8Array) =>
+      Effect.gen(function* () {
+        const metadata = yield* readMetadata(bytes)
+        return Option.flatMap(metadata, (m) => Option.fromNullable(m.seed))
+      })
+    expect(Effect.runSync(seedOf(png(1, 1, ...novelaiChunks())))).toEqual(Option.some(3141592653))
+    const failed = Effect.runSync(Effect.flip(seedOf(Uint8Array.of(1, 2, 3))))
+    expect(failed._tag).toBe("ImageMetadataError")
   })
 })
 

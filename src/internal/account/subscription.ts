@@ -68,6 +68,8 @@ export const Perks = Schema.Struct(
 ).annotations({ identifier: "effect-novelai/SubscriptionPerks" })
 
 /**
+ * The perks of a tier, decoded.
+ *
  * @since 0.1.0
  * @category schemas
  */

@@ -95,6 +95,8 @@ export const GenerationParameters = Schema.Struct(
 ).annotations({ identifier: "effect-novelai/GenerationParameters" })
 
 /**
+ * The parameters of a `Comment` chunk, decoded.
+ *
  * @since 0.1.0
  * @category schemas
  */
@@ -401,7 +403,8 @@ const charactersOf = (parameters: GenerationParameters | undefined) => {
  * What NovelAI embedded in a PNG: `Option.some` of its {@link ImageMetadata}, `Option.none()` for a
  * PNG NovelAI did not make (no `Software: NovelAI` chunk and no NovelAI `Comment` JSON), or an
  * {@link ImageMetadataError} for bytes that are not a whole, sound PNG. Never throws; the work is
- * bounded by the input's length.
+ * bounded by the input's length. An `Either` is an `Effect` too: `yield* readMetadata(bytes)` in
+ * `Effect.gen` fails with the error.
  *
  * @since 0.1.0
  * @category metadata
