@@ -6,7 +6,7 @@
 import { crc32 } from "node:zlib"
 import { Effect, Either, Option } from "effect"
 import fc from "fast-check"
-import { strToU8, zlibSync } from "fflate"
+import { gzipSync, strToU8, zlibSync } from "fflate"
 import { describe, expect, it } from "vitest"
 import {
   type ImageMetadata,
@@ -315,6 +315,139 @@ describe("anything else is a typed error, never a throw", () => {
     const error = errorOf(png(1, 1, ...novelaiChunks({ ...comment, seed: "not a number" })))
     expect(error.reason).toBe("InvalidMetadata")
     expect(error.message).toContain("seed")
+  })
+})
+
+/** NovelAI's stealth copy (`nai_meta_writer.py`): magic, length in bits, payload, column by column. */
+const stealthPng = (width: number, height: number, payload: Uint8Array, magic = "stealth_pngcomp") => {
+  const header = concat(latin1(magic), u32(payload.length * 8))
+  const data = concat(header, payload)
+  const pixels = new Uint8Array(width * height * 4)
+  for (let y = 0; y < height; y++)
+    for (let x = 0; x < width; x++) {
+      const p = 4 * (y * width + x)
+      pixels[p] = (x * 7 + y * 13) & 0xff
+      pixels[p + 1] = (x * y) & 0xff
+      pixels[p + 2] = (255 - x) & 0xff
+      const i = x * height + y
+      const bit = i < data.length * 8 ? (data[i >> 3]! >> (7 - (i & 7))) & 1 : 1
+      pixels[p + 3] = 0xfe | bit
+    }
+  // Every PNG filter, one line each in turn, so the reader must undo all five.
+  const paeth = (a: number, b: number, c: number) => {
+    const q = a + b - c
+    const [pa, pb, pc] = [Math.abs(q - a), Math.abs(q - b), Math.abs(q - c)]
+    return pa <= pb && pa <= pc ? a : pb <= pc ? b : c
+  }
+  const stride = 4 * width
+  const raw = new Uint8Array(height * (1 + stride))
+  for (let y = 0; y < height; y++) {
+    const filter = y % 5
+    raw[y * (1 + stride)] = filter
+    for (let i = 0; i < stride; i++) {
+      const at = y * stride + i
+      const left = i >= 4 ? pixels[at - 4]! : 0
+      const up = y > 0 ? pixels[at - stride]! : 0
+      const upLeft = y > 0 && i >= 4 ? pixels[at - stride - 4]! : 0
+      const predicted = [0, left, up, (left + up) >> 1, paeth(left, up, upLeft)][filter]!
+      raw[y * (1 + stride) + 1 + i] = (pixels[at]! - predicted) & 0xff
+    }
+  }
+  const compressed = zlibSync(raw)
+  // the image data split over two IDAT chunks, as encoders do
+  const half = compressed.length >> 1
+  return concat(
+    SIGNATURE,
+    ihdr(width, height),
+    chunk("IDAT", compressed.subarray(0, half)),
+    chunk("IDAT", compressed.subarray(half)),
+    iend
+  )
+}
+
+const hidden = {
+  Description: "1girl, cat ears",
+  Software: "NovelAI",
+  Source: "NovelAI Diffusion V4.5 4BDE2A90",
+  "Generation time": "4.21",
+  Comment: JSON.stringify(comment)
+}
+
+describe("§14 the stealth copy in the alpha channel", () => {
+  it("§14: a PNG whose text chunks were stripped still gives its metadata, from the alpha channel", () => {
+    const metadata = metadataOf(stealthPng(48, 200, gzipSync(strToU8(JSON.stringify(hidden)))))
+    expect(metadata).toMatchObject({
+      origin: "alpha-channel",
+      prompt: comment.prompt,
+      seed: 3141592653,
+      source: "NovelAI Diffusion V4.5 4BDE2A90",
+      software: "NovelAI",
+      width: 48,
+      height: 200
+    })
+    expect(metadata.parameters?.steps).toBe(23)
+  })
+
+  it("§14: a short image, whose magic spans several columns, is read too", () => {
+    const metadata = metadataOf(stealthPng(96, 64, gzipSync(strToU8(JSON.stringify(hidden)))))
+    expect(metadata.origin).toBe("alpha-channel")
+    expect(metadata.seed).toBe(3141592653)
+  })
+
+  it("§14: text chunks come first; their metadata says where it was read", () => {
+    expect(metadataOf(png(16, 16, ...novelaiChunks())).origin).toBe("text-chunks")
+  })
+
+  it("another tool's stealth data (plain text, or another magic) is none", () => {
+    const a1111 = stealthPng(48, 200, gzipSync(strToU8("a cat\nSteps: 20, Sampler: Euler a")))
+    expect(readMetadata(a1111)).toEqual(Either.right(Option.none()))
+    const other = stealthPng(48, 200, gzipSync(strToU8(JSON.stringify(hidden))), "stealth_pnginfo")
+    expect(readMetadata(other)).toEqual(Either.right(Option.none()))
+  })
+
+  it("a stealth copy declaring more than the image holds, or damaged, is Corrupt", () => {
+    const payload = gzipSync(strToU8(JSON.stringify(hidden)))
+    const small = stealthPng(16, 200, payload) // 3,200 bits hold less than the payload
+    expect(errorOf(small).reason).toBe("Corrupt")
+    const damaged = payload.slice()
+    damaged[20] ^= 0xff
+    expect(errorOf(stealthPng(48, 200, damaged)).reason).toBe("Corrupt")
+  })
+
+  it("an image without the magic is given up after its first lines", () => {
+    const width = 256
+    const height = 1024
+    const raw = new Uint8Array(height * (1 + 4 * width))
+    expect(readMetadata(concat(SIGNATURE, ihdr(width, height), chunk("IDAT", zlibSync(raw)), iend))).toEqual(
+      Either.right(Option.none())
+    )
+    // line 200 has a filter type that does not exist: reading that far would fail
+    raw[200 * (1 + 4 * width)] = 7
+    const damagedLater = concat(SIGNATURE, ihdr(width, height), chunk("IDAT", zlibSync(raw)), iend)
+    expect(readMetadata(damagedLater)).toEqual(Either.right(Option.none()))
+    // the same damage in the first lines is found
+    raw[10 * (1 + 4 * width)] = 7
+    const damagedEarly = concat(SIGNATURE, ihdr(width, height), chunk("IDAT", zlibSync(raw)), iend)
+    expect(errorOf(damagedEarly).reason).toBe("Corrupt")
+  })
+
+  it("any damage to a stealth PNG gives metadata, none or a typed error, never a throw", () => {
+    const good = stealthPng(48, 200, gzipSync(strToU8(JSON.stringify(hidden))))
+    fc.assert(
+      fc.property(fc.nat({ max: good.length - 1 }), fc.integer({ min: 0, max: 255 }), (at, byte) => {
+        const bytes = good.slice()
+        bytes[at] = byte
+        const read = readMetadata(bytes)
+        if (Either.isLeft(read)) expect(read.left).toBeInstanceOf(ImageMetadataError)
+      }),
+      { numRuns: 200, seed: 14 }
+    )
+  })
+
+  it("image data that ends before the magic is known is Corrupt", () => {
+    const raw = new Uint8Array(200 * (1 + 4 * 16))
+    const cut = concat(SIGNATURE, ihdr(16, 200), chunk("IDAT", zlibSync(raw).subarray(0, 10)), iend)
+    expect(errorOf(cut).reason).toBe("Corrupt")
   })
 })
 

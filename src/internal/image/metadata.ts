@@ -5,11 +5,13 @@
  *
  * No PNG chunk library is installed (`png-chunks-extract` and `png-chunk-text` are not
  * dependencies, and the package's dependencies are fixed), so the chunks are read here: a small
- * reader of the chunk layout and of `tEXt`, `zTXt` and `iTXt` only, with no Node API, whose work is
- * bounded by the input's length (declared lengths are checked against the bytes present, never
- * allocated) and whose decompression (`fflate`, for `zTXt` and compressed `iTXt`) stops at a fixed
- * size. Pixels are never decoded, so the stealth copy NovelAI hides in the alpha channel is not
- * read.
+ * reader of the chunk layout and of `tEXt`, `zTXt` and `iTXt` only, with no Node API. Its work is
+ * bounded: declared lengths are checked against the bytes present, never allocated; CRCs are
+ * checked on the chunks read; decompression (`fflate`, for `zTXt` and compressed `iTXt`) stops at
+ * a fixed size. When the chunks show nothing of NovelAI's, the copy NovelAI hides in an RGBA
+ * image's alpha channel (`nai_meta.py`) is looked for: the image data is inflated a line at a time,
+ * two lines held, and dropped as soon as its first bits are not NovelAI's magic (about 120 lines);
+ * images over 16,777,216 px are not searched.
  *
  * @since 0.1.0
  */
@@ -18,7 +20,7 @@ import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
-import { Unzlib } from "fflate"
+import { type FlateStreamHandler, Gunzip, Unzlib } from "fflate"
 
 /**
  * Why bytes could not be read as a PNG: not a PNG at all (`NotPng`; the message names what it
@@ -146,7 +148,12 @@ export class ImageMetadata extends Schema.Class<ImageMetadata>("effect-novelai/I
   /** The `Comment` chunk's JSON, when it holds an object. */
   parameters: Schema.optional(GenerationParameters),
   /** Every text chunk, by keyword (the first of a repeated keyword). */
-  text: Schema.Record({ key: Schema.String, value: Schema.String })
+  text: Schema.Record({ key: Schema.String, value: Schema.String }),
+  /**
+   * Where it was read: the PNG's text chunks, or the stealth copy in the alpha channel's low bits
+   * (what is left when a site stripped the chunks but kept the pixels).
+   */
+  origin: Schema.Literal("text-chunks", "alpha-channel")
 }) {}
 
 const SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]
@@ -212,13 +219,19 @@ const lenientText = (bytes: Uint8Array): string => {
   }
 }
 
-/** Inflates zlib data, stopping once the output would pass `limit`. */
-const inflate = (data: Uint8Array, limit: number): Uint8Array | "corrupt" | "tooLarge" => {
+type Decompressor = new (handler: FlateStreamHandler) => { push(chunk: Uint8Array, final?: boolean): void }
+
+/** Inflates zlib (or, with `Gunzip`, gzip) data, stopping once the output would pass `limit`. */
+const inflate = (
+  data: Uint8Array,
+  limit: number,
+  Stream: Decompressor = Unzlib
+): Uint8Array | "corrupt" | "tooLarge" => {
   const parts: Array<Uint8Array> = []
   let size = 0
   let over = false
   let ended = false
-  const stream = new Unzlib((chunk, final) => {
+  const stream = new Stream((chunk, final) => {
     size += chunk.length
     if (size > limit) over = true
     else parts.push(chunk)
@@ -300,7 +313,12 @@ const textChunk = (
 interface Png {
   readonly width: number
   readonly height: number
+  readonly bitDepth: number
+  readonly colorType: number
+  readonly interlaced: boolean
   readonly texts: ReadonlyArray<TextChunk>
+  /** The image data, as views of the input in order (never copied). */
+  readonly idat: ReadonlyArray<Uint8Array>
 }
 
 const TEXT_TYPES = new Set(["tEXt", "zTXt", "iTXt"])
@@ -310,9 +328,14 @@ const readPng = (bytes: Uint8Array, withText: boolean): Either.Either<Png, Image
   if (bytes.length < 8 || SIGNATURE.some((byte, i) => bytes[i] !== byte))
     return fail("NotPng", `not a PNG: ${lookalike(bytes)}`)
   const texts: Array<TextChunk> = []
+  const idat: Array<Uint8Array> = []
   let budget = MAX_TOTAL_TEXT
   let width = 0
   let height = 0
+  let bitDepth = 0
+  let colorType = 0
+  let interlaced = false
+  const png = (): Png => ({ width, height, bitDepth, colorType, interlaced, texts, idat })
   let offset = 8
   let first = true
   for (;;) {
@@ -343,14 +366,19 @@ const readPng = (bytes: Uint8Array, withText: boolean): Either.Either<Png, Image
       width = u32(bytes, dataStart)
       height = u32(bytes, dataStart + 4)
       if (width === 0 || height === 0) return fail("Corrupt", "the PNG's header gives a size of 0")
-      if (!withText) return Either.right({ width, height, texts })
+      bitDepth = bytes[dataStart + 8]!
+      colorType = bytes[dataStart + 9]!
+      interlaced = bytes[dataStart + 12] !== 0
+      if (!withText) return Either.right(png())
+    } else if (type === "IDAT") {
+      idat.push(bytes.subarray(dataStart, dataEnd))
     } else if (withText && TEXT_TYPES.has(type)) {
       const chunk = textChunk(type, bytes.subarray(dataStart, dataEnd), budget)
       if (Either.isLeft(chunk)) return Either.left(chunk.left)
       budget -= chunk.right.text.length
       texts.push(chunk.right)
     } else if (type === "IEND") {
-      return Either.right({ width, height, texts })
+      return Either.right(png())
     }
     first = false
     offset = dataEnd + 4
@@ -368,6 +396,154 @@ export const readPngSize = (
   bytes: Uint8Array
 ): Either.Either<readonly [width: number, height: number], ImageMetadataError> =>
   Either.map(readPng(bytes, false), (png): readonly [number, number] => [png.width, png.height])
+
+/** What NovelAI's stealth copy starts with (`nai_meta.py`). */
+const STEALTH_MAGIC = "stealth_pngcomp"
+/** The alpha channel of larger images is not searched (NovelAI's largest, upscaled, is 12.6 Mpx). */
+const MAX_STEALTH_PIXELS = 1 << 24
+const PAETH = (a: number, b: number, c: number) => {
+  const p = a + b - c
+  const pa = Math.abs(p - a)
+  const pb = Math.abs(p - b)
+  const pc = Math.abs(p - c)
+  return pa <= pb && pa <= pc ? a : pb <= pc ? b : c
+}
+
+/** Undoes a scanline's filter in place (4 bytes per pixel), given the previous, unfiltered line. */
+const unfilter = (filter: number, line: Uint8Array, previous: Uint8Array): boolean => {
+  const n = line.length
+  switch (filter) {
+    case 0:
+      return true
+    case 1:
+      for (let i = 4; i < n; i++) line[i] = (line[i]! + line[i - 4]!) & 0xff
+      return true
+    case 2:
+      for (let i = 0; i < n; i++) line[i] = (line[i]! + previous[i]!) & 0xff
+      return true
+    case 3:
+      for (let i = 0; i < n; i++)
+        line[i] = (line[i]! + (((i < 4 ? 0 : line[i - 4]!) + previous[i]!) >> 1)) & 0xff
+      return true
+    case 4:
+      for (let i = 0; i < n; i++)
+        line[i] =
+          (line[i]! + PAETH(i < 4 ? 0 : line[i - 4]!, previous[i]!, i < 4 ? 0 : previous[i - 4]!)) & 0xff
+      return true
+    default:
+      return false
+  }
+}
+
+/**
+ * The low bits of an RGBA image's alpha channel, column by column (the order NovelAI writes them
+ * in), as bytes: the image data is inflated and unfiltered a line at a time, and abandoned as soon
+ * as the first bits are not NovelAI's magic.
+ */
+const alphaBits = (png: Png): Either.Either<Uint8Array | undefined, ImageMetadataError> => {
+  const { width, height } = png
+  const stride = 4 * width
+  const bits = new Uint8Array(Math.ceil((width * height) / 8))
+  const magicBits = STEALTH_MAGIC.length * 8
+  const magicKnownAt = Math.min(height, magicBits)
+  let line = new Uint8Array(stride)
+  let previous = new Uint8Array(stride)
+  let filter = -1
+  let filled = 0
+  let y = 0
+  let abandoned = false
+  let damaged = false
+  const magicMatches = () => {
+    for (let i = 0; i < Math.min(magicBits, width * height); i++)
+      if (
+        ((bits[i >> 3]! >> (7 - (i & 7))) & 1) !==
+        ((STEALTH_MAGIC.charCodeAt(i >> 3) >> (7 - (i & 7))) & 1)
+      )
+        return false
+    return width * height >= magicBits
+  }
+  const onData: FlateStreamHandler = (chunk) => {
+    let at = 0
+    while (at < chunk.length && y < height && !abandoned && !damaged) {
+      if (filter < 0) {
+        filter = chunk[at++]!
+        continue
+      }
+      const take = Math.min(stride - filled, chunk.length - at)
+      line.set(chunk.subarray(at, at + take), filled)
+      filled += take
+      at += take
+      if (filled < stride) continue
+      if (!unfilter(filter, line, previous)) {
+        damaged = true
+        return
+      }
+      for (let x = 0; x < width; x++) {
+        const i = x * height + y
+        bits[i >> 3]! |= (line[4 * x + 3]! & 1) << (7 - (i & 7))
+      }
+      ;[previous, line] = [line, previous]
+      filter = -1
+      filled = 0
+      y++
+      if (y === magicKnownAt && !magicMatches()) abandoned = true
+    }
+  }
+  const stream = new Unzlib(onData)
+  try {
+    for (let c = 0; c < png.idat.length && y < height && !abandoned && !damaged; c++) {
+      const data = png.idat[c]!
+      for (let at = 0; at < data.length && y < height && !abandoned && !damaged; at += INFLATE_STEP) {
+        const next = Math.min(data.length, at + INFLATE_STEP)
+        stream.push(data.subarray(at, next), c === png.idat.length - 1 && next === data.length)
+      }
+    }
+  } catch {
+    damaged = true
+  }
+  if (abandoned) return Either.right(undefined)
+  if (damaged || y < height) return fail("Corrupt", "the PNG's image data is damaged")
+  return Either.right(magicMatches() ? bits : undefined)
+}
+
+/**
+ * The stealth copy of the text chunks NovelAI hides in the alpha channel (it survives a re-encode
+ * that drops the chunks, not a resize): after the magic, a 32-bit length in bits, then gzipped JSON
+ * of the chunks by keyword. Undefined when the image has none; error correction data is not used.
+ */
+const readStealth = (png: Png): Either.Either<Record<string, string> | undefined, ImageMetadataError> => {
+  if (
+    png.colorType !== 6 ||
+    png.bitDepth !== 8 ||
+    png.interlaced ||
+    png.width * png.height > MAX_STEALTH_PIXELS
+  )
+    return Either.right(undefined)
+  return Either.flatMap(alphaBits(png), (bytes) => {
+    if (bytes === undefined) return Either.right(undefined)
+    const start = STEALTH_MAGIC.length + 4
+    const length = Math.floor(u32(bytes, STEALTH_MAGIC.length) / 8)
+    if (start + length > bytes.length)
+      return fail(
+        "Corrupt",
+        `the metadata hidden in the alpha channel declares ${length} bytes, more than the image holds`
+      )
+    const inflated = inflate(bytes.subarray(start, start + length), MAX_CHUNK_TEXT, Gunzip)
+    if (inflated === "tooLarge")
+      return fail(
+        "TooLarge",
+        `the metadata hidden in the alpha channel inflates to more than ${MAX_CHUNK_TEXT} bytes`
+      )
+    if (inflated === "corrupt") return fail("Corrupt", "the metadata hidden in the alpha channel is damaged")
+    // Other tools write the same magic with plain text (A1111's parameters): not NovelAI's.
+    const json = parseObject(lenientText(inflated))
+    if (json === undefined) return Either.right(undefined)
+    const text: Record<string, string> = {}
+    for (const [key, value] of Object.entries(json))
+      text[key] = typeof value === "string" ? value : JSON.stringify(value)
+    return Either.right(text)
+  })
+}
 
 /** Keys only NovelAI's `Comment` JSON has. */
 const NOVELAI_KEYS = ["signed_hash", "request_type", "req_type", "v4_prompt"]
@@ -399,9 +575,64 @@ const charactersOf = (parameters: GenerationParameters | undefined) => {
   }))
 }
 
+/** Whether text chunks are NovelAI's: `Software: NovelAI`, or a `Comment` JSON with NovelAI's own keys. */
+const byNovelAI = (text: Record<string, string>): boolean => {
+  const comment = parseObject(text.Comment)
+  return (
+    text.Software?.toLowerCase().includes("novelai") === true ||
+    (comment !== undefined && NOVELAI_KEYS.some((key) => key in comment))
+  )
+}
+
+const metadataOf = (
+  png: Png,
+  text: Record<string, string>,
+  origin: ImageMetadata["origin"]
+): Either.Either<Option.Option<ImageMetadata>, ImageMetadataError> => {
+  const comment = parseObject(text.Comment)
+  const decoded = comment === undefined ? Either.right(undefined) : decodeParameters(comment)
+  if (Either.isLeft(decoded)) {
+    const issue = ParseResult.ArrayFormatter.formatErrorSync(decoded.left)[0]
+    const where = issue === undefined || issue.path.length === 0 ? "" : ` at ${issue.path.join(".")}`
+    return fail(
+      "InvalidMetadata",
+      `the Comment chunk is not NovelAI's parameters${where}: ${issue?.message ?? "unexpected shape"}`
+    )
+  }
+  const parameters = decoded.right
+  return Either.right(
+    Option.some(
+      new ImageMetadata({
+        ...optional(
+          "prompt",
+          parameters?.prompt ?? parameters?.v4_prompt?.caption?.base_caption ?? text.Description
+        ),
+        ...optional(
+          "negativePrompt",
+          parameters?.uc ?? parameters?.v4_negative_prompt?.caption?.base_caption
+        ),
+        ...optional("seed", parameters?.seed),
+        ...optional("source", text.Source),
+        ...optional("model", parameters?.model_name),
+        ...optional("software", text.Software),
+        ...optional("title", text.Title),
+        ...optional("generationTime", text["Generation time"] ?? text.Generation_time),
+        ...optional("requestType", parameters?.request_type ?? parameters?.req_type),
+        characters: charactersOf(parameters),
+        width: png.width,
+        height: png.height,
+        ...optional("parameters", parameters),
+        text,
+        origin
+      })
+    )
+  )
+}
+
 /**
  * What NovelAI embedded in a PNG: `Option.some` of its {@link ImageMetadata}, `Option.none()` for a
- * PNG NovelAI did not make (no `Software: NovelAI` chunk and no NovelAI `Comment` JSON), or an
+ * PNG NovelAI did not make (no `Software: NovelAI` chunk and no NovelAI `Comment` JSON, in the text
+ * chunks or in the copy NovelAI hides in an RGBA image's alpha channel), or an
  * {@link ImageMetadataError} for bytes that are not a whole, sound PNG. Never throws; the work is
  * bounded by the input's length. An `Either` is an `Effect` too: `yield* readMetadata(bytes)` in
  * `Effect.gen` fails with the error.
@@ -422,46 +653,10 @@ export const readMetadata = (
   Either.flatMap(readPng(bytes, true), (png) => {
     const text: Record<string, string> = {}
     for (const chunk of png.texts) if (!(chunk.keyword in text)) text[chunk.keyword] = chunk.text
-    const comment = parseObject(text.Comment)
-    const software = text.Software
-    const byNovelAI =
-      software?.toLowerCase().includes("novelai") === true ||
-      (comment !== undefined && NOVELAI_KEYS.some((key) => key in comment))
-    if (!byNovelAI) return Either.right(Option.none())
-    const decoded = comment === undefined ? Either.right(undefined) : decodeParameters(comment)
-    if (Either.isLeft(decoded)) {
-      const issue = ParseResult.ArrayFormatter.formatErrorSync(decoded.left)[0]
-      const where = issue === undefined || issue.path.length === 0 ? "" : ` at ${issue.path.join(".")}`
-      return fail(
-        "InvalidMetadata",
-        `the Comment chunk is not NovelAI's parameters${where}: ${issue?.message ?? "unexpected shape"}`
-      )
-    }
-    const parameters = decoded.right
-    return Either.right(
-      Option.some(
-        new ImageMetadata({
-          ...optional(
-            "prompt",
-            parameters?.prompt ?? parameters?.v4_prompt?.caption?.base_caption ?? text.Description
-          ),
-          ...optional(
-            "negativePrompt",
-            parameters?.uc ?? parameters?.v4_negative_prompt?.caption?.base_caption
-          ),
-          ...optional("seed", parameters?.seed),
-          ...optional("source", text.Source),
-          ...optional("model", parameters?.model_name),
-          ...optional("software", software),
-          ...optional("title", text.Title),
-          ...optional("generationTime", text["Generation time"] ?? text.Generation_time),
-          ...optional("requestType", parameters?.request_type ?? parameters?.req_type),
-          characters: charactersOf(parameters),
-          width: png.width,
-          height: png.height,
-          ...optional("parameters", parameters),
-          text
-        })
-      )
+    if (byNovelAI(text)) return metadataOf(png, text, "text-chunks")
+    return Either.flatMap(readStealth(png), (hidden) =>
+      hidden !== undefined && byNovelAI(hidden)
+        ? metadataOf(png, hidden, "alpha-channel")
+        : Either.right(Option.none())
     )
   })
