@@ -177,8 +177,8 @@ describe("§8 vibe and character-reference add-ons", () => {
     const estimate = generationCost({ model: V45, vibes: images }, opus)
     expect(estimate.anlas).toBe(6 * 2 + 2 * 2)
     expect(estimate.parts.map((part) => part.reason)).toEqual(["opus-free", "vibe-encoding", "vibe-batch"])
-    // disabled vibes are not counted in the batch
-    const someDisabled = [...encoded(4), { encoding: "e", enabled: false }, { encoding: "e", enabled: false }]
+    // disabled vibes are neither encoded nor counted in the batch
+    const someDisabled = [...encoded(4), { encoding: "e", enabled: false }, { image: "png", enabled: false }]
     expect(generationCost({ model: V45, vibes: someDisabled }, opus).anlas).toBe(0)
   })
 

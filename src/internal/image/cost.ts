@@ -62,7 +62,8 @@ export type Size = SizePreset | readonly [width: number, height: number]
 
 /**
  * One vibe of a generation: an `encoding` already paid for (re-using it is free), or an `image`
- * that is encoded first (2 Anlas). `enabled: false` leaves it out of the count.
+ * that is encoded first (2 Anlas). `enabled: false` leaves it out: it is neither encoded nor
+ * counted.
  *
  * @since 0.1.0
  * @category models
@@ -433,7 +434,9 @@ export const generationCost = (input: CostInput, account: CostAccount): CostEsti
 
   const vibes = input.vibes ?? []
   if (vibes.length > 0 && takesEncodedVibes(family) && !hasMask && references === 0) {
-    const toEncode = vibes.filter((vibe) => vibe.encoding === undefined || vibe.encoding === null).length
+    const toEncode = vibes.filter(
+      (vibe) => vibe.enabled !== false && (vibe.encoding === undefined || vibe.encoding === null)
+    ).length
     if (toEncode > 0)
       parts.push({
         reason: "vibe-encoding",
