@@ -1,5 +1,5 @@
 // Type-checks every TypeScript snippet of the README and of the guides in docs/ (docs/*.md; the
-// generated reference in docs/api/ is docgen's, which checks its examples itself), and every
+// generated reference in docs-api/ is docgen's, which checks its examples itself), and every
 // example program, as a user's project would: in a new project that installs the packed tarball, with the strictest settings users turn
 // on (strict, noUncheckedIndexedAccess, exactOptionalPropertyTypes), under moduleResolution
 // "bundler" (ESM) and "node16" (ESM and CommonJS). The spec's samples (examples/spec) are the
