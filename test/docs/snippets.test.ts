@@ -209,6 +209,73 @@ it.live("reliability.md: one gate shared by the facade and a layer keeps their g
   }).pipe(Effect.provide(simulatorLayer({ chunkDelayMs: 20 })))
 )
 
+it.live("openai.md: every call of the endpoint tour answers as its comment says", () =>
+  Effect.gen(function* () {
+    const sim = yield* NovelAISimulator
+    type Call = Effect.Effect<any, NovelAIError, NovelAIClient.NovelAIClient>
+    const tour = yield* Effect.promise(() =>
+      importSnippet<Record<string, Call>>("docs/openai.md", "OpenAI.listModels()", {
+        exports: ["models", "completion", "chat", "printStory", "wholeCompletion", "wholeChat", "count"]
+      })
+    )
+    const run = <A>(call: Effect.Effect<A, NovelAIError, NovelAIClient.NovelAIClient>) =>
+      Effect.runPromise(call.pipe(Effect.provide(clientOn(sim))))
+    const models = yield* Effect.promise(() => run(tour.models!))
+    expect(models.map((m: { id: string }) => m.id)).toContain("glm-4-6")
+    const completion = yield* Effect.promise(() => run(tour.completion!))
+    expect(words(completion.choices[0].text)).toBeGreaterThan(3)
+    const chat = yield* Effect.promise(() => run(tour.chat!))
+    expect(words(chat.choices[0].message.content)).toBeGreaterThan(3)
+    const story = yield* Effect.promise(() => printed(() => run(tour.printStory!)))
+    expect(words(story.stdout.join(""))).toBeGreaterThan(3)
+    const wholeCompletion = yield* Effect.promise(() => run(tour.wholeCompletion!))
+    expect(wholeCompletion.object).toBe("text_completion")
+    const wholeChat = yield* Effect.promise(() => run(tour.wholeChat!))
+    expect(wholeChat.object).toBe("chat.completion")
+    expect(yield* Effect.promise(() => run(tour.count!))).toBeGreaterThan(0)
+  }).pipe(Effect.provide(simulatorLayer()))
+)
+
+it.live("openai.md: with thinking on, textDeltas gives the answer without the thinking", () =>
+  Effect.gen(function* () {
+    const sim = yield* NovelAISimulator
+    const { answer } = yield* Effect.promise(() =>
+      importSnippet<{ answer: Effect.Effect<string, NovelAIError, NovelAIClient.NovelAIClient> }>(
+        "docs/openai.md",
+        "enableThinking: true",
+        {
+          given: `import { Stream } from "effect"\nimport { OpenAI } from "effect-novelai"`,
+          exports: ["answer"]
+        }
+      )
+    )
+    const text = yield* answer.pipe(Effect.provide(clientOn(sim)))
+    expect(words(text)).toBeGreaterThan(3)
+    expect(text).not.toMatch(/<\/?think>/)
+    // The simulator, as GLM, did think inline: the request asked for it.
+    expect(sim.requests.at(-1)?.body).toMatchObject({ enable_thinking: true })
+  }).pipe(Effect.provide(simulatorLayer()))
+)
+
+it.live("native.md: Erato continues the story, streams, and counts Hello world as 2 tokens", () =>
+  Effect.gen(function* () {
+    const sim = yield* NovelAISimulator
+    type Call = Effect.Effect<any, NovelAIError, NovelAIClient.NovelAIClient>
+    const tour = yield* Effect.promise(() =>
+      importSnippet<Record<string, Call>>("docs/native.md", "Text.generate({", {
+        exports: ["next", "printed", "tokens"]
+      })
+    )
+    const run = <A>(call: Effect.Effect<A, NovelAIError, NovelAIClient.NovelAIClient>) =>
+      Effect.runPromise(call.pipe(Effect.provide(clientOn(sim))))
+    const next = yield* Effect.promise(() => run(tour.next!))
+    expect(words(next.output)).toBeGreaterThan(3)
+    const streamed = yield* Effect.promise(() => printed(() => run(tour.printed!)))
+    expect(words(streamed.stdout.join(""))).toBeGreaterThan(3)
+    expect(yield* Effect.promise(() => run(tour.tokens!))).toBe(2)
+  }).pipe(Effect.provide(simulatorLayer()))
+)
+
 // simulator.md: the test written with the simulator's layer is itself a test; importing the page's
 // snippet registers it here.
 await importSnippet("docs/simulator.md", 'it.live("retries the locked generation"')
