@@ -131,6 +131,36 @@ it.live(
     }).pipe(Effect.provide(simulatorLayer()))
 )
 
+it.live("client.md: layerConfig reads the app's own configuration names", () =>
+  Effect.gen(function* () {
+    const sim = yield* NovelAISimulator
+    const { NovelAILive, nightly } = yield* Effect.promise(() =>
+      importSnippet<{
+        NovelAILive: Layer.Layer<NovelAIClient.NovelAIClient, unknown>
+        nightly: Effect.Effect<number, NovelAIError, NovelAIClient.NovelAIClient>
+      }>("docs/client.md", "STORYBOT_NOVELAI_KEY", {
+        given: [
+          `import { NodeHttpClient } from "@effect/platform-node"`,
+          `import { Config, Layer } from "effect"`,
+          `import { NovelAIClient, OpenAI } from "effect-novelai"`,
+          `const storyPipeline = OpenAI.tokenCount({ prompt: "Hello" })`
+        ].join("\n"),
+        exports: ["NovelAILive", "nightly"]
+      })
+    )
+    // The key under the app's name only; STORYBOT_TIMEOUT unset, so its default applies.
+    const config = Layer.setConfigProvider(
+      ConfigProvider.fromMap(
+        new Map([
+          ["STORYBOT_NOVELAI_KEY", sim.apiKey],
+          ["NOVELAI_BASE_URL", sim.url]
+        ])
+      )
+    )
+    expect(yield* nightly.pipe(Effect.provide(NovelAILive.pipe(Layer.provide(config))))).toBe(1)
+  }).pipe(Effect.provide(simulatorLayer()))
+)
+
 it.live(
   "reliability.md: the options and per-call overrides work as written, and no call meets the lock",
   () =>
