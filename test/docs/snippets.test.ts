@@ -64,21 +64,19 @@ const capturingLogs = (logs: Array<string>) =>
     Logger.make(({ message }) => logs.push(String(message)))
   )
 
-it.live(
-  "README: the first call from Promises prints the reply and the story, and catches a RateLimitError",
-  () =>
-    Effect.gen(function* () {
-      const sim = yield* NovelAISimulator
-      // The chat meets three 429s (its two retries included; the server says to retry at once), then
-      // the stream goes through.
-      for (let i = 0; i < 3; i++) sim.enqueueFault({ kind: "rate-limit", retryAfterMs: 1 })
-      const out = yield* Effect.promise(() =>
-        withEnv(sim, () => printed(() => importSnippet("README.md", "// Promise style")))
-      )
-      expect(out.error).toEqual(["Rate limit exceeded"])
-      expect(words(out.stdout.join(""))).toBeGreaterThan(10)
-      expect(sim.requests.map((r) => r.status)).toEqual([429, 429, 429, 200])
-    }).pipe(Effect.provide(simulatorLayer()))
+it.live("README: the first call from Promises catches a RateLimitError, then prints the story", () =>
+  Effect.gen(function* () {
+    const sim = yield* NovelAISimulator
+    // The chat meets three 429s (its two retries included; the server says to retry at once), then
+    // the stream goes through.
+    for (let i = 0; i < 3; i++) sim.enqueueFault({ kind: "rate-limit", retryAfterMs: 1 })
+    const out = yield* Effect.promise(() =>
+      withEnv(sim, () => printed(() => importSnippet("README.md", "// Promise style")))
+    )
+    expect(out.error).toEqual(["Rate limit exceeded"])
+    expect(words(out.stdout.join(""))).toBeGreaterThan(10)
+    expect(sim.requests.map((r) => r.status)).toEqual([429, 429, 429, 200])
+  }).pipe(Effect.provide(simulatorLayer()))
 )
 
 it.live("README: the catchTags snippet logs the wait a RateLimitError carries", () =>
