@@ -1,5 +1,6 @@
-// Type-checks every TypeScript snippet of the README and every example program as a user's project
-// would: in a new project that installs the packed tarball, with the strictest settings users turn
+// Type-checks every TypeScript snippet of the README and of the guides in docs/ (docs/*.md; the
+// generated reference in docs-api/ is docgen's, which checks its examples itself), and every
+// example program, as a user's project would: in a new project that installs the packed tarball, with the strictest settings users turn
 // on (strict, noUncheckedIndexedAccess, exactOptionalPropertyTypes), under moduleResolution
 // "bundler" (ESM) and "node16" (ESM and CommonJS). The spec's samples (examples/spec) are the
 // spec's code, kept unchanged, and are checked by the repository's own type check instead.
@@ -20,15 +21,27 @@ const run = (command, args, cwd) =>
 // 1. The package as users get it.
 const tarball = run("npm", ["pack", "--silent", "--pack-destination", work], root).trim().split("\n").pop()
 
-// 2. The snippets: every ```ts block of the README, and the example programs.
-const readme = readFileSync(join(root, "README.md"), "utf8")
-const blocks = [...readme.matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1])
+// 2. The snippets: every ```ts block of the README and of each guide, and the example programs.
+const pages = [
+  "README.md",
+  ...readdirSync(join(root, "docs"))
+    .filter((f) => f.endsWith(".md"))
+    .sort()
+    .map((f) => `docs/${f}`)
+]
+const blocks = pages.flatMap((page) =>
+  [...readFileSync(join(root, page), "utf8").matchAll(/```ts\n([\s\S]*?)```/g)].map((m, i) => [
+    // README-01.ts, docs-openai-01.ts: a type error names the page and the snippet's place on it.
+    `${page.replace(/\.md$/, "").replace(/\//g, "-")}-${String(i + 1).padStart(2, "0")}.ts`,
+    m[1]
+  ])
+)
 const examples = readdirSync(join(root, "examples"))
   .filter((f) => f.endsWith(".ts"))
   .map((f) => [f, readFileSync(join(root, "examples", f), "utf8")])
 
-// A README fragment (a block without imports) is checked with the imports and names the README
-// has introduced before it.
+// A fragment (a block without imports) is checked with the imports and names its page has
+// introduced before it.
 const prelude = `import { FetchHttpClient, HttpClient } from "@effect/platform"
 import { NodeHttpClient, NodeRuntime } from "@effect/platform-node"
 import { Config, Duration, Effect, Layer, Schedule, Schema, Stream } from "effect"
@@ -55,7 +68,7 @@ const split = (source) => {
   return { imports: imports.join("\n"), body: body.join("\n") }
 }
 
-// And what the declarations must allow beyond the README: classes reached through a module
+// And what the declarations must allow beyond the snippets: classes reached through a module
 // namespace used as types (tsup's bundled declarations lost them).
 const namespaced = `import type { ChatCompletions, Errors, Models, NovelAIClient } from "effect-novelai"
 export const retryAfter = (e: Errors.RateLimitError) => e.retryAfter
@@ -64,10 +77,7 @@ export type Names = [ChatCompletions.ChatCompletion, Models.ModelInfo, NovelAICl
 
 const snippets = [
   ["types-namespaced.ts", namespaced],
-  ...blocks.map((code, i) => [
-    `readme-${String(i + 1).padStart(2, "0")}.ts`,
-    /^import\s/m.test(code) ? code : prelude + code
-  ]),
+  ...blocks.map(([name, code]) => [name, /^import\s/m.test(code) ? code : prelude + code]),
   ...examples.map(([name, code]) => [`example-${name}`, code])
 ]
 
@@ -103,7 +113,7 @@ writeFileSync(
         "@effect/ai": pkg.devDependencies["@effect/ai"],
         "@effect/experimental": pkg.devDependencies["@effect/experimental"],
         "@effect/rpc": pkg.devDependencies["@effect/rpc"],
-        // The optional peer that tokenizes for Erato (the README passes its loader by hand).
+        // The optional peer that tokenizes for Erato (docs/native.md passes its loader by hand).
         "llama3-tokenizer-js": pkg.devDependencies["llama3-tokenizer-js"],
         "@effect/vitest": pkg.devDependencies["@effect/vitest"],
         vitest: pkg.devDependencies.vitest,
@@ -142,7 +152,9 @@ for (const [mode, type, options, wrap] of modes) {
   )
   try {
     run(join(work, "node_modules", ".bin", "tsc"), ["-p", dir], dir)
-    console.log(`${mode}: ${readdirSync(dir).filter((f) => f.endsWith(".ts")).length} snippets type-check`)
+    console.log(
+      `${mode}: ${readdirSync(dir).filter((f) => f.endsWith(".ts")).length} snippets type-check (${pages.length} pages, ${examples.length} examples)`
+    )
   } catch (error) {
     failed = true
     console.log(`${mode}: type errors\n${error.stdout}${error.stderr}`)

@@ -1,3 +1,7 @@
+import { createHash } from "node:crypto"
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs"
+import { basename, join } from "node:path"
+import { fileURLToPath } from "node:url"
 import {
   FetchHttpClient,
   HttpClient,
@@ -167,3 +171,56 @@ export const traced = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
     const exit: Exit.Exit<A, E> = yield* effect.pipe(Effect.withTracer(tracer), Effect.exit)
     return { spans, exit }
   })
+
+/** The repository's root folder. */
+export const repository = fileURLToPath(new URL("..", import.meta.url))
+
+/** The markdown pages whose snippets are checked and run: the README and every guide in `docs/`. */
+export const markdownPages = (): ReadonlyArray<string> => [
+  "README.md",
+  ...readdirSync(join(repository, "docs"))
+    .filter((f) => f.endsWith(".md"))
+    .sort()
+    .map((f) => `docs/${f}`)
+]
+
+/** The ```ts blocks of a markdown page of the repository (`README.md`, `docs/openai.md`), in order. */
+export const markdownSnippets = (page: string): ReadonlyArray<string> =>
+  [...readFileSync(join(repository, page), "utf8").matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1]!)
+
+/**
+ * The one ```ts block of `page` that contains `marker`. A test finds the snippet it runs by its
+ * content, so it follows the snippet wherever it moves on the page, and fails if it is gone.
+ */
+export const markdownSnippet = (page: string, marker: string): string => {
+  const found = markdownSnippets(page).filter((code) => code.includes(marker))
+  if (found.length !== 1) {
+    throw new Error(`${page}: ${found.length} snippets contain ${JSON.stringify(marker)}, expected one`)
+  }
+  return found[0]!
+}
+
+/**
+ * Imports a snippet of a page as a module, so a test runs the very text a reader copies. A fragment
+ * (a snippet without imports of its own) runs after `given`: the imports and names the page has
+ * introduced before it. `exports` are the snippet's top-level names the test reads. The module is
+ * written to `.scratch/snippets/` (ignored by git), inside the repository so that its imports
+ * resolve as the suite's do.
+ */
+export const importSnippet = async <A = Record<string, any>>(
+  page: string,
+  marker: string,
+  options: { readonly given?: string; readonly exports?: ReadonlyArray<string> } = {}
+): Promise<A> => {
+  const source = [
+    options.given ?? "",
+    markdownSnippet(page, marker),
+    `export { ${(options.exports ?? []).join(", ")} }`
+  ].join("\n")
+  const dir = join(repository, ".scratch", "snippets")
+  mkdirSync(dir, { recursive: true })
+  const hash = createHash("sha256").update(source).digest("hex").slice(0, 12)
+  const path = join(dir, `${basename(page, ".md")}-${hash}.ts`)
+  writeFileSync(path, source)
+  return import(/* @vite-ignore */ path)
+}
