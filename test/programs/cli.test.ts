@@ -3,7 +3,7 @@
  * against the simulator, their output and exit status checked; the built bin from a project that
  * has only what npm installs; and the interactive chat in a real terminal (tmux), typed into.
  */
-import { execFile, execFileSync, spawnSync } from "node:child_process"
+import { execFile, execFileSync, spawn, spawnSync } from "node:child_process"
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -176,6 +176,63 @@ describe("the non-interactive commands", () => {
     } finally {
       consumer.remove()
     }
+  })
+})
+
+describe("the simulator's command (effect-novelai-simulator)", () => {
+  const simulator = join(root, "src/bin/simulator.ts")
+  const runSimulator = (args: ReadonlyArray<string>) =>
+    new Promise<Run>((resolve) =>
+      execFile(tsx, [simulator, ...args], { cwd: root, timeout: 30_000 }, (error, stdout, stderr) =>
+        resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr })
+      )
+    )
+
+  it("--help prints its usage, exit 0; a wrong option is one line and exit status 2, no stack", async () => {
+    const [help, wrong] = await Promise.all([runSimulator(["--help"]), runSimulator(["--bogus"])])
+    expect(help.code).toBe(0)
+    expect(help.stdout).toMatch(/^Usage: effect-novelai-simulator \[options\]\n/)
+    expect(help.stdout).toContain("--well-behaved")
+    expect(help.stderr).toBe("")
+    expect(wrong).toMatchObject({
+      code: 2,
+      stdout: "",
+      stderr: "effect-novelai-simulator: Unknown option '--bogus' (--help lists the options)\n"
+    })
+  })
+
+  it("its banner suggests a command a user's project has (npx effect-novelai chat), not npm start", async () => {
+    const child = spawn(tsx, [simulator, "--port", "0"], { cwd: root, stdio: ["ignore", "pipe", "pipe"] })
+    try {
+      let banner = ""
+      await new Promise<void>((resolve, reject) => {
+        child.stdout.on("data", (data: Buffer) => {
+          banner += data.toString()
+          if (banner.includes("\n(or set")) resolve()
+        })
+        child.on("exit", (code) => reject(new Error(`the simulator exited (${code}) before its banner`)))
+      })
+      expect(banner).toMatch(
+        /Try: NOVELAI_API_KEY=pst-simulator NOVELAI_BASE_URL=http:\/\/127\.0\.0\.1:\d+ npx effect-novelai chat\n/
+      )
+      expect(banner).not.toContain("npm start")
+    } finally {
+      child.kill("SIGTERM")
+    }
+  })
+
+  it("the first Erato request loads the tokenizer only when it has token-id stop sequences", async () => {
+    // In a process of its own, where a loader hook marks the package when it loads: no timing.
+    const probe = await new Promise<Run>((resolve) =>
+      execFile(
+        tsx,
+        [join(root, "test/cli/fixtures/tokenizer-probe.ts")],
+        { cwd: root, timeout: 30_000 },
+        (error, stdout, stderr) => resolve({ code: error ? 1 : 0, stdout, stderr })
+      )
+    )
+    expect(probe.stderr).toBe("")
+    expect(JSON.parse(probe.stdout)).toEqual({ plain: 200, before: false, withStops: 200, after: true })
   })
 })
 
