@@ -82,7 +82,7 @@ const SavedConversation = Schema.Struct({
 
 const HELP = `Commands:
   /system <text>        set the system prompt (empty: none)
-  /model <id>           use another model
+  /model <id>           use another model (glm-4-6, glm-4-5: the native Erato and Kayra are not chat models here)
   /set <param> <value>  set a sampling parameter (e.g. /set temperature 0.8); /set alone lists them,
                         /set <param> alone unsets it
   /reset                forget the conversation (the system prompt and settings stay)
@@ -91,7 +91,8 @@ const HELP = `Commands:
   /tokens               the conversation's token count (the token-count endpoint)
   /help                 this help
   /exit                 leave (or Ctrl-D, or Ctrl-C at an empty prompt)
-End a line with \\ to go on on the next one; a paste is sent whole. Ctrl-C during a reply stops it.`
+End a line with \\ to go on on the next one; a paste is sent whole. Ctrl-C during a reply stops it;
+what you type during a reply is sent after it. Piped in, each line is a message (or a command).`
 
 const say = (text: string) => write(`${text}\n`)
 

@@ -16,6 +16,7 @@ import { ConfigurationError, isNovelAIError } from "../Errors.js"
 import { VERSION } from "../internal/core/version.js"
 import type { NovelAIClient } from "../NovelAIClient.js"
 import * as OpenAI from "../OpenAI.js"
+import { TokenCountParams } from "../TokenCount.js"
 import { checkModel, checkParams, describeError, interactive } from "./chat.js"
 import { makeReader } from "./input.js"
 import { chatPieces, completionPieces, show } from "./reply.js"
@@ -117,7 +118,11 @@ const chat = Command.make("chat", chatOptions, (options) => {
       })
     )
   })
-}).pipe(Command.withDescription("talk with a model: interactive, or one message with --once"))
+}).pipe(
+  Command.withDescription(
+    "talk with a model: interactive (on a terminal, or each line piped to stdin a message, until its end), or one message with --once"
+  )
+)
 
 const complete = Command.make(
   "complete",
@@ -157,7 +162,7 @@ const tokens = Command.make(
   (options) =>
     Effect.gen(function* () {
       const model = Option.getOrUndefined(options.model)
-      yield* refuse(checkModel(model))
+      yield* refuse(checkSchema(TokenCountParams, { prompt: "", model }) ?? checkModel(model))
       const prompt = yield* textOrStdin(options.text.join(" "))
       const count = yield* withClient(
         options,
