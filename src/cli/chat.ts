@@ -55,13 +55,19 @@ const parseValue = (text: string): unknown => {
 /**
  * Why the chat cannot use `model`, if it cannot: the chat (like `complete` and `tokens`) talks to
  * the OpenAI-compatible API, which does not serve NovelAI's native models (Erato, Kayra, Clio).
+ *
+ * @since 0.1.0
  */
 export const checkModel = (model: string | undefined): string | undefined =>
   model !== undefined && nativeModels.owns(model)
     ? `${model} is a model of NovelAI's native text API, which the command line does not talk to: use glm-4-6 or glm-4-5 (\`effect-novelai models\` lists them)`
     : undefined
 
-/** An error as one plain line: its tag and the server's words, cleaned of control sequences. */
+/**
+ * An error as one plain line: its tag and the server's words, cleaned of control sequences.
+ *
+ * @since 0.1.0
+ */
 export const describeError = (error: unknown): string =>
   oneLine(isNovelAIError(error) ? `${error._tag}: ${error.message}` : String(error))
 
@@ -232,6 +238,8 @@ const command = (
  * What a reply leaves in the conversation: its answer; a reply that got no further than thinking (cut
  * by `--max-tokens`, or by Ctrl-C) its thinking, as GLM writes it, so that the model can go on from
  * it; nothing when nothing came.
+ *
+ * @since 0.1.0
  */
 export const replyMessage = (reply: {
   readonly content: string

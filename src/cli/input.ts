@@ -12,7 +12,11 @@ import * as Readline from "node:readline"
 import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
 
-/** What the user did at the prompt. */
+/**
+ * What the user did at the prompt.
+ *
+ * @since 0.1.0
+ */
 export type Input =
   | { readonly _tag: "Message"; readonly text: string }
   /** Ctrl-C at an empty prompt. */
@@ -20,7 +24,11 @@ export type Input =
   /** Ctrl-D at an empty prompt, or the end of piped input. */
   | { readonly _tag: "End" }
 
-/** The session's input. */
+/**
+ * The session's input.
+ *
+ * @since 0.1.0
+ */
 export interface Reader {
   /**
    * The next message: one waiting (typed ahead, or the next line of a pipe), else what is typed at
@@ -56,7 +64,11 @@ class Output extends EventEmitter {
 
 type Queued = { readonly input: Input; readonly echoed: boolean }
 
-/** The reader, for the scope of the chat (its end closes the interface and releases stdin). */
+/**
+ * The reader, for the scope of the chat (its end closes the interface and releases stdin).
+ *
+ * @since 0.1.0
+ */
 export const makeReader: Effect.Effect<Reader, never, Scope.Scope> = Effect.acquireRelease(
   Effect.sync(() => open()),
   (reader) => Effect.sync(() => reader.close())

@@ -22,7 +22,11 @@ import * as NovelAIClient from "../NovelAIClient.js"
 import { startSimulator } from "../testing/index.js"
 import { style } from "./terminal.js"
 
-/** `--timeout`'s default: NovelAI answers (or starts streaming) within seconds. */
+/**
+ * `--timeout`'s default: NovelAI answers (or starts streaming) within seconds.
+ *
+ * @since 0.1.0
+ */
 export const DEFAULT_TIMEOUT = "30 seconds"
 
 const UNITS: Readonly<Record<string, Duration.Unit>> = {
@@ -146,7 +150,11 @@ export const samplingParams = (
   return params
 }
 
-/** Why `params` would be refused by `schema`, if they would: the first problem, said as the client says it. */
+/**
+ * Why `params` would be refused by `schema`, if they would: the first problem, said as the client says it.
+ *
+ * @since 0.1.0
+ */
 export const checkSchema = (
   schema: Schema.Schema<any, any>,
   params: Record<string, unknown>
