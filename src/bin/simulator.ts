@@ -1,34 +1,61 @@
 #!/usr/bin/env node
 /**
- * `npm run simulator` / `effect-novelai-simulator`: serves the local NovelAI simulator until stopped.
- *
- *   --port N            port to listen on (default 0: a free one)
- *   --delay MS          delay between streamed chunks (default 20)
- *   --key KEY[:TIER]    accepted API key, with its tier: free, tablet, scroll (default) or opus
- *                       (repeatable; default pst-simulator, and pst-simulator-opus for Opus)
- *   --limit N           generations one key may run at once (default 1)
- *   --well-behaved      none of NovelAI's quirks: answer as a well-behaved server would
- *   --no-quirk NAME     one quirk off (repeatable), e.g. --no-quirk emptyNonStreamingChat
+ * `effect-novelai-simulator` (`npm run simulator` here): serves the local NovelAI simulator until
+ * stopped. `--help` says how to use it.
  */
 import { parseArgs } from "node:util"
 import { type Quirks, startSimulator, type Tier } from "../testing/index.js"
 
-const { values } = parseArgs({
-  options: {
-    port: { type: "string", default: "0" },
-    delay: { type: "string", default: "20" },
-    key: { type: "string", multiple: true },
-    limit: { type: "string", default: "1" },
-    "well-behaved": { type: "boolean", default: false },
-    "no-quirk": { type: "string", multiple: true }
+const USAGE = `Usage: effect-novelai-simulator [options]
+
+Serves a local NovelAI simulator (the OpenAI-compatible /oa/v1 and the native text API) until stopped.
+
+Options:
+  --port N            port to listen on (default 0: a free one)
+  --delay MS          delay between streamed chunks (default 20)
+  --key KEY[:TIER]    accepted API key, with its tier: free, tablet, scroll (default) or opus
+                      (repeatable; default pst-simulator, and pst-simulator-opus for Opus)
+  --limit N           generations one key may run at once (default 1)
+  --well-behaved      none of NovelAI's quirks: answer as a well-behaved server would
+  --no-quirk NAME     one quirk off (repeatable), e.g. --no-quirk emptyNonStreamingChat
+  -h, --help          this help
+
+Point a program at it with NOVELAI_BASE_URL and NOVELAI_API_KEY (printed when it starts).`
+
+const fail = (message: string): never => {
+  console.error(`effect-novelai-simulator: ${message.split("\n")[0]} (--help lists the options)`)
+  process.exit(2)
+}
+
+const parsed = (() => {
+  try {
+    return parseArgs({
+      options: {
+        help: { type: "boolean", short: "h", default: false },
+        port: { type: "string", default: "0" },
+        delay: { type: "string", default: "20" },
+        key: { type: "string", multiple: true },
+        limit: { type: "string", default: "1" },
+        "well-behaved": { type: "boolean", default: false },
+        "no-quirk": { type: "string", multiple: true }
+      }
+    })
+  } catch (error) {
+    // An unknown option, a missing value, an argument: said in one line, not a stack.
+    return fail(error instanceof Error ? error.message : String(error))
   }
-})
+})()
+const { values } = parsed
+
+if (values.help) {
+  console.log(USAGE)
+  process.exit(0)
+}
 
 const number = (name: string, value: string | undefined): number => {
   const n = Number(value)
   if (!Number.isInteger(n) || n < 0) {
-    console.error(`--${name} must be a non-negative integer (got ${value})`)
-    process.exit(2)
+    fail(`--${name} must be a non-negative integer (got ${value})`)
   }
   return n
 }
@@ -59,7 +86,8 @@ const main = async () => {
       ? "Behaving as NovelAI does (every quirk on)"
       : `Quirks off: ${off.length === Object.keys(sim.quirks).length ? "all (well-behaved)" : off.join(", ")}`
   )
-  console.log(`Try: NOVELAI_API_KEY=${sim.apiKey} NOVELAI_BASE_URL=${sim.url} npm start`)
+  console.log(`Try: NOVELAI_API_KEY=${sim.apiKey} NOVELAI_BASE_URL=${sim.url} npx effect-novelai chat`)
+  console.log("(or set those two variables for your own program; Ctrl-C stops the simulator)")
   const stop = () => {
     void sim.close().then(() => process.exit(0))
   }

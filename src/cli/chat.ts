@@ -9,12 +9,16 @@ import * as Either from "effect/Either"
 import * as Schema from "effect/Schema"
 import { ChatCompletionParams, ChatMessage } from "../ChatCompletions.js"
 import { isNovelAIError, type NovelAIError } from "../Errors.js"
-import { describeIssues } from "../internal/core/decode.js"
+import type { CallOptions } from "../internal/core/options.js"
 import { namesOf } from "../internal/core/params.js"
+import { models as nativeModels } from "../internal/native/models.js"
 import type { NovelAIClient } from "../NovelAIClient.js"
 import * as OpenAI from "../OpenAI.js"
+import type { Reader } from "./input.js"
 import { chatPieces, show } from "./reply.js"
-import { readMessage, style, write } from "./terminal.js"
+import { oneLine } from "./sanitize.js"
+import { checkSchema } from "./setup.js"
+import { style, write } from "./terminal.js"
 
 type Message = { readonly role: "system" | "user" | "assistant"; readonly content: string }
 
@@ -48,18 +52,31 @@ const parseValue = (text: string): unknown => {
   return text
 }
 
+/**
+ * Why the chat cannot use `model`, if it cannot: the chat (like `complete` and `tokens`) talks to
+ * the OpenAI-compatible API, which does not serve NovelAI's native models (Erato, Kayra, Clio).
+ *
+ * @since 0.1.0
+ */
+export const checkModel = (model: string | undefined): string | undefined =>
+  model !== undefined && nativeModels.owns(model)
+    ? `${model} is a model of NovelAI's native text API, which the command line does not talk to: use glm-4-6 or glm-4-5 (\`effect-novelai models\` lists them)`
+    : undefined
+
+/**
+ * An error as one plain line: its tag and the server's words, cleaned of control sequences.
+ *
+ * @since 0.1.0
+ */
+export const describeError = (error: unknown): string =>
+  oneLine(isNovelAIError(error) ? `${error._tag}: ${error.message}` : String(error))
+
 /** Why the parameters would be refused by the API, if they would. */
 export const checkParams = (params: Record<string, unknown>): string | undefined => {
   for (const name of Object.keys(params)) {
     if (!SETTABLE.has(name)) return `unknown parameter ${name}: one of ${[...SETTABLE].join(", ")}`
   }
-  const result = Schema.encodeUnknownEither(ChatCompletionParams)(
-    { messages: [{ role: "user", content: "x" }], ...params },
-    { errors: "first" }
-  )
-  if (Either.isRight(result)) return undefined
-  const [issue] = describeIssues(result.left, 1)
-  return `${issue?.field ?? "parameters"} ${issue?.message ?? "is invalid"}`
+  return checkSchema(ChatCompletionParams, { messages: [{ role: "user", content: "x" }], ...params })
 }
 
 const SavedConversation = Schema.Struct({
@@ -71,7 +88,7 @@ const SavedConversation = Schema.Struct({
 
 const HELP = `Commands:
   /system <text>        set the system prompt (empty: none)
-  /model <id>           use another model
+  /model <id>           use another model (glm-4-6, glm-4-5: the native Erato and Kayra are not chat models here)
   /set <param> <value>  set a sampling parameter (e.g. /set temperature 0.8); /set alone lists them,
                         /set <param> alone unsets it
   /reset                forget the conversation (the system prompt and settings stay)
@@ -80,7 +97,8 @@ const HELP = `Commands:
   /tokens               the conversation's token count (the token-count endpoint)
   /help                 this help
   /exit                 leave (or Ctrl-D, or Ctrl-C at an empty prompt)
-End a line with \\ to go on on the next one; a paste is sent whole. Ctrl-C during a reply stops it.`
+End a line with \\ to go on on the next one; a paste is sent whole. Ctrl-C during a reply stops it;
+what you type during a reply is sent after it. Piped in, each line is a message (or a command).`
 
 const say = (text: string) => write(`${text}\n`)
 
@@ -93,7 +111,8 @@ const messagesOf = (conversation: Conversation): Array<Message> =>
 /** One slash command: whether to go on. */
 const command = (
   conversation: Conversation,
-  line: string
+  line: string,
+  call: CallOptions
 ): Effect.Effect<boolean, NovelAIError, NovelAIClient> =>
   Effect.gen(function* () {
     const s = style()
@@ -113,6 +132,11 @@ const command = (
       case "model":
         if (arg === "") yield* say(s.dim(`(model: ${conversation.model ?? "the default, glm-4-6"})`))
         else {
+          const refused = checkModel(arg)
+          if (refused !== undefined) {
+            yield* say(s.red(`/model: ${refused}`))
+            return true
+          }
           conversation.model = arg
           yield* say(s.dim(`(model: ${arg})`))
         }
@@ -178,7 +202,7 @@ const command = (
           yield* say(s.red(`/load: ${arg}: ${cause?.message?.split("\n")[0] ?? "could not be read"}`))
           return true
         }
-        const refused = checkParams({ ...loaded.right.params })
+        const refused = checkParams({ ...loaded.right.params }) ?? checkModel(loaded.right.model)
         if (refused !== undefined) {
           yield* say(s.red(`/load: ${arg}: ${refused}`))
           return true
@@ -197,10 +221,10 @@ const command = (
         const prompt = messagesOf(conversation)
           .map((m) => m.content)
           .join("\n")
-        const count = yield* OpenAI.tokenCount({
-          prompt,
-          ...(conversation.model !== undefined ? { model: conversation.model } : {})
-        })
+        const count = yield* OpenAI.tokenCount(
+          { prompt, ...(conversation.model !== undefined ? { model: conversation.model } : {}) },
+          call
+        )
         yield* say(s.dim(`(${count} tokens in ${messagesOf(conversation).length} messages)`))
         return true
       }
@@ -210,25 +234,42 @@ const command = (
     }
   })
 
-/** The interactive chat, until `/exit`, Ctrl-D, or Ctrl-C at an empty prompt. */
+/**
+ * What a reply leaves in the conversation: its answer; a reply that got no further than thinking (cut
+ * by `--max-tokens`, or by Ctrl-C) its thinking, as GLM writes it, so that the model can go on from
+ * it; nothing when nothing came.
+ *
+ * @since 0.1.0
+ */
+export const replyMessage = (reply: {
+  readonly content: string
+  readonly reasoning: string
+}): Message | undefined =>
+  reply.content !== ""
+    ? { role: "assistant", content: reply.content }
+    : reply.reasoning !== ""
+      ? { role: "assistant", content: `<think>${reply.reasoning}</think>` }
+      : undefined
+
+/** The interactive chat, until `/exit`, Ctrl-D (the end of stdin), or Ctrl-C at an empty prompt. */
 export const interactive = (
   conversation: Conversation,
-  options: { readonly showThinking: boolean }
+  reader: Reader,
+  options: { readonly showThinking: boolean; readonly call: CallOptions }
 ): Effect.Effect<void, never, NovelAIClient> =>
   Effect.gen(function* () {
     const s = style()
-    const history: Array<string> = []
     yield* say(
       s.dim(`Chatting with ${conversation.model ?? "glm-4-6"}. /help for commands, Ctrl-D to leave.`)
     )
     while (true) {
-      const input = yield* readMessage(s.bold("> "), history)
+      const input = yield* reader.read(s.bold("> "))
       if (input._tag !== "Message") return
       const text = input.text
       if (text.trim() === "") continue
       if (text.startsWith("/")) {
-        const goOn = yield* Effect.catchAll(command(conversation, text), (error) =>
-          Effect.as(say(s.red(error.message)), true)
+        const goOn = yield* Effect.catchAll(command(conversation, text, options.call), (error) =>
+          Effect.as(say(s.red(describeError(error))), true)
         )
         if (!goOn) return
         continue
@@ -237,25 +278,26 @@ export const interactive = (
       const reply = yield* Effect.either(
         show(
           chatPieces(
-            OpenAI.chatCompletionStream({
-              ...conversation.params,
-              ...(conversation.model !== undefined ? { model: conversation.model } : {}),
-              messages: messagesOf(conversation)
-            })
+            OpenAI.chatCompletionStream(
+              {
+                ...conversation.params,
+                ...(conversation.model !== undefined ? { model: conversation.model } : {}),
+                messages: messagesOf(conversation)
+              },
+              options.call
+            )
           ),
-          { showThinking: options.showThinking, cancellable: true }
+          { showThinking: options.showThinking, cancel: reader.interrupted }
         )
       )
       if (Either.isLeft(reply)) {
         // The message stays out of the conversation: nothing answered it.
         conversation.messages.pop()
-        yield* say(
-          s.red(isNovelAIError(reply.left) ? `${reply.left._tag}: ${reply.left.message}` : String(reply.left))
-        )
+        yield* say(s.red(describeError(reply.left)))
         continue
       }
-      if (reply.right.content !== "")
-        conversation.messages.push({ role: "assistant", content: reply.right.content })
+      const answer = replyMessage(reply.right)
+      if (answer !== undefined) conversation.messages.push(answer)
       else conversation.messages.pop()
     }
   })

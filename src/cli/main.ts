@@ -6,16 +6,30 @@ import { stripVTControlCharacters } from "node:util"
 import * as Args from "@effect/cli/Args"
 import * as Command from "@effect/cli/Command"
 import * as Options from "@effect/cli/Options"
+import * as ValidationError from "@effect/cli/ValidationError"
+import * as Cause from "effect/Cause"
 import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
+import { CompletionParams } from "../Completions.js"
 import { ConfigurationError, isNovelAIError } from "../Errors.js"
 import { VERSION } from "../internal/core/version.js"
 import type { NovelAIClient } from "../NovelAIClient.js"
 import * as OpenAI from "../OpenAI.js"
-import { checkParams, interactive } from "./chat.js"
+import { TokenCountParams } from "../TokenCount.js"
+import { checkModel, checkParams, describeError, interactive } from "./chat.js"
+import { makeReader } from "./input.js"
 import { chatPieces, completionPieces, show } from "./reply.js"
-import { CliFailure, type Connection, clientLayer, connection, sampling, samplingParams } from "./setup.js"
+import { oneLine } from "./sanitize.js"
+import {
+  CliFailure,
+  type Connection,
+  checkSchema,
+  clientLayer,
+  connection,
+  sampling,
+  samplingParams
+} from "./setup.js"
 import { outputIsTerminal } from "./terminal.js"
 
 /** Reads all of stdin (for `-`). */
@@ -29,14 +43,12 @@ const stdinText = Effect.promise(async () => {
 const textOrStdin = (text: string) => (text === "-" ? stdinText : Effect.succeed(text))
 
 /** Runs `program` with a client for the connection options. */
-const withClient = <A, E>(
-  options: Connection,
-  interactiveUse: boolean,
-  program: Effect.Effect<A, E, NovelAIClient>
-) =>
-  Effect.scoped(
-    Effect.flatMap(clientLayer(options, interactiveUse), (layer) => Effect.provide(program, layer))
-  )
+const withClient = <A, E>(options: Connection, program: Effect.Effect<A, E, NovelAIClient>) =>
+  Effect.scoped(Effect.flatMap(clientLayer(options, undefined), (layer) => Effect.provide(program, layer)))
+
+/** Refuses the arguments, before anything is started: exit status 2. */
+const refuse = (reason: string | undefined) =>
+  reason === undefined ? Effect.void : Effect.fail(new CliFailure(reason, 2))
 
 const chatOptions = {
   ...connection,
@@ -61,52 +73,71 @@ const chat = Command.make("chat", chatOptions, (options) => {
   }
   const { model, ...rest } = params as { model?: string } & Record<string, unknown>
   const system = Option.getOrUndefined(options.system)
+  const call = { timeout: options.timeout }
+  const showThinking = outputIsTerminal() && !options.hideThinking
   return Effect.gen(function* () {
-    const refused = checkParams(rest)
-    if (refused !== undefined) return yield* Effect.fail(new CliFailure(refused, 2))
+    yield* refuse(checkParams(rest) ?? checkModel(model))
     if (Option.isSome(options.once)) {
       const message = yield* textOrStdin(options.once.value)
       return yield* withClient(
         options,
-        false,
         show(
           chatPieces(
-            OpenAI.chatCompletionStream({
-              ...rest,
-              ...(model !== undefined ? { model } : {}),
-              messages: [
-                ...(system !== undefined ? [{ role: "system" as const, content: system }] : []),
-                { role: "user" as const, content: message }
-              ]
-            })
+            OpenAI.chatCompletionStream(
+              {
+                ...rest,
+                ...(model !== undefined ? { model } : {}),
+                messages: [
+                  ...(system !== undefined ? [{ role: "system" as const, content: system }] : []),
+                  { role: "user" as const, content: message }
+                ]
+              },
+              call
+            )
           ),
-          { showThinking: outputIsTerminal() && !options.hideThinking, cancellable: false }
+          { showThinking }
         )
       )
     }
-    return yield* withClient(
-      options,
-      true,
-      interactive(
-        { system, model, params: rest, messages: [] },
-        { showThinking: outputIsTerminal() && !options.hideThinking }
-      )
+    // One reader for the session: the question about the simulator, then every message.
+    return yield* Effect.scoped(
+      Effect.gen(function* () {
+        const reader = yield* makeReader
+        const ask =
+          process.stdin.isTTY === true && outputIsTerminal()
+            ? (question: string) =>
+                Effect.map(reader.read(question), (input) =>
+                  input._tag === "Message" ? !/^\s*n/i.test(input.text) : false
+                )
+            : undefined
+        const layer = yield* clientLayer(options, ask)
+        return yield* Effect.provide(
+          interactive({ system, model, params: rest, messages: [] }, reader, { showThinking, call }),
+          layer
+        )
+      })
     )
   })
-}).pipe(Command.withDescription("talk with a model: interactive, or one message with --once"))
+}).pipe(
+  Command.withDescription(
+    "talk with a model: interactive (on a terminal, or each line piped to stdin a message, until its end), or one message with --once"
+  )
+)
 
 const complete = Command.make(
   "complete",
   { ...connection, ...sampling, prompt: Args.text({ name: "prompt" }).pipe(Args.atLeast(1)) },
   (options) =>
     Effect.gen(function* () {
+      const params = samplingParams(options)
+      yield* refuse(
+        checkSchema(CompletionParams, { prompt: "", ...params }) ?? checkModel(params.model as string)
+      )
       const prompt = yield* textOrStdin(options.prompt.join(" "))
       return yield* withClient(
         options,
-        false,
-        show(completionPieces(OpenAI.completionStream({ ...samplingParams(options), prompt })), {
-          showThinking: false,
-          cancellable: false
+        show(completionPieces(OpenAI.completionStream({ ...params, prompt }, { timeout: options.timeout })), {
+          showThinking: false
         })
       )
     })
@@ -115,9 +146,8 @@ const complete = Command.make(
 const models = Command.make("models", connection, (options) =>
   withClient(
     options,
-    false,
-    Effect.flatMap(OpenAI.listModels(), (list) =>
-      Effect.sync(() => process.stdout.write(list.map((m) => `${m.id}\n`).join("")))
+    Effect.flatMap(OpenAI.listModels({ timeout: options.timeout }), (list) =>
+      Effect.sync(() => process.stdout.write(list.map((m) => `${oneLine(m.id)}\n`).join("")))
     )
   )
 ).pipe(Command.withDescription("list the models"))
@@ -131,12 +161,12 @@ const tokens = Command.make(
   },
   (options) =>
     Effect.gen(function* () {
-      const prompt = yield* textOrStdin(options.text.join(" "))
       const model = Option.getOrUndefined(options.model)
+      yield* refuse(checkSchema(TokenCountParams, { prompt: "", model }) ?? checkModel(model))
+      const prompt = yield* textOrStdin(options.text.join(" "))
       const count = yield* withClient(
         options,
-        false,
-        OpenAI.tokenCount({ prompt, ...(model !== undefined ? { model } : {}) })
+        OpenAI.tokenCount({ prompt, ...(model !== undefined ? { model } : {}) }, { timeout: options.timeout })
       )
       yield* Effect.sync(() => process.stdout.write(`${count}\n`))
     })
@@ -147,44 +177,115 @@ const root = Command.make("effect-novelai").pipe(
   Command.withSubcommands([chat, complete, models, tokens])
 )
 
+const PREFIX = "effect-novelai: "
+
 const plain = (args: ReadonlyArray<unknown>) =>
   args.map((a) => (typeof a === "string" ? stripVTControlCharacters(a) : a))
 
-/** `@effect/cli`'s help and messages without colours where they do not go to a terminal. */
-const withoutColours = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
+/**
+ * `@effect/cli`'s help without colours where it does not go to a terminal, and its messages (what is
+ * wrong with the arguments) as ours are: one line on stderr, after our prefix.
+ */
+const ownConsole = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
   Console.consoleWith((base) => {
     const out = process.stdout.isTTY === true && !process.env.NO_COLOR
-    const err = process.stderr.isTTY === true && !process.env.NO_COLOR
-    if (out && err) return effect
+    const message = (args: ReadonlyArray<unknown>) => `${PREFIX}${oneLine(args.map(String).join(" "))}`
     const console: Console.Console = {
       ...base,
       log: (...args) => base.log(...(out ? args : plain(args))),
-      error: (...args) => base.error(...(err ? args : plain(args))),
+      error: (...args) => Effect.sync(() => process.stderr.write(`${message(args)}\n`)),
       unsafe: {
         ...base.unsafe,
         log: (...args) => base.unsafe.log(...(out ? args : plain(args))),
-        error: (...args) => base.unsafe.error(...(err ? args : plain(args)))
+        error: (...args) => process.stderr.write(`${message(args)}\n`)
       }
     }
     return Console.withConsole(effect, console)
   })
 
-/** The command line, for `process.argv`. Failures are reported as one line and an exit status. */
+/** The options that take a value, by command: `@effect/cli` calls one given without a value unknown. */
+const VALUED: Readonly<Record<string, ReadonlyArray<string>>> = (() => {
+  const flags = (options: object) =>
+    Object.keys(options)
+      .filter((name) => !["offline", "enableThinking", "hideThinking"].includes(name))
+      .map((name) => `--${name.replace(/[A-Z]/g, (letter) => `-${letter.toLowerCase()}`)}`)
+  const withModel = (options: object) => [...flags(options), ...("model" in options ? ["-m"] : [])]
+  return {
+    chat: withModel({ ...chatOptions }),
+    complete: withModel({ ...connection, ...sampling }),
+    models: flags(connection),
+    tokens: withModel({ ...connection, model: sampling.model })
+  }
+})()
+
+/** An option at the end of the command line that needs a value, said as such. */
+const missingValue = (argv: ReadonlyArray<string>): string | undefined => {
+  const args = argv.slice(2)
+  const last = args.at(-1)
+  const command = args.find((arg) => !arg.startsWith("-"))
+  if (last === undefined || command === undefined || !VALUED[command]?.includes(last)) return undefined
+  return last === "--once"
+    ? "--once needs a value: the message to send, or - to read it from stdin"
+    : `${last} needs a value (effect-novelai ${command} --help says which)`
+}
+
+/** Fails when nothing reads stdout any more (`| head`): the program ends there, quietly. */
+const stdoutClosed: Effect.Effect<void, CliFailure> = Effect.async((resume) => {
+  const onError = (error: NodeJS.ErrnoException) =>
+    resume(error.code === "EPIPE" ? Effect.void : Effect.fail(new CliFailure(`stdout: ${error.message}`)))
+  process.stdout.on("error", onError)
+  return Effect.sync(() => {
+    process.stdout.off("error", onError)
+  })
+})
+
+/** Writes after the pipe closed fail again; once it has, there is nobody left to tell. */
+const ignoreLaterErrors = Effect.sync(() => {
+  if (!process.stdout.listeners("error").includes(ignore)) process.stdout.on("error", ignore)
+})
+const ignore = () => {}
+
+/**
+ * How the program ended, reported: a failure or a defect as one `effect-novelai: ...` line on stderr
+ * and exit status 1, wrong arguments exit status 2 (`@effect/cli` has said what was wrong).
+ *
+ * @since 0.1.0
+ */
+export const report = <R>(program: Effect.Effect<void, unknown, R>): Effect.Effect<void, never, R> =>
+  Effect.catchAllCause(program, (cause) => {
+    if (Cause.isInterruptedOnly(cause)) return Effect.interrupt
+    return Effect.sync(() => {
+      const failure = Cause.failureOption(cause)
+      const error = Option.isSome(failure) ? failure.value : Cause.squash(cause)
+      if (ValidationError.isValidationError(error)) {
+        process.exitCode = 2
+        return
+      }
+      const line =
+        error instanceof CliFailure
+          ? error.message
+          : isNovelAIError(error) || error instanceof ConfigurationError
+            ? describeError(error)
+            : `unexpected error, please report it: ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}`
+      process.stderr.write(`${PREFIX}${oneLine(line)}\n`)
+      process.exitCode = error instanceof CliFailure ? error.exitCode : 1
+    })
+  })
+
+/**
+ * The command line, for `process.argv`: the arguments checked before anything starts, then the
+ * command. Failures are reported as one line and an exit status (see {@link report}); a closed
+ * stdout ends it quietly.
+ *
+ * @since 0.1.0
+ */
 export const run = (argv: ReadonlyArray<string>) =>
-  Command.run(root, { name: "effect-novelai", version: VERSION })(argv).pipe(
-    withoutColours,
-    Effect.catchAll((error) =>
-      Effect.sync(() => {
-        if (error instanceof CliFailure) {
-          process.stderr.write(`effect-novelai: ${error.message}\n`)
-          process.exitCode = error.exitCode
-        } else if (isNovelAIError(error) || error instanceof ConfigurationError) {
-          process.stderr.write(`effect-novelai: ${error._tag}: ${error.message}\n`)
-          process.exitCode = 1
-        } else {
-          // @effect/cli has printed what was wrong with the arguments.
-          process.exitCode = 2
-        }
-      })
+  Effect.suspend(() => {
+    const missing = missingValue(argv)
+    if (missing !== undefined) return Effect.fail(new CliFailure(missing, 2))
+    return Command.run(root, { name: "effect-novelai", version: VERSION })(argv).pipe(
+      ownConsole,
+      Effect.raceFirst(stdoutClosed),
+      Effect.ensuring(ignoreLaterErrors)
     )
-  )
+  }).pipe(report)

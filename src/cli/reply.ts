@@ -1,7 +1,8 @@
 /**
  * One reply as the command line shows it: the text written as it streams, the thinking apart
- * (dimmed, or not at all), a spinner until the first token and the time and token rate after it
- * on a terminal, and Ctrl-C cancelling the generation (the request closed) with what came kept.
+ * (dimmed, marked in words without colours, or not at all), a spinner until the first token and
+ * the time and token rate after it on a terminal, and Ctrl-C cancelling the generation (the request
+ * closed) with what came kept. Nothing the server sends reaches the terminal uncleaned.
  */
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
@@ -11,7 +12,8 @@ import type { ChatCompletionChunk } from "../ChatCompletions.js"
 import type { CompletionChunk } from "../Completions.js"
 import type { NovelAIError } from "../Errors.js"
 import type { Usage } from "../Sampling.js"
-import { ctrlC, outputIsTerminal, spinner, style, write } from "./terminal.js"
+import { makeCleaner } from "./sanitize.js"
+import { outputIsTerminal, spinner, style, write } from "./terminal.js"
 
 /** What one chunk adds: answer text, thinking, usage. */
 export interface Piece {
@@ -38,7 +40,7 @@ export const completionPieces = <E, R>(
     usage: chunk.usage
   }))
 
-/** What was received of a reply. */
+/** What was received of a reply, as shown (control sequences removed). */
 export interface Reply {
   readonly content: string
   readonly reasoning: string
@@ -47,13 +49,13 @@ export interface Reply {
 }
 
 export interface ReplyOptions {
-  /** Show the thinking, dimmed, before the answer. */
+  /** Show the thinking before the answer: dimmed, or between `[thinking]` and `[/thinking]` without colours. */
   readonly showThinking: boolean
-  /** Ctrl-C cancels the reply rather than the program (the interactive chat). */
-  readonly cancellable: boolean
+  /** Succeeds when the user cancels the reply (Ctrl-C in the interactive chat); none: it cannot be. */
+  readonly cancel?: Effect.Effect<void> | undefined
 }
 
-/** Streams a reply to stdout. */
+/** Streams a reply to stdout, every piece cleaned of control sequences before it is shown. */
 export const show = <R>(
   pieces: Stream.Stream<Piece, NovelAIError, R>,
   options: ReplyOptions
@@ -62,11 +64,18 @@ export const show = <R>(
     const s = style()
     const terminal = outputIsTerminal()
     const started = yield* Clock.currentTimeMillis
+    const answer = makeCleaner()
+    const thought = makeCleaner()
     let content = ""
     let reasoning = ""
     let tokens = 0
     let usage: Usage | undefined
     let thinking = false
+    // Without colours the thinking is marked in words, else it would read as the answer.
+    const endThinking = () => {
+      thinking = false
+      return s.coloured ? "" : " [/thinking]"
+    }
     const spin = yield* Effect.fork(spinner(s.dim("waiting for the first token")))
     const stopSpinner = Fiber.interrupt(spin)
     const run = Stream.runForEach(pieces, (piece) =>
@@ -74,37 +83,44 @@ export const show = <R>(
         if (piece.usage !== undefined) usage = piece.usage
         let out = ""
         if (piece.reasoning) {
-          reasoning += piece.reasoning
           tokens++
-          if (options.showThinking) {
-            out += s.dim(piece.reasoning)
+          const shown = thought.push(piece.reasoning)
+          reasoning += shown
+          if (options.showThinking && shown !== "") {
+            if (!thinking && !s.coloured) out += "[thinking] "
+            out += s.dim(shown)
             thinking = true
           }
         }
         if (piece.content) {
-          if (thinking) {
-            out += "\n\n"
-            thinking = false
-          }
-          if (content === "" && reasoning !== "")
-            piece = { ...piece, content: piece.content.replace(/^\s+/, "") }
-          content += piece.content
           tokens++
-          out += piece.content
+          let shown = answer.push(piece.content)
+          if (content === "" && reasoning !== "") shown = shown.replace(/^\s+/, "")
+          if (shown !== "") {
+            if (thinking) out += `${endThinking()}\n\n`
+            content += shown
+            out += shown
+          }
         }
         return out === "" ? Effect.void : Effect.zipRight(stopSpinner, write(out))
       })
     )
     const cancelled = yield* (
-      options.cancellable
-        ? Effect.raceFirst(Effect.as(run, false), Effect.as(ctrlC, true))
+      options.cancel !== undefined
+        ? Effect.raceFirst(Effect.as(run, false), Effect.as(options.cancel, true))
         : Effect.as(run, false)
     ).pipe(
       Effect.ensuring(stopSpinner),
       // A reply cut by an error ends its line, so that the error is not written after its text.
-      Effect.tapError(() => (content === "" && !thinking ? Effect.void : write("\n")))
+      Effect.tapError(() =>
+        content === "" && !thinking ? Effect.void : write(`${thinking ? endThinking() : ""}\n`)
+      )
     )
     const ended = yield* Clock.currentTimeMillis
+    content += answer.end()
+    reasoning += thought.end()
+    // A reply cut while thinking (by --max-tokens, or Ctrl-C) closes its thinking.
+    if (thinking) yield* write(endThinking())
     if (cancelled) yield* write(s.dim(" [cancelled]"))
     if (!content.endsWith("\n") || cancelled) yield* write("\n")
     if (terminal) {

@@ -4,17 +4,67 @@
  * `@effect/cli` options, and the client layer they make.
  */
 import * as Fs from "node:fs/promises"
+import * as HelpDoc from "@effect/cli/HelpDoc"
 import * as Options from "@effect/cli/Options"
+import * as ValidationError from "@effect/cli/ValidationError"
 import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
+import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
 import type { ConfigurationError } from "../Errors.js"
+import { describeIssues } from "../internal/core/decode.js"
 import * as NovelAIClient from "../NovelAIClient.js"
 import { startSimulator } from "../testing/index.js"
-import { confirm, inputIsTerminal, outputIsTerminal, style } from "./terminal.js"
+import { style } from "./terminal.js"
+
+/**
+ * `--timeout`'s default: NovelAI answers (or starts streaming) within seconds.
+ *
+ * @since 0.1.0
+ */
+export const DEFAULT_TIMEOUT = "30 seconds"
+
+const UNITS: Readonly<Record<string, Duration.Unit>> = {
+  ms: "millis",
+  milli: "millis",
+  millis: "millis",
+  s: "seconds",
+  sec: "seconds",
+  second: "seconds",
+  seconds: "seconds",
+  m: "minutes",
+  min: "minutes",
+  minute: "minutes",
+  minutes: "minutes",
+  h: "hours",
+  hour: "hours",
+  hours: "hours"
+}
+
+/**
+ * A duration as typed: `30s`, `30 seconds`, `1.5m`, `500ms`, a number of milliseconds, or `none`
+ * (no deadline).
+ *
+ * @since 0.1.0
+ */
+export const parseDuration = (text: string): Either.Either<Duration.Duration, string> => {
+  const trimmed = text.trim().toLowerCase()
+  if (trimmed === "none" || trimmed === "infinity") return Either.right(Duration.infinity)
+  const [, amount = "", unit = "ms"] = /^(\d+(?:\.\d+)?)\s*([a-z]*)$/.exec(trimmed) ?? []
+  const known = UNITS[unit]
+  const value = Number(amount)
+  if (amount === "" || known === undefined || !(value > 0)) {
+    return Either.left(
+      `--timeout must be a positive duration such as 30s, "30 seconds", 500ms or 30000 (milliseconds), or none (got ${JSON.stringify(text)})`
+    )
+  }
+  return Either.right(Duration.decode(`${value} ${known}`))
+}
 
 /** How to reach NovelAI. */
 export const connection = {
@@ -30,6 +80,18 @@ export const connection = {
   ),
   offline: Options.boolean("offline").pipe(
     Options.withDescription("run against the bundled NovelAI simulator: no key, no network")
+  ),
+  timeout: Options.text("timeout").pipe(
+    Options.withDescription(
+      `how long each attempt may wait for NovelAI (a free generation slot, then the answer or the start of the stream) before it is given up and retried: 30s, "2 minutes", 500ms, milliseconds, or none (default ${DEFAULT_TIMEOUT})`
+    ),
+    Options.withDefault(DEFAULT_TIMEOUT),
+    Options.mapEffect((text) =>
+      Either.match(parseDuration(text), {
+        onLeft: (message) => Effect.fail(ValidationError.invalidValue(HelpDoc.p(message))),
+        onRight: Effect.succeed
+      })
+    )
   )
 }
 
@@ -37,6 +99,7 @@ export type Connection = {
   readonly apiKeyFile: Option.Option<string>
   readonly baseUrl: Option.Option<string>
   readonly offline: boolean
+  readonly timeout: Duration.Duration
 }
 
 const float = (name: string, description: string) =>
@@ -87,6 +150,21 @@ export const samplingParams = (
   return params
 }
 
+/**
+ * Why `params` would be refused by `schema`, if they would: the first problem, said as the client says it.
+ *
+ * @since 0.1.0
+ */
+export const checkSchema = (
+  schema: Schema.Schema<any, any>,
+  params: Record<string, unknown>
+): string | undefined => {
+  const result = Schema.encodeUnknownEither(schema)(params, { errors: "first" })
+  if (Either.isRight(result)) return undefined
+  const [issue] = describeIssues(result.left, 1)
+  return `${issue?.field ?? "parameters"} ${issue?.message ?? "is invalid"}`
+}
+
 /** A failure the command reports as its one line of output, with the exit status. */
 export class CliFailure {
   readonly _tag = "CliFailure"
@@ -98,11 +176,12 @@ export class CliFailure {
 
 /**
  * The client layer for the options: a key from the file or the environment, or the simulator
- * (`--offline`, or when there is no key and the user says so at the prompt). Says which, on stderr.
+ * (`--offline`, or when there is no key and the user says yes to `ask`, the interactive chat's
+ * question on a terminal). Says which, on stderr.
  */
 export const clientLayer = (
   options: Connection,
-  interactive: boolean
+  ask: ((question: string) => Effect.Effect<boolean>) | undefined
 ): Effect.Effect<Layer.Layer<NovelAIClient.NovelAIClient, ConfigurationError>, CliFailure, Scope.Scope> =>
   Effect.gen(function* () {
     const note = (text: string) => Effect.sync(() => process.stderr.write(`${style().dim(text)}\n`))
@@ -129,10 +208,8 @@ export const clientLayer = (
       const baseUrl = Option.getOrUndefined(options.baseUrl) ?? (process.env.NOVELAI_BASE_URL || undefined)
       if (key !== "") {
         target = { apiKey: key, baseUrl }
-      } else if (interactive && inputIsTerminal() && outputIsTerminal()) {
-        const yes = yield* confirm(
-          "No NOVELAI_API_KEY is set. Chat with the bundled simulator instead? [Y/n] "
-        )
+      } else if (ask !== undefined) {
+        const yes = yield* ask("No NOVELAI_API_KEY is set. Chat with the bundled simulator instead? [Y/n] ")
         if (!yes) {
           return yield* Effect.fail(
             new CliFailure("Set NOVELAI_API_KEY (or use --api-key-file FILE) to talk to NovelAI.")

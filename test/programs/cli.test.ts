@@ -3,7 +3,7 @@
  * against the simulator, their output and exit status checked; the built bin from a project that
  * has only what npm installs; and the interactive chat in a real terminal (tmux), typed into.
  */
-import { execFile, execFileSync, spawnSync } from "node:child_process"
+import { execFile, execFileSync, spawn, spawnSync } from "node:child_process"
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -155,6 +155,67 @@ describe("the non-interactive commands", () => {
     )
   })
 
+  it("piped into the chat, every line is read (commands too), each message answered, and the end of input exits 0", async () => {
+    const before = sim.requests.length
+    const result = await run(["chat", "--max-tokens", "5"], {
+      input: "hello\n/set temperature 0.5\nsecond\n"
+    })
+    expect(result.code).toBe(0)
+    expect(result.stderr).toBe("")
+    // No prompts off a terminal: the greeting, the replies and what the commands say.
+    expect(result.stdout).toMatch(/^Chatting with glm-4-6\. .+\n\w.*\n\(temperature = 0\.5\)\n.*\n$/)
+    const sent = sim.requests.slice(before).map((r) => r.body as Record<string, unknown>)
+    expect(sent).toHaveLength(2)
+    expect(sent[1]).toMatchObject({
+      temperature: 0.5,
+      messages: [
+        { role: "user", content: "hello" },
+        { role: "assistant", content: expect.stringMatching(/\w/) },
+        { role: "user", content: "second" }
+      ]
+    })
+  })
+
+  it("the chat refuses a native model, and keeps a reply cut inside its thinking in the conversation", async () => {
+    const before = sim.requests.length
+    const result = await run(["chat", "--enable-thinking", "--max-tokens", "3"], {
+      input: "/model kayra-v1\nhi\nsecond\n"
+    })
+    expect(result.code).toBe(0)
+    expect(result.stdout).toContain("/model: kayra-v1 is a model of NovelAI's native text API")
+    const sent = sim.requests.slice(before).map((r) => r.body as Record<string, unknown>)
+    expect(sent.map((body) => body.model)).toEqual(["glm-4-6", "glm-4-6"])
+    expect(sent[1]!.messages).toEqual([
+      { role: "user", content: "hi" },
+      { role: "assistant", content: expect.stringMatching(/^<think>.+<\/think>$/s) },
+      { role: "user", content: "second" }
+    ])
+  })
+
+  it("a closed pipe (| head -c 20) ends the program quietly: no EPIPE stack, exit 0", async () => {
+    const slow = await startSimulator({ chunkDelayMs: 20 })
+    try {
+      const child = spawn(tsx, [cli, "complete", "Once upon a time", "--max-tokens", "150"], {
+        cwd: root,
+        env: { ...process.env, NOVELAI_API_KEY: slow.apiKey, NOVELAI_BASE_URL: slow.url },
+        stdio: ["ignore", "pipe", "pipe"]
+      })
+      let stderr = ""
+      child.stderr.on("data", (data: Buffer) => {
+        stderr += data.toString()
+      })
+      // The reader goes away after the first piece, as head does, while the reply goes on.
+      child.stdout.once("data", () => child.stdout.destroy())
+      const code = await new Promise<number | null>((resolve) => child.on("exit", resolve))
+      expect(stderr).toBe("")
+      expect(code).toBe(0)
+      // It stopped there: the generation was cut, not streamed to its end.
+      expect(slow.requests[0]!.clientClosedEarly).toBe(true)
+    } finally {
+      await slow.close()
+    }
+  })
+
   it("the built bin runs from a project holding only what npm installs (its own libraries bundled)", () => {
     const consumer = makeConsumer({}, INSTALLED_BY_NPM)
     try {
@@ -176,6 +237,63 @@ describe("the non-interactive commands", () => {
     } finally {
       consumer.remove()
     }
+  })
+})
+
+describe("the simulator's command (effect-novelai-simulator)", () => {
+  const simulator = join(root, "src/bin/simulator.ts")
+  const runSimulator = (args: ReadonlyArray<string>) =>
+    new Promise<Run>((resolve) =>
+      execFile(tsx, [simulator, ...args], { cwd: root, timeout: 30_000 }, (error, stdout, stderr) =>
+        resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr })
+      )
+    )
+
+  it("--help prints its usage, exit 0; a wrong option is one line and exit status 2, no stack", async () => {
+    const [help, wrong] = await Promise.all([runSimulator(["--help"]), runSimulator(["--bogus"])])
+    expect(help.code).toBe(0)
+    expect(help.stdout).toMatch(/^Usage: effect-novelai-simulator \[options\]\n/)
+    expect(help.stdout).toContain("--well-behaved")
+    expect(help.stderr).toBe("")
+    expect(wrong).toMatchObject({
+      code: 2,
+      stdout: "",
+      stderr: "effect-novelai-simulator: Unknown option '--bogus' (--help lists the options)\n"
+    })
+  })
+
+  it("its banner suggests a command a user's project has (npx effect-novelai chat), not npm start", async () => {
+    const child = spawn(tsx, [simulator, "--port", "0"], { cwd: root, stdio: ["ignore", "pipe", "pipe"] })
+    try {
+      let banner = ""
+      await new Promise<void>((resolve, reject) => {
+        child.stdout.on("data", (data: Buffer) => {
+          banner += data.toString()
+          if (/Try: .*\n/.test(banner)) resolve()
+        })
+        child.on("exit", (code) => reject(new Error(`the simulator exited (${code}) before its banner`)))
+      })
+      expect(banner).toMatch(
+        /Try: NOVELAI_API_KEY=pst-simulator NOVELAI_BASE_URL=http:\/\/127\.0\.0\.1:\d+ npx effect-novelai chat\n/
+      )
+      expect(banner).not.toContain("npm start")
+    } finally {
+      child.kill("SIGTERM")
+    }
+  })
+
+  it("the first Erato request loads the tokenizer only when it has token-id stop sequences", async () => {
+    // In a process of its own, where a loader hook marks the package when it loads: no timing.
+    const probe = await new Promise<Run>((resolve) =>
+      execFile(
+        tsx,
+        [join(root, "test/cli/fixtures/tokenizer-probe.ts")],
+        { cwd: root, timeout: 30_000 },
+        (error, stdout, stderr) => resolve({ code: error ? 1 : 0, stdout, stderr })
+      )
+    )
+    expect(probe.stderr).toBe("")
+    expect(JSON.parse(probe.stdout)).toEqual({ plain: 200, before: false, withStops: 200, after: true })
   })
 })
 
@@ -239,6 +357,33 @@ describe.skipIf(!hasTmux && !required)("the interactive chat in a real terminal 
       await t.waitFor("the program's exit", (s) => s.includes("EXITED 0"))
     } finally {
       t.close()
+    }
+  }, 60_000)
+
+  it("a line typed during a reply is not echoed into it, and is sent when the reply ends", async () => {
+    const slow = await startSimulator({ chunkDelayMs: 30 })
+    const t = terminal(
+      "ahead",
+      `NOVELAI_API_KEY=${slow.apiKey} NOVELAI_BASE_URL=${slow.url} ${JSON.stringify(tsx)} ${JSON.stringify(cli)} chat --max-tokens 40`
+    )
+    try {
+      await t.waitFor("the greeting", (s) => s.includes("/help for commands"))
+      t.keys("Tell me a story", "Enter")
+      await t.waitFor("a streamed reply", (s) => /> Tell me a story\n\w+( \S+){3,}/.test(s))
+      t.keys("And then", "Enter")
+      const screen = await t.waitFor("the second reply", (s) => (s.match(/tokens\/s\)/g) ?? []).length === 2)
+      // Shown at its own prompt after the first reply, not in the middle of it.
+      expect(screen).toMatch(/tokens\/s\)\n> And then\n\w/)
+      expect(screen.match(/And then/g)).toHaveLength(1)
+      const second = slow.requests.filter((r) => r.status === 200)[1]!.body as {
+        messages: Array<{ role: string; content: string }>
+      }
+      expect(second.messages.map((m) => m.content)[2]).toBe("And then")
+      t.keys("C-d")
+      await t.waitFor("the program's exit", (s) => s.includes("EXITED 0"))
+    } finally {
+      t.close()
+      await slow.close()
     }
   }, 60_000)
 

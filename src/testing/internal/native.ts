@@ -3,7 +3,8 @@
  * (`event: newToken` frames, the last token `final: true`), with NovelAI's tier caps on
  * `max_length` and on the context as 400s, a GLM model refused with 403, and the key's generation
  * lock shared with `/oa/v1`. Parameters are checked with the client's own schema; Erato's stop
- * sequences (token ids) are read back to text with Llama 3's tokenizer and end the text after them.
+ * sequences (token ids) are read back to text with Llama 3's tokenizer, loaded only when a request
+ * has such stop sequences, and end the text after them.
  */
 import * as Either from "effect/Either"
 import * as Schema from "effect/Schema"
@@ -25,7 +26,10 @@ const CONTEXT: Readonly<Record<Tier, number>> = { free: 4096, tablet: 4096, scro
 type Decoder = { readonly decode: (ids: ReadonlyArray<number>) => string }
 let llama3: Promise<Decoder | undefined> | undefined
 
-/** Llama 3's decoder, when the optional package is there (else stop sequences are not honoured). */
+/**
+ * Llama 3's decoder, loaded on the first request that needs it, when the optional package is there
+ * (else token-id stop sequences are not honoured).
+ */
 const erato = (): Promise<Decoder | undefined> => {
   llama3 ??= Promise.resolve(loadLlama3?.())
     .then((module) => (module as { default?: Decoder } | undefined)?.default)
@@ -120,7 +124,12 @@ export const handleNative = async (routes: Routes, ex: Exchange, stream: boolean
   const forcedHeader = Number(ex.req.headers["x-simulator-tokens"])
   const forced = Number.isInteger(forcedHeader) && forcedHeader > 0 ? forcedHeader : undefined
   const generation = generate({ input, seed: 0, maxTokens: maxLength, stop: undefined, forced })
-  const decoder = model === "llama-3-erato-v1" ? await erato() : undefined
+  // Only token-id stop sequences need Erato's tokenizer: 3 MB that take seconds to load and block the
+  // process meanwhile (a client sharing it would time out), so only a request that has them loads it.
+  const decoder =
+    model === "llama-3-erato-v1" && (params.stopSequences ?? []).some((s) => typeof s !== "string")
+      ? await erato()
+      : undefined
   const stops = (params.stopSequences ?? [])
     .map((s) => (typeof s === "string" ? s : decoder?.decode(s)))
     .filter((s): s is string => s !== undefined && s !== "")

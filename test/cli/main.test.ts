@@ -1,0 +1,251 @@
+/**
+ * The command line run in this process (`run(argv)`, as the bin runs it) against loopback servers:
+ * what reaches stdout and stderr, and the exit status. Hostile servers (escape sequences, errors on
+ * several lines, no answer at all), wrong arguments, defects.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
+import * as Http from "node:http"
+import type { AddressInfo } from "node:net"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import * as NodeFileSystem from "@effect/platform-node-shared/NodeFileSystem"
+import * as NodePath from "@effect/platform-node-shared/NodePath"
+import * as NodeTerminal from "@effect/platform-node-shared/NodeTerminal"
+import { Effect, Layer, Stream } from "effect"
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest"
+import { replyMessage } from "../../src/cli/chat.js"
+import { report, run } from "../../src/cli/main.js"
+import { show } from "../../src/cli/reply.js"
+
+interface Ran {
+  readonly code: number
+  readonly stdout: string
+  readonly stderr: string
+}
+
+let stdout = ""
+let stderr = ""
+beforeEach(() => {
+  stdout = ""
+  stderr = ""
+  vi.spyOn(process.stdout, "write").mockImplementation((chunk) => {
+    stdout += String(chunk)
+    return true
+  })
+  vi.spyOn(process.stderr, "write").mockImplementation((chunk) => {
+    stderr += String(chunk)
+    return true
+  })
+  // @effect/cli writes the help with console.log.
+  vi.spyOn(console, "log").mockImplementation((...args) => {
+    stdout += `${args.join(" ")}\n`
+  })
+})
+afterEach(() => {
+  vi.restoreAllMocks()
+  process.exitCode = undefined
+})
+
+const platform = Layer.mergeAll(NodeFileSystem.layer, NodePath.layer, NodeTerminal.layer)
+
+/** The program as the bin runs it, its output and exit status. */
+const cli = async (...args: Array<string>): Promise<Ran> => {
+  process.exitCode = undefined
+  stdout = ""
+  stderr = ""
+  await Effect.runPromise(run(["node", "effect-novelai", ...args]).pipe(Effect.provide(platform)))
+  const code = Number(process.exitCode ?? 0)
+  process.exitCode = undefined
+  return { code, stdout, stderr }
+}
+
+const chunk = (content: string | undefined, finish: string | null = null) =>
+  `data: ${JSON.stringify({
+    id: "c1",
+    object: "chat.completion.chunk",
+    created: 1,
+    model: "glm-4-6",
+    choices: [{ index: 0, delta: content === undefined ? {} : { content }, finish_reason: finish }]
+  })}\n\n`
+
+const TITLE = "\x1b]0;pwned title\x07"
+const ALT_SCREEN = "\x1b[?1049h"
+
+/** A server that says what no terminal should see: escape sequences, NUL, multi-line errors. */
+const hostile = Http.createServer((req, res) => {
+  if (req.url === "/oa/v1/models") {
+    res.writeHead(200, { "content-type": "application/json" })
+    res.end(
+      JSON.stringify({
+        object: "list",
+        data: [`glm\x00-4-6${TITLE}`, `glm-4-5\x1b[2J`].map((id) => ({ id, object: "model", created: 1 }))
+      })
+    )
+    return
+  }
+  if (req.url === "/oa/v1/chat/completions") {
+    res.writeHead(200, { "content-type": "text/event-stream" })
+    // The title sequence split over two deltas: neither half may reach the terminal.
+    res.end(
+      chunk(`Hello${TITLE.slice(0, 5)}`) +
+        chunk(`${TITLE.slice(5)}${ALT_SCREEN} world`) +
+        chunk(undefined, "stop") +
+        "data: [DONE]\n\n"
+    )
+    return
+  }
+  res.writeHead(400, { "content-type": "application/json" })
+  res.end(JSON.stringify({ error: { message: `bad request:\n  prompt is wrong${ALT_SCREEN}\nsee docs` } }))
+})
+/** A server that accepts connections and never answers. */
+const silent = Http.createServer(() => {})
+
+let hostileUrl = ""
+let silentUrl = ""
+let dir = ""
+let keyFile = ""
+const listen = (server: Http.Server) =>
+  new Promise<string>((resolve) =>
+    server.listen(0, "127.0.0.1", () => resolve(`http://127.0.0.1:${(server.address() as AddressInfo).port}`))
+  )
+beforeAll(async () => {
+  hostileUrl = await listen(hostile)
+  silentUrl = await listen(silent)
+  dir = mkdtempSync(join(tmpdir(), "effect-novelai-cli-"))
+  keyFile = join(dir, "key")
+  writeFileSync(keyFile, "pst-test-key-0123456789\n")
+})
+afterAll(() => {
+  for (const server of [hostile, silent]) {
+    server.closeAllConnections()
+    server.close()
+  }
+  rmSync(dir, { recursive: true, force: true })
+})
+
+/** Whether a text could do anything to a terminal but print. */
+const inert = (text: string) =>
+  [...text].every((char) => {
+    const code = char.codePointAt(0) ?? 0
+    return code === 0x0a || code === 0x09 || (code >= 0x20 && code !== 0x7f && !(code >= 0x80 && code < 0xa0))
+  })
+
+describe("what the server says is cleaned before it is shown", () => {
+  it("model ids with NUL, OSC and CSI are printed without them", async () => {
+    const result = await cli("models", "--base-url", hostileUrl, "--api-key-file", keyFile)
+    expect(result).toMatchObject({ code: 0, stdout: "glm-4-6\nglm-4-5\n", stderr: "" })
+  })
+
+  it("a reply's title and alternate-screen sequences (split over two deltas) never reach the terminal", async () => {
+    const result = await cli("chat", "--once", "hi", "--base-url", hostileUrl, "--api-key-file", keyFile)
+    expect(result).toMatchObject({ code: 0, stdout: "Hello world\n", stderr: "" })
+  })
+
+  it("an error message on several lines, with an escape in it, is one plain line on stderr", async () => {
+    const result = await cli("complete", "story", "--base-url", hostileUrl, "--api-key-file", keyFile)
+    expect(result.code).toBe(1)
+    expect(result.stderr).toMatch(
+      /^effect-novelai: InvalidRequestError: .*bad request: prompt is wrong see docs\n$/
+    )
+    expect(inert(result.stderr.slice(0, -1))).toBe(true)
+  })
+})
+
+describe("--timeout", () => {
+  it("a server that never answers is given up at the deadline (each attempt), not after 10 minutes", async () => {
+    const started = performance.now()
+    const result = await cli(
+      "models",
+      "--timeout",
+      "50ms",
+      "--base-url",
+      silentUrl,
+      "--api-key-file",
+      keyFile
+    )
+    expect(result.code).toBe(1)
+    expect(result.stderr).toMatch(/^effect-novelai: TimeoutError: .+\n$/)
+    // Three attempts of 50 ms and two backoffs, well under the 20 s the test may take.
+    expect(performance.now() - started).toBeLessThan(15_000)
+  })
+
+  it("a duration that is not one is refused before anything starts, exit status 2", async () => {
+    const result = await cli("models", "--timeout", "soon", "--offline")
+    expect(result.code).toBe(2)
+    expect(result.stderr).toMatch(
+      /^effect-novelai: --timeout must be a positive duration .*\(got "soon"\)\n$/
+    )
+  })
+})
+
+describe("the arguments are checked before anything starts", () => {
+  it("complete with a value out of range is exit status 2, the simulator never started", async () => {
+    const result = await cli("complete", "story", "--temperature", "5", "--offline")
+    expect(result).toEqual({
+      code: 2,
+      stdout: "",
+      stderr: "effect-novelai: temperature must be a number from 0 to 2 (got 5)\n"
+    })
+  })
+
+  it("@effect/cli's own messages carry the prefix, on one line with no blank one", async () => {
+    expect(await cli("models", "--wat")).toEqual({
+      code: 2,
+      stdout: "",
+      stderr: "effect-novelai: Received unknown argument: '--wat'\n"
+    })
+  })
+
+  it("chat --once without a value says what is missing", async () => {
+    expect((await cli("chat", "--once")).stderr).toBe(
+      "effect-novelai: --once needs a value: the message to send, or - to read it from stdin\n"
+    )
+    expect(await cli("complete", "story", "--temperature")).toMatchObject({
+      code: 2,
+      stderr: "effect-novelai: --temperature needs a value (effect-novelai complete --help says which)\n"
+    })
+  })
+
+  it("a native model (the chat talks to /oa/v1) is refused with what to use instead", async () => {
+    const result = await cli("chat", "-m", "kayra-v1", "--once", "hi", "--offline")
+    expect(result.code).toBe(2)
+    expect(result.stdout).toBe("")
+    expect(result.stderr).toMatch(
+      /^effect-novelai: kayra-v1 is a model of NovelAI's native text API.*glm-4-6/
+    )
+  })
+
+  it("the help documents --timeout and its default", async () => {
+    const result = await cli("models", "--help")
+    expect(result.stdout).toMatch(/--timeout/)
+    expect(result.stdout).toMatch(/default 30 seconds/)
+  })
+})
+
+describe("a defect", () => {
+  it("is one effect-novelai line on stderr and exit status 1, never silence", async () => {
+    await Effect.runPromise(report(Effect.die(new TypeError("boom\n    at somewhere"))))
+    expect(stderr).toBe("effect-novelai: unexpected error, please report it: TypeError: boom at somewhere\n")
+    expect(process.exitCode).toBe(1)
+  })
+})
+
+describe("thinking", () => {
+  const pieces = (...list: Array<{ reasoning?: string; content?: string }>) => Stream.fromIterable(list)
+
+  it("without colours (NO_COLOR, or not a terminal) it is marked, so that it does not read as the answer", async () => {
+    await Effect.runPromise(
+      show(pieces({ reasoning: "The user" }, { reasoning: " says hi." }, { content: "\n\nHello!" }), {
+        showThinking: true
+      })
+    )
+    expect(stdout).toBe("[thinking] The user says hi. [/thinking]\n\nHello!\n")
+  })
+
+  it("a reply cut inside its thinking closes the mark, and stays in the conversation", async () => {
+    const reply = await Effect.runPromise(show(pieces({ reasoning: "Let me think" }), { showThinking: true }))
+    expect(stdout).toBe("[thinking] Let me think [/thinking]\n")
+    expect(replyMessage(reply)).toEqual({ role: "assistant", content: "<think>Let me think</think>" })
+    expect(replyMessage({ content: "", reasoning: "" })).toBeUndefined()
+  })
+})
