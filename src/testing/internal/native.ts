@@ -119,6 +119,19 @@ export const handleNative = async (routes: Routes, ex: Exchange, stream: boolean
     )
   }
   if (!routes.locks.acquire(ex.key)) return ex.fail(429, "concurrent generation is locked")
+  // The lock is freed once, whatever happens from here (a failed tokenizer load, a crash: the
+  // server's 500 closes the response), at once when finished, else when it would have finished.
+  const started = performance.now()
+  let generationMs = 0
+  let released = false
+  const release = (finished: boolean) => {
+    if (released) return
+    released = true
+    const left =
+      finished || !routes.quirks.lockOutlivesCancel ? 0 : generationMs - (performance.now() - started)
+    routes.locks.release(ex.key, Math.max(0, left))
+  }
+  res.once("close", () => release(res.writableFinished))
 
   // The text: the simulator's story, cut after the first stop sequence (once `min_length` tokens are out).
   const forcedHeader = Number(ex.req.headers["x-simulator-tokens"])
@@ -144,17 +157,7 @@ export const handleNative = async (routes: Routes, ex: Exchange, stream: boolean
   }
   const numLogprobs = params.numLogprobs
 
-  const generationMs = tokens.length * routes.chunkDelayMs
-  const started = performance.now()
-  let released = false
-  const release = (finished: boolean) => {
-    if (released) return
-    released = true
-    const left =
-      finished || !routes.quirks.lockOutlivesCancel ? 0 : generationMs - (performance.now() - started)
-    routes.locks.release(ex.key, Math.max(0, left))
-  }
-  res.once("close", () => release(res.writableFinished))
+  generationMs = tokens.length * routes.chunkDelayMs
 
   if (!stream) {
     if (generationMs > 0) await routes.timers.sleep(generationMs)
