@@ -31,7 +31,7 @@ describe.each([
   ["as NovelAI does", true],
   ["well-behaved", false]
 ] as const)("against the simulator %s", (_, quirks) => {
-  it.live("1. chatCompletion gives the model's reply; collectStream: false gives the server's answer", () =>
+  it.live("chatCompletion gives the model's reply; collectStream: false gives the server's answer", () =>
     withSimulator({ quirks }, {}, (sim) =>
       Effect.gen(function* () {
         const reply = yield* OpenAI.chatCompletion(hi)
@@ -57,8 +57,8 @@ describe.each([
     )
   )
 
-  it.live("2. one generation at a time by default, and the lock of a cancelled one waited out", () =>
-    withSimulator({ quirks, chunkDelayMs: 10 }, { headers: { "x-simulator-tokens": "40" } }, (sim) =>
+  it.live("one generation at a time by default, and the lock of a cancelled one waited out", () =>
+    withSimulator({ quirks, chunkDelayMs: 10 }, { headers: { "x-simulator-tokens": "20" } }, (sim) =>
       Effect.gen(function* () {
         // Three at once from one client: queued, so the server never refuses one.
         const replies = yield* Effect.all(
@@ -67,7 +67,7 @@ describe.each([
         )
         expect(replies).toHaveLength(3)
         expect(sim.requests.map((r) => r.status)).toEqual([200, 200, 200])
-        // A stream given up after three chunks; its generation would run for 400 ms.
+        // A stream given up after three chunks; its generation would run for 200 ms.
         yield* OpenAI.chatCompletionStream(hi).pipe(Stream.take(3), Stream.runDrain)
         if (quirks) {
           // NovelAI keeps the lock: the next call meets a 429 and waits it out.
@@ -82,7 +82,7 @@ describe.each([
     )
   )
 
-  it.live("3. text parts are sent as one string; an image is refused before anything is sent", () =>
+  it.live("text parts are sent as one string; an image is refused before anything is sent", () =>
     withSimulator({ quirks }, {}, (sim) =>
       Effect.gen(function* () {
         const reply = yield* OpenAI.chatCompletion({
@@ -120,7 +120,7 @@ describe.each([
   )
 
   it.live(
-    "4. the documented parameters go out in snake_case; matched_stop, stop_reason and logprobs come back",
+    "the documented parameters go out in snake_case; matched_stop, stop_reason and logprobs come back",
     () =>
       withSimulator({ quirks }, {}, (sim) =>
         Effect.gen(function* () {
@@ -168,7 +168,7 @@ describe.each([
       )
   )
 
-  it.live("5. thinking: the answer apart from the thinking, streamed or whole, asked for or not", () =>
+  it.live("thinking: the answer apart from the thinking, streamed or whole, asked for or not", () =>
     withSimulator({ quirks }, {}, (sim) =>
       Effect.gen(function* () {
         const thinking = { ...hi, enableThinking: true, maxTokens: 40 }
@@ -222,7 +222,7 @@ describe.each([
     )
   )
 
-  it.live("6. the model list is the account's; xialong-v1 is for Opus; a free key may not generate", () =>
+  it.live("the model list is the account's; xialong-v1 is for Opus; a free key may not generate", () =>
     withSimulator(
       {
         quirks,
@@ -260,7 +260,7 @@ describe.each([
     )
   )
 
-  it.live("7. an error answering a stream carries the server's message, SSE-framed or not", () =>
+  it.live("an error answering a stream carries the server's message, SSE-framed or not", () =>
     withSimulator({ quirks }, { maxRetries: 0, lockWait: 0 }, (sim) =>
       Effect.gen(function* () {
         const framed = yield* raw(sim, "/oa/v1/chat/completions", { ...hi, model: "nope", stream: true })
@@ -282,49 +282,47 @@ describe.each([
     )
   )
 
-  it.live(
-    "8. CORS: any origin, and only Authorization and Content-Type; a browser client sends no other",
-    () =>
-      Effect.gen(function* () {
-        const sim = yield* Effect.acquireRelease(
-          Effect.promise(() => startSimulator({ quirks })),
-          (sim) => Effect.promise(() => sim.close())
+  it.live("CORS: any origin, and only Authorization and Content-Type; a browser client sends no other", () =>
+    Effect.gen(function* () {
+      const sim = yield* Effect.acquireRelease(
+        Effect.promise(() => startSimulator({ quirks })),
+        (sim) => Effect.promise(() => sim.close())
+      )
+      const preflight = (headers: string) =>
+        Effect.promise(() =>
+          fetch(`${sim.url}/oa/v1/chat/completions`, {
+            method: "OPTIONS",
+            headers: {
+              origin: "https://app.example",
+              "access-control-request-method": "POST",
+              "access-control-request-headers": headers
+            }
+          }).then((r) => ({ status: r.status, origin: r.headers.get("access-control-allow-origin") }))
         )
-        const preflight = (headers: string) =>
-          Effect.promise(() =>
-            fetch(`${sim.url}/oa/v1/chat/completions`, {
-              method: "OPTIONS",
-              headers: {
-                origin: "https://app.example",
-                "access-control-request-method": "POST",
-                "access-control-request-headers": headers
-              }
-            }).then((r) => ({ status: r.status, origin: r.headers.get("access-control-allow-origin") }))
-          )
-        expect(yield* preflight("authorization,content-type")).toEqual({ status: 204, origin: "*" })
-        expect((yield* preflight("authorization,content-type,user-agent")).status).toBe(quirks ? 403 : 204)
+      expect(yield* preflight("authorization,content-type")).toEqual({ status: 204, origin: "*" })
+      expect((yield* preflight("authorization,content-type,user-agent")).status).toBe(quirks ? 403 : 204)
 
-        // A page's fetch of its own, for the headers any fetch sends.
-        yield* raw(sim, "/oa/v1/internal/token-count", { model: "glm-4-6", prompt: "x" })
-        const baseline = sim.requests.at(-1)!.headers
-        // The client built in a (pretend) page, then the same on a server.
-        vi.stubGlobal("document", {})
-        const inPage = NovelAIClient.layer({ apiKey: sim.apiKey, baseUrl: sim.url }).pipe(
-          Layer.provide(FetchHttpClient.layer)
-        )
-        yield* OpenAI.tokenCount({ prompt: "x" }).pipe(Effect.provide(inPage))
-        const page = sim.requests.at(-1)!.headers
-        vi.unstubAllGlobals()
-        expect(Object.keys(page).sort()).toEqual(Object.keys(baseline).sort())
-        expect(page["user-agent"]).toBe(baseline["user-agent"])
-        yield* OpenAI.tokenCount({ prompt: "x" }).pipe(
-          Effect.provide(
-            NovelAIClient.layer({ apiKey: sim.apiKey, baseUrl: sim.url }).pipe(
-              Layer.provide(FetchHttpClient.layer)
-            )
+      // A page's fetch of its own, for the headers any fetch sends.
+      yield* raw(sim, "/oa/v1/internal/token-count", { model: "glm-4-6", prompt: "x" })
+      const baseline = sim.requests.at(-1)!.headers
+      // The client built in a (pretend) page, then the same on a server.
+      vi.stubGlobal("document", {})
+      const inPage = NovelAIClient.layer({ apiKey: sim.apiKey, baseUrl: sim.url }).pipe(
+        Layer.provide(FetchHttpClient.layer)
+      )
+      yield* OpenAI.tokenCount({ prompt: "x" }).pipe(Effect.provide(inPage))
+      const page = sim.requests.at(-1)!.headers
+      vi.unstubAllGlobals()
+      expect(Object.keys(page).sort()).toEqual(Object.keys(baseline).sort())
+      expect(page["user-agent"]).toBe(baseline["user-agent"])
+      yield* OpenAI.tokenCount({ prompt: "x" }).pipe(
+        Effect.provide(
+          NovelAIClient.layer({ apiKey: sim.apiKey, baseUrl: sim.url }).pipe(
+            Layer.provide(FetchHttpClient.layer)
           )
         )
-        expect(sim.requests.at(-1)!.headers["user-agent"]).toMatch(/^effect-novelai\//)
-      }).pipe(Effect.scoped)
+      )
+      expect(sim.requests.at(-1)!.headers["user-agent"]).toMatch(/^effect-novelai\//)
+    }).pipe(Effect.scoped)
   )
 })
