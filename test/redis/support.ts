@@ -1,7 +1,8 @@
 /**
  * A real `redis-server` for the Redis gate's tests: one per test file, on a free loopback port, no
  * persistence, killed when the file ends. Absent (not installed), the tests say so and skip; CI
- * installs it (`.ci/run`), and `REQUIRE_RUNTIMES=1` turns the skip into a failure.
+ * installs it (`.ci/run`) and sets `REQUIRE_REDIS=1` (or `REQUIRE_RUNTIMES=1` for the programs),
+ * which turns the skip into a failure.
  */
 import { type ChildProcess, execFileSync, spawn } from "node:child_process"
 import { createServer } from "node:net"
@@ -21,8 +22,9 @@ export const redisServer: string | undefined = which("redis-server")
 export const skipReason =
   "redis-server is not installed (apt-get install redis-server; .ci/run installs it): the Redis gate's tests are skipped"
 
-if (redisServer === undefined && process.env.REQUIRE_RUNTIMES === "1") {
-  throw new Error(skipReason.replace("are skipped", "cannot run, and REQUIRE_RUNTIMES=1"))
+const required = process.env.REQUIRE_REDIS === "1" || process.env.REQUIRE_RUNTIMES === "1"
+if (redisServer === undefined && required) {
+  throw new Error(skipReason.replace("are skipped", "cannot run (REQUIRE_REDIS=1)"))
 }
 if (redisServer === undefined) console.warn(skipReason)
 
