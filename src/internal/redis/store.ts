@@ -76,15 +76,35 @@ export const makeStore = (options: Resolved): Store => {
   )
 
   return {
+    // A timer of its own rather than Effect.timeout, which forks a fiber per command: this is on
+    // every generation's path.
     run: (script, keys, args) =>
-      Effect.tryPromise({
-        try: () => evaluate(script, keys, args),
-        catch: (cause) =>
-          gateError(
-            `the Redis generation gate could not reach Redis (${describe(cause)}); nothing was sent`,
-            cause
-          )
-      }).pipe(Effect.timeoutFail({ duration: options.operationMillis, onTimeout: () => timeoutError })),
+      Effect.async<unknown, GenerationGateError>((resume) => {
+        let settled = false
+        const settle = (effect: Effect.Effect<unknown, GenerationGateError>) => {
+          if (settled) return
+          settled = true
+          clearTimeout(timer)
+          resume(effect)
+        }
+        const timer = setTimeout(() => settle(Effect.fail(timeoutError)), options.operationMillis)
+        evaluate(script, keys, args).then(
+          (reply) => settle(Effect.succeed(reply)),
+          (cause: unknown) =>
+            settle(
+              Effect.fail(
+                gateError(
+                  `the Redis generation gate could not reach Redis (${describe(cause)}); nothing was sent`,
+                  cause
+                )
+              )
+            )
+        )
+        return Effect.sync(() => {
+          settled = true
+          clearTimeout(timer)
+        })
+      }),
     listen: (channels, onMessage) => {
       if (closed) return
       const fresh = channels.filter((channel) => !listening.has(channel))
