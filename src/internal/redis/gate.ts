@@ -153,7 +153,8 @@ export const make = (options: Resolved, store: Store = makeStore(options)): Gene
           released = true
           const hold = outcome === "interrupted" ? holdMillis : 0
           return Fiber.interrupt(renewal).pipe(
-            Effect.zipRight(closed && hold === 0 ? Effect.void : leave(slot, ticket, hold)),
+            // Closed: its connection is gone; the slot ends with its lease.
+            Effect.zipRight(closed ? Effect.void : leave(slot, ticket, hold)),
             Effect.catchAll((error) =>
               Effect.logWarning(
                 `RedisGenerationGate: a slot could not be given back (${error.message}); it frees itself when its lease ends`
