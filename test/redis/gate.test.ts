@@ -9,6 +9,7 @@ import { Deferred, Effect, Exit, Fiber, Redacted } from "effect"
 import { ConfigurationError, Errors } from "effect-novelai"
 import { Redis } from "ioredis"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { ENTER } from "../../src/internal/redis/scripts.js"
 import { RedisGenerationGate } from "../../src/redis.js"
 import { eventually, type RedisServer, redisServer, startRedis } from "./support.js"
 
@@ -87,6 +88,53 @@ describe.skipIf(redisServer === undefined)("the Redis generation gate", () => {
     await Effect.runPromise(first.release("done"))
     await Promise.all(waits)
     expect(order).toEqual([0, 1, 2])
+  })
+
+  it("a slot given back goes to the next waiter at once, told through Redis, not at its next poll", async () => {
+    const key = `test:${++n}`
+    // With a 30 s lease a waiter polls every 10 s: a handoff within a second was a message.
+    const a = gate({ key, lease: "30 seconds" })
+    const b = gate({ key, lease: "30 seconds" })
+    const first = await Effect.runPromise(a.acquire("text"))
+    const waiting = Effect.runPromise(b.acquire("text"))
+    await eventually("b queued", async () => (await queued(key)) === 1)
+    // The subscription is made with the first wait: wait until Redis has it.
+    await eventually("b subscribed", async () => {
+      const [, count] = (await redis.admin.pubsub("NUMSUB", `${key}:text:free`)) as [string, number]
+      return count >= 1
+    })
+    const releasedAt = Date.now()
+    await Effect.runPromise(first.release("done"))
+    const second = await waiting
+    expect(Date.now() - releasedAt).toBeLessThan(1_000)
+    await Effect.runPromise(second.release("done"))
+  })
+
+  it("a waiter that stops looking (its process died) leaves the queue after a lease, and the next one goes on", async () => {
+    const key = `test:${++n}`
+    const a = gate({ key, lease: 600 })
+    const c = gate({ key, lease: 600 })
+    const first = await Effect.runPromise(a.acquire("text"))
+    // A ticket queued as a waiter would queue it, which then never looks again.
+    await redis.admin.eval(
+      ENTER,
+      4,
+      `${key}:text:queue`,
+      `${key}:text:alive`,
+      `${key}:text:held`,
+      `${key}:text:seq`,
+      "dead",
+      1,
+      600,
+      600,
+      60_000
+    )
+    const waiting = Effect.runPromise(c.acquire("text"))
+    await eventually("c queued behind the dead one", async () => (await queued(key)) === 2)
+    await Effect.runPromise(first.release("done"))
+    const lease = await waiting
+    expect(await redis.admin.zscore(`${key}:text:queue`, "dead")).toBeNull()
+    await Effect.runPromise(lease.release("done"))
   })
 
   it("within one gate, generations beyond its concurrency wait in the process, not in Redis", async () => {
@@ -178,6 +226,8 @@ describe.skipIf(redisServer === undefined)("the Redis generation gate", () => {
     const waiting = Effect.runPromise(Effect.flip(b.acquire("text")))
     await eventually("b queued", async () => (await queued(key)) === 1)
     await b.close()
+    // Its ticket left the queue with it.
+    expect(await queued(key)).toBe(0)
     const error = await waiting
     expect(error).toBeInstanceOf(Errors.GenerationGateError)
     expect(error.message).toMatch(/closed/)

@@ -44,6 +44,8 @@ export const make = (options: Resolved, store: Store = makeStore(options)): Gene
     image: Effect.unsafeMakeSemaphore(concurrency)
   }
   const waiters: Record<GenerationSlot, Set<Waiter>> = { text: new Set(), image: new Set() }
+  // The tickets in the queues now, so that closing the gate takes them out.
+  const queued = new Map<string, GenerationSlot>()
   const slotOfChannel = new Map(SLOTS.map((slot) => [keys[slot].channel, slot]))
   // The renewals run in the gate's scope: closing the gate ends them.
   const scope = Effect.runSync(Scope.make())
@@ -103,10 +105,12 @@ export const make = (options: Resolved, store: Store = makeStore(options)): Gene
     })
     return Effect.suspend(() => {
       waiters[slot].add(waiter)
+      queued.set(ticket, slot)
       return Effect.ensuring(
         look,
         Effect.sync(() => {
           waiters[slot].delete(waiter)
+          queued.delete(ticket)
         })
       )
     })
@@ -225,7 +229,10 @@ export const make = (options: Resolved, store: Store = makeStore(options)): Gene
     close: async () => {
       if (closed) return
       closed = true
+      // The waiters fail; their tickets leave the queues before the connection ends.
+      const leaving = [...queued].map(([ticket, slot]) => Effect.ignore(leave(slot, ticket, 0)))
       for (const slot of SLOTS) wake(slot)
+      await Effect.runPromise(Effect.all(leaving, { concurrency: "unbounded", discard: true }))
       // Leases held now stop being renewed and end with their lease: a generation still running
       // keeps its slot that long.
       await Effect.runPromise(Scope.close(scope, Exit.void))
