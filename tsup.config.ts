@@ -18,6 +18,8 @@ const library = defineConfig({
     index: "src/index.ts",
     testing: "src/testing/index.ts",
     ai: "src/ai/index.ts",
+    // The Redis generation gate: its own entry, so only its users need the optional peer ioredis.
+    redis: "src/redis.ts",
     // The facade's default transport, one file per runtime (package.json "imports": #default-http).
     "default-http": "src/internal/core/defaultHttp.ts",
     "default-http.node": "src/internal/core/defaultHttp.node.ts",
@@ -40,7 +42,7 @@ const library = defineConfig({
   treeshake: true,
   // effect and @effect/* are peers: the app's single copy must be used, never a bundled one.
   // `#default-http` stays an import, resolved per runtime by the package's "imports" conditions.
-  external: [/^effect($|\/)/, /^@effect\//, "eventsource-parser", "llama3-tokenizer-js", /^#/],
+  external: [/^effect($|\/)/, /^@effect\//, "eventsource-parser", "llama3-tokenizer-js", "ioredis", /^#/],
   onSuccess: async () => {
     execFileSync(process.execPath, ["node_modules/typescript/bin/tsc", "-p", "tsconfig.build.json"], {
       stdio: "inherit"

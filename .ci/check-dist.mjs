@@ -28,9 +28,16 @@ const { NovelAILanguageModel } = await import("effect-novelai/ai")
 assert.equal(typeof NovelAILanguageModel.model, "function")
 console.log("ESM import of effect-novelai/ai: ok")
 
+// The Redis gate's entry loads ioredis; making a gate does no I/O, and closing it ends it.
+const { RedisGenerationGate } = await import("effect-novelai/redis")
+const gate = RedisGenerationGate.make({ url: "redis://127.0.0.1:1", key: "check-dist" })
+assert.equal(gate._tag, "effect-novelai/GenerationGate")
+await gate.close()
+console.log("ESM import of effect-novelai/redis: ok")
+
 // Every module the core's entries load, followed through the built files.
 const dist = join(dirname(fileURLToPath(import.meta.url)), "..", "dist")
-const OPTIONAL = /^@effect\/(ai|experimental|rpc)(\/|$)/
+const OPTIONAL = /^(@effect\/(ai|experimental|rpc)|ioredis)(\/|$)/
 for (const entry of ["index.js", "index.cjs", "testing.js", "testing.cjs"]) {
   const seen = new Set()
   const visit = (file) => {
@@ -46,7 +53,7 @@ for (const entry of ["index.js", "index.cjs", "testing.js", "testing.cjs"]) {
   }
   visit(entry)
 }
-console.log("the core's entries load none of @effect/ai, @effect/experimental, @effect/rpc: ok")
+console.log("the core's entries load none of @effect/ai, @effect/experimental, @effect/rpc, ioredis: ok")
 
 // Erato's tokenizer (3 MB) is an optional peer loaded at run time: an app bundled for Node or for
 // the browser never carries it unless the app imports it itself.

@@ -115,6 +115,8 @@ writeFileSync(
         "@effect/rpc": pkg.devDependencies["@effect/rpc"],
         // The optional peer that tokenizes for Erato (docs/native.md passes its loader by hand).
         "llama3-tokenizer-js": pkg.devDependencies["llama3-tokenizer-js"],
+        // The optional peer of effect-novelai/redis, for its example.
+        ioredis: pkg.devDependencies.ioredis,
         "@effect/vitest": pkg.devDependencies["@effect/vitest"],
         vitest: pkg.devDependencies.vitest,
         "@types/node": pkg.devDependencies["@types/node"],

@@ -231,12 +231,16 @@ export const open = <A>(
     const ended = (error: Ended) =>
       endedError(context, error, phase, phase === "idle" ? timeouts.idleTimeout : timeouts.timeout)
 
+    // Whether the server may still be generating when the stream ends: set once its body is read,
+    // cleared when it ends complete. A shared gate keeps the slot a while after such an end.
+    let cut = false
+
     deadline.set(timeouts.timeout)
     const response = yield* race(
       transport,
       deadline,
       Effect.zipRight(
-        transport.gate.enter(exchange.slot, scope),
+        transport.gate.enter(exchange.slot, scope, () => cut),
         Effect.suspend(() => {
           phase = "request"
           return Effect.provideService(transport.http.scoped.execute(exchange.request), Scope.Scope, scope)
@@ -272,6 +276,7 @@ export const open = <A>(
       return once(rewrite === undefined ? [chunk] : [rewrite.map(chunk), ...rewrite.flush()])
     }
     phase = "idle"
+    cut = true
     deadline.pause()
     // The body is read in a scope of its own, closed without waiting: a transport whose body
     // never ends a read, even when cancelled, cannot hold the stream's end either.
@@ -289,7 +294,10 @@ export const open = <A>(
       ended,
       transportError: identity,
       idleTimeout: timeouts.idleTimeout,
-      finished: summarise,
+      finished: (complete) => {
+        if (complete) cut = false
+        summarise()
+      },
       endAt,
       timedOut: () => timeoutError(context, "body", timeouts.timeout),
       limit: collecting ? exchange.limit : undefined,
@@ -350,8 +358,8 @@ const decodeEvents = <A, E>(
     readonly ended: (ended: Ended) => Errors.NovelAIError
     readonly transportError: (error: E) => Errors.NovelAIError
     readonly idleTimeout: Duration.Duration
-    /** Called once, when the stream ends. */
-    readonly finished: () => void
+    /** Called once, when the stream ends: complete, or with a failure. */
+    readonly finished: (complete: boolean) => void
     /** When the whole stream must have ended (a collected reply's `timeout`), in the clock's millis. */
     readonly endAt: number | undefined
     /** The failure of a stream that passed `endAt`. */
@@ -377,7 +385,7 @@ const decodeEvents = <A, E>(
   const finish = (outcome: Option.Option<Errors.NovelAIError>) => {
     last = outcome
     deadline.pause()
-    on.finished()
+    on.finished(Option.isNone(outcome))
   }
 
   const pull: Effect.Effect<Chunk.Chunk<A>, Option.Option<Errors.NovelAIError>> = Effect.suspend(() => {

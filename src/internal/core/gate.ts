@@ -85,10 +85,16 @@ export interface Gate {
     effect: Effect.Effect<A, E>,
     slot: GenerationSlot | undefined
   ) => Effect.Effect<A, E | GenerationGateError>
-  /** Waits until admitted; the slots are held until `scope` closes (a stream holds them until it ends). */
+  /**
+   * Waits until admitted; the slots are held until `scope` closes (a stream holds them until it
+   * ends). `cut`, asked when it closes: whether the stream stopped before its end while the server
+   * may still be generating (the consumer stopped early, it failed midway), which the lease is told
+   * as `"interrupted"` even when the scope closes successfully.
+   */
   readonly enter: (
     slot: GenerationSlot | undefined,
-    scope: Scope.Scope
+    scope: Scope.Scope,
+    cut?: () => boolean
   ) => Effect.Effect<void, GenerationGateError>
 }
 
@@ -127,13 +133,15 @@ export const make = (options: GateOptions): Effect.Effect<Gate, never, Scope.Sco
           (lease, exit) => lease.release(outcomeOf(exit))
         )
       },
-      enter: (slot, scope) => {
+      enter: (slot, scope, cut) => {
         if (ungated) return Effect.void
         if (slot === undefined) return enterGeneral(scope)
         return Effect.zipRight(
           Effect.uninterruptibleMask((restore) =>
             Effect.flatMap(restore(generations.acquire(slot)), (lease) =>
-              Scope.addFinalizerExit(scope, (exit) => lease.release(outcomeOf(exit)))
+              Scope.addFinalizerExit(scope, (exit) =>
+                lease.release(cut?.() === true ? "interrupted" : outcomeOf(exit))
+              )
             )
           ),
           enterGeneral(scope)
