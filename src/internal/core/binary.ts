@@ -106,8 +106,11 @@ export interface FrameSpec<A> {
   readonly context: ErrorContext
   /** The most bytes one frame (or one SSE event) may have. */
   readonly limit: number
-  /** One frame's object (an SSE event's JSON, its `event_type` from the event's name) into a chunk. */
-  readonly decode: (frame: unknown) => Either.Either<A, Errors.NovelAIError>
+  /**
+   * One frame's object (an SSE event's JSON, its `event_type` from the event's name) into a chunk,
+   * or undefined for a frame that carries none (an event type not known yet).
+   */
+  readonly decode: (frame: unknown) => Either.Either<A | undefined, Errors.NovelAIError>
   readonly observe: (chunk: A, progress: Progress) => void
   /** How many parts (samples) the request asked for: the stream is complete when each finished. */
   readonly parts: number
@@ -294,6 +297,7 @@ export const openFrames = <A>(
           last = Option.some(decoded.left)
           break
         }
+        if (decoded.right === undefined) continue
         progress.received++
         spec.observe(decoded.right, progress)
         out.push(decoded.right)

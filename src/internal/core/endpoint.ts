@@ -160,10 +160,10 @@ export interface FrameStreamEndpoint<P, A, S = Resolved> extends Common<P, S> {
   readonly accept: string
   /** The most bytes one frame may have. */
   readonly limit: number
-  /** One frame's object into a chunk, knowing the body that was sent. */
+  /** One frame's object into a chunk (undefined: none), knowing the body that was sent. */
   readonly decode: (
     name: string
-  ) => (frame: unknown, sent: Record<string, unknown>) => Either.Either<A, Errors.NovelAIError>
+  ) => (frame: unknown, sent: Record<string, unknown>) => Either.Either<A | undefined, Errors.NovelAIError>
   readonly observe: (chunk: A, progress: Progress) => void
   /** How many parts (samples) the sent body asks for: the stream is complete when each finished. */
   readonly parts: (sent: Record<string, unknown>) => number

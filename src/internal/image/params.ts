@@ -351,10 +351,13 @@ export const wireBody = (name: string, input: Wire, seed: number): Either.Either
 /** A seed for a call that gave none: any unsigned 32-bit integer. */
 export const randomSeed: Effect.Effect<number> = Effect.map(Random.next, (r) => Math.floor(r * 4_294_967_296))
 
-/** The wire body of a generation, drawing the seed when none was given. */
+/**
+ * The wire body of a generation, drawing the seed when none was given; `stream`: the stream
+ * format a streamed generation asks for when its parameters name none.
+ */
 export const body =
-  () =>
+  (stream?: "msgpack") =>
   (name: string, input: Wire): Effect.Effect<Wire, InvalidRequestError> =>
     Effect.flatMap(typeof input.seed === "number" ? Effect.succeed(input.seed) : randomSeed, (seed) =>
-      wireBody(name, input, seed)
+      wireBody(name, stream === undefined || input.stream !== undefined ? input : { ...input, stream }, seed)
     )
