@@ -191,6 +191,24 @@ describe("the account's image lock", () => {
     expect(failure(locked)).toMatchObject({ _tag: "RateLimitError", status: 429, generationLock: true })
   })
 
+  it("by default another client waits the lock out (lockWait) and then generates", async () => {
+    const sim = await simulator({ chunkDelayMs: 5 })
+    const program = Effect.gen(function* () {
+      const a = yield* NovelAIClient.make({ apiKey: sim.apiKey, imageBaseUrl: sim.url, maxRetries: 0 })
+      const b = yield* NovelAIClient.make({ apiKey: sim.apiKey, imageBaseUrl: sim.url })
+      const pull = yield* Stream.toPull(a.image.generateStream({ prompt: "x", steps: 20 }))
+      yield* pull
+      // The holder goes on to its end while the other waits.
+      yield* Effect.fork(Effect.forever(pull).pipe(Effect.ignore))
+      return yield* b.image.generate({ prompt: "y", steps: 5 })
+    }).pipe(Effect.scoped, Effect.provide(FetchHttpClient.layer))
+    const result = await Effect.runPromise(program)
+    expect(result.images).toHaveLength(1)
+    const statuses = sim.requests.filter((r) => r.path === "/ai/generate-image").map((r) => r.status)
+    expect(statuses[0]).toBe(429)
+    expect(statuses.at(-1)).toBe(200)
+  })
+
   it("one client queues its own image generations on its gate instead of hitting the lock", async () => {
     const sim = await simulator({ chunkDelayMs: 1 })
     const results = success(
