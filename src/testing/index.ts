@@ -92,6 +92,11 @@ export interface Simulator {
   readonly url: string
   /** An accepted API key: the first of `apiKeys` (by default a Scroll key). */
   readonly apiKey: string
+  /**
+   * What a client needs to reach the simulator for every family: the key, and the simulator as
+   * both the text host and the image host (`new NovelAI(sim.clientOptions)`).
+   */
+  readonly clientOptions: { readonly apiKey: string; readonly baseUrl: string; readonly imageBaseUrl: string }
   /** The quirks in effect. */
   readonly quirks: Quirks
   /** Every request received, in order. */
@@ -140,7 +145,13 @@ export const startSimulator = async (options: SimulatorOptions = {}): Promise<Si
     concurrencyLimit: options.concurrencyLimit ?? 1,
     keepAliveTimeoutMs: options.keepAliveTimeoutMs ?? 5000
   })
-  return { ...server, apiKey: [...apiKeys.keys()][0] ?? "pst-simulator", quirks }
+  const apiKey = [...apiKeys.keys()][0] ?? "pst-simulator"
+  return {
+    ...server,
+    apiKey,
+    clientOptions: { apiKey, baseUrl: server.url, imageBaseUrl: server.url },
+    quirks
+  }
 }
 
 /**
