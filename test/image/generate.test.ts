@@ -174,6 +174,30 @@ describe("Image.generateStream against the simulator", () => {
   })
 })
 
+describe("retries never run a paid generation twice", () => {
+  it("a 500 is not retried by default; a gateway's 503 is", async () => {
+    const sim = await simulator()
+    sim.enqueueFault({ kind: "server-error", status: 500 })
+    const error = failure(await run(sim, Image.generate({ prompt: "x" }), { maxRetries: 2 }))
+    expect(error).toMatchObject({ _tag: "ServerError", status: 500, shouldRetry: false })
+    expect(sim.requests).toHaveLength(1)
+    sim.reset()
+    sim.enqueueFault({ kind: "server-error", status: 503 })
+    success(await run(sim, Image.generate({ prompt: "x" }), { maxRetries: 2 }))
+    expect(sim.requests.map((r) => r.status)).toEqual([503, 200])
+  })
+
+  it("a stream whose answer had started is not retried, even before its first event", async () => {
+    const sim = await simulator()
+    sim.enqueueFault({ kind: "reset", after: 0 })
+    const error = failure(
+      await run(sim, Stream.runCollect(Image.generateStream({ prompt: "x" })), { maxRetries: 2 })
+    )
+    expect(error).toMatchObject({ _tag: "TransportError", shouldRetry: false })
+    expect(sim.requests).toHaveLength(1)
+  })
+})
+
 describe("the account's image lock", () => {
   it("another client of the key gets 429 Concurrent generation is locked while a stream holds it", async () => {
     const sim = await simulator({ chunkDelayMs: 5 })

@@ -41,6 +41,32 @@ import { Progress } from "./progress.js"
 import { makeFramer } from "./sse.js"
 import { readZip, tooLarge, type ZipEntry } from "./zip.js"
 
+/** Statuses of a gateway in front of the server: the request may never have reached it. */
+const GATEWAY: ReadonlySet<number> = new Set([502, 503, 504])
+
+/**
+ * `error` marked not to be retried by the default policy when the attempt ran a paid generation
+ * that the server had taken: its answer had started (`answered`), or the server itself failed on it
+ * (a 5xx other than a gateway's). A retry would run, and bill, the generation again; a policy of
+ * the caller's own that ignores `shouldRetry` still may.
+ */
+const once = (error: Errors.NovelAIError, answered: boolean): Errors.NovelAIError => {
+  if (error.shouldRetry !== undefined) return error
+  const failed = error._tag === "ServerError" && error.status !== undefined && !GATEWAY.has(error.status)
+  if (!answered && !failed) return error
+  const fields = { ...error, shouldRetry: false }
+  switch (error._tag) {
+    case "ServerError":
+      return new Errors.ServerError(fields)
+    case "TransportError":
+      return new Errors.TransportError(fields as ConstructorParameters<typeof Errors.TransportError>[0])
+    case "TimeoutError":
+      return new Errors.TimeoutError(fields as ConstructorParameters<typeof Errors.TimeoutError>[0])
+    default:
+      return error
+  }
+}
+
 /**
  * One attempt of a call answered by a ZIP archive: the entries `keep` accepts, at most `limit`
  * bytes of body and of contents, given to `decode`. Its deadline (`timeout`) covers the wait for a
@@ -50,6 +76,8 @@ export const archive = <A>(
   transport: Transport,
   exchange: Exchange,
   read: {
+    /** A paid generation (see {@link once}). */
+    readonly paid: boolean
     readonly limit: number
     readonly keep: (name: string) => boolean
     readonly decode: (entries: ReadonlyArray<ZipEntry>) => Either.Either<A, Errors.NovelAIError>
@@ -59,6 +87,7 @@ export const archive = <A>(
   Effect.flatMap(transport.deadlines.make, (deadline) => {
     const { context } = exchange
     let phase: Phase = "queue"
+    let answered = false
     deadline.set(timeout)
     const send = Effect.suspend(() => {
       phase = "request"
@@ -67,6 +96,7 @@ export const archive = <A>(
         (response) => {
           phase = "body"
           if (!isOk(response.status)) return readFailure(context, response)
+          answered = true
           const type = (response.headers["content-type"] ?? "").toLowerCase()
           // An error in a 2xx JSON body, as NovelAI's text API has sent.
           if (type.includes("json")) return readJsonFailure(context, response)
@@ -80,7 +110,8 @@ export const archive = <A>(
       Effect.onExit(() => Effect.sync(() => deadline.cancel())),
       Effect.mapError((error) =>
         error instanceof Ended ? endedError(context, error, phase, timeout) : error
-      )
+      ),
+      Effect.mapError((error) => (read.paid ? once(error, answered) : error))
     )
   })
 
@@ -106,6 +137,8 @@ export interface FrameSpec<A> {
   readonly context: ErrorContext
   /** The most bytes one frame (or one SSE event) may have. */
   readonly limit: number
+  /** A paid generation (see {@link once}). */
+  readonly paid: boolean
   /**
    * One frame's object (an SSE event's JSON, its `event_type` from the event's name) into a chunk,
    * or undefined for a frame that carries none (an event type not known yet).
@@ -242,7 +275,11 @@ export const openFrames = <A>(
     )
 
     phase = "body"
-    if (!isOk(response.status)) return yield* orEnded(deadline.race(readFailure(context, response)))
+    if (!isOk(response.status)) {
+      return yield* Effect.mapError(orEnded(deadline.race(readFailure(context, response))), (error) =>
+        spec.paid ? once(error, false) : error
+      )
+    }
     const type = (response.headers["content-type"] ?? "").toLowerCase()
     if (type.includes("json")) return yield* orEnded(deadline.race(readJsonFailure(context, response)))
     const source: Source = type.includes("text/event-stream")
@@ -326,12 +363,14 @@ export const openFrames = <A>(
         },
         onFailure: (error) => {
           deadline.pause()
-          if (error instanceof Ended) last = Option.some(ended(error))
+          // Once the answer has started, a failure is the generation's: never run it again.
+          const paid = (error: Errors.NovelAIError) => (spec.paid ? once(error, true) : error)
+          if (error instanceof Ended) last = Option.some(paid(ended(error)))
           else if (Option.isNone(error)) {
             source.end()
             inputEnded = true
             return pull
-          } else last = Option.some(error.value)
+          } else last = Option.some(paid(error.value))
           return Effect.fail(last)
         }
       })

@@ -141,6 +141,8 @@ export interface ArchiveEndpoint<P, A, S = Resolved> extends Common<P, S> {
   readonly method: "POST"
   /** The most bytes the body, and the archive's contents, may have. */
   readonly limit: number
+  /** A paid generation: not retried once its answer has started, nor on a 500 (see `binary.ts`). */
+  readonly paid: boolean
   /** Which of the archive's entries are the answer. */
   readonly keep: (name: string) => boolean
   readonly decode: (
@@ -160,6 +162,8 @@ export interface FrameStreamEndpoint<P, A, S = Resolved> extends Common<P, S> {
   readonly accept: string
   /** The most bytes one frame may have. */
   readonly limit: number
+  /** A paid generation: not retried once its answer has started, nor on a 500 (see `binary.ts`). */
+  readonly paid: boolean
   /** One frame's object into a chunk (undefined: none), knowing the body that was sent. */
   readonly decode: (
     name: string

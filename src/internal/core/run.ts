@@ -290,6 +290,7 @@ export const make = <S extends Resolved>(
         Effect.flatMap(prepareWire(endpoint, endpoint.name, encode, names, params, false), (wire) => {
           const request = HttpClientRequest.bodyUnsafeJson(HttpClientRequest.post(url), wire)
           const read = {
+            paid: endpoint.paid,
             limit: endpoint.limit,
             keep: endpoint.keep,
             decode: (entries: ReadonlyArray<ZipEntry>) => decode(entries, wire)
@@ -333,6 +334,7 @@ export const make = <S extends Resolved>(
             const spec: Binary.FrameSpec<A> = {
               context: exchangeContext,
               limit: endpoint.limit,
+              paid: endpoint.paid,
               decode: (frame) => decode(frame, wire),
               observe: endpoint.observe,
               parts: endpoint.parts(wire),

@@ -149,6 +149,7 @@ export const generate: ArchiveEndpoint<ImageGenerateParams, ImageGeneration, Res
   body: () => Params.body(),
   hints: { ...IMAGE_HINTS, stream: "streaming is chosen by the call: use generateStream" },
   limit: MAX_IMAGE_BYTES,
+  paid: true,
   keep: (entry) => ENTRY.test(entry),
   decode: decodeArchive
 }
@@ -162,6 +163,7 @@ export const generateStream: FrameStreamEndpoint<ImageGenerateStreamParams, Imag
   body: () => Params.body("msgpack"),
   accept: "application/msgpack, text/event-stream",
   limit: MAX_IMAGE_BYTES,
+  paid: true,
   decode: decodeFrame,
   observe: (event, progress) => {
     if (event.event_type === "final") progress.finished.set(event.samp_ix, "final")

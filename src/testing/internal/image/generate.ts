@@ -227,6 +227,8 @@ export const handleImage = async (routes: Routes, ex: Exchange, stream: boolean)
 
   const sse = checked.format === "sse"
   res.writeHead(200, { "content-type": sse ? "text/event-stream" : "application/msgpack" })
+  // The headers go out at once, as NovelAI's do, before the first step is done.
+  res.flushHeaders()
   const send = (value: Record<string, unknown>) => {
     ex.record.chunks++
     return write(res, sse ? sseEvent(value) : frame(value))
