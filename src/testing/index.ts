@@ -1,5 +1,5 @@
 /**
- * `effect-novelai/testing`: a local NovelAI simulator (`/oa/v1` and the native API), a real HTTP server on loopback that
+ * `effect-novelai/testing`: a local NovelAI simulator (`/oa/v1`, the native API and image generation), a real HTTP server on loopback that
  * follows the wire behaviour of the real API (bearer auth, models per tier, completions, chat, the
  * native API's generate and generate-stream, SSE
  * streaming, token count, 400/402/404/409/429 errors, a per-key generation lock, CORS) and can
