@@ -1,5 +1,5 @@
 import { FetchHttpClient } from "@effect/platform"
-import { Chunk, Effect, Exit, Layer, Stream } from "effect"
+import { Chunk, Effect, Exit, Fiber, Layer, Stream } from "effect"
 import { Image, NovelAI, NovelAIClient } from "effect-novelai"
 import { type Simulator, startSimulator } from "effect-novelai/testing"
 import { afterEach, describe, expect, it } from "vitest"
@@ -153,6 +153,26 @@ describe("Image.generateStream against the simulator", () => {
     await until(() => sim.requests[0]?.closedAt !== undefined)
     expect(sim.requests[0]!.clientClosedEarly).toBe(true)
     expect(sim.requests[0]!.chunks).toBeLessThan(50)
+  })
+
+  it("interrupting generate closes its request", async () => {
+    const sim = await simulator({ chunkDelayMs: 20 })
+    const program = Effect.gen(function* () {
+      const fiber = yield* Effect.fork(Image.generate({ prompt: "x", steps: 50 }))
+      yield* Effect.promise(() => until(() => sim.requests.length === 1))
+      yield* Fiber.interrupt(fiber)
+    })
+    success(await run(sim, program))
+    await until(() => sim.requests[0]?.closedAt !== undefined)
+    expect(sim.requests[0]!.clientClosedEarly).toBe(true)
+  })
+
+  it("an abandoned generation keeps the key's image lock, as NovelAI's does", async () => {
+    const sim = await simulator({ chunkDelayMs: 20 })
+    success(await run(sim, Stream.runDrain(Stream.take(Image.generateStream({ prompt: "x", steps: 50 }), 1))))
+    await until(() => sim.requests[0]?.closedAt !== undefined)
+    const locked = failure(await run(sim, Image.generate({ prompt: "y" }), { lockWait: 0 }))
+    expect(locked).toMatchObject({ _tag: "RateLimitError", generationLock: true })
   })
 
   it("a stream cut before a final is a StreamTruncatedError; an error frame a ServerError", async () => {
