@@ -110,6 +110,28 @@ export type OpenAIPromiseApi = PromiseApi<Client.Families["openai"], RequestOpti
  */
 export type TextPromiseApi = PromiseApi<Client.Families["text"], RequestOptions>
 
+/**
+ * The `client.image` calls (NovelAI Diffusion): `generate` resolves to the images' bytes (`Buffer`s
+ * on Node), `generateStream` yields events whose `image` is base64 text, as in the SDK.
+ *
+ * @since 0.1.0
+ * @category models
+ * @example
+ * ```ts
+ * import { writeFileSync } from "node:fs"
+ * import { NovelAI } from "effect-novelai"
+ * import { startSimulator } from "effect-novelai/testing"
+ *
+ * const sim = await startSimulator()
+ * const client = new NovelAI({ apiKey: sim.apiKey, imageBase: sim.url })
+ * const images = await client.image.generate({ prompt: "1girl, cat ears", size: "portrait" })
+ * writeFileSync("output.png", images[0]!)
+ * await client.close()
+ * await sim.close()
+ * ```
+ */
+export type ImagePromiseApi = PromiseApi<Client.Families["image"], RequestOptions>
+
 const env = (name: string): string | undefined =>
   typeof process !== "undefined" && typeof process.env === "object"
     ? process.env[name] || undefined
@@ -151,6 +173,12 @@ export class NovelAI {
    * @since 0.1.0
    */
   readonly text: TextPromiseApi
+  /**
+   * Image generation (NovelAI Diffusion), on the image host.
+   *
+   * @since 0.1.0
+   */
+  readonly image: ImagePromiseApi
   /**
    * The host this client talks to.
    *
@@ -264,6 +292,7 @@ export class NovelAI {
     }
     this.openai = makePromiseApi(Client.families.openai, (api) => api.openai, runners)
     this.text = makePromiseApi(Client.families.text, (api) => api.text, runners)
+    this.image = makePromiseApi(Client.families.image, (api) => api.image, runners)
   }
 
   /**

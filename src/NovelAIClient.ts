@@ -73,6 +73,8 @@ export declare namespace NovelAIClient {
     readonly openai: OpenAIApi
     /** NovelAI's native text API (Erato, Kayra). */
     readonly text: TextApi
+    /** NovelAI's image generation (NovelAI Diffusion), on the image host. */
+    readonly image: ImageApi
     /** The model `/oa/v1` calls use when they name none. */
     readonly defaultModel: string
     /** The model native calls use when they name none. */
@@ -98,6 +100,14 @@ export declare namespace NovelAIClient {
    * @category models
    */
   export type TextApi = Client.Apis["text"]
+
+  /**
+   * NovelAI's image generation (NovelAI Diffusion). Every failure is a {@link NovelAIError}.
+   *
+   * @since 0.1.0
+   * @category models
+   */
+  export type ImageApi = Client.Apis["image"]
 }
 
 /**

@@ -144,6 +144,56 @@ export {
   TransportError
 } from "./Errors.js"
 /**
+ * Image generation (NovelAI Diffusion) as accessors, and stream helpers.
+ *
+ * @since 0.1.0
+ */
+export * as Image from "./Image.js"
+/**
+ * Image generation schemas and types.
+ *
+ * @since 0.1.0
+ */
+export * as ImageGeneration from "./ImageGeneration.js"
+export {
+  /**
+   * One generated image: bytes, MIME type, index and seed.
+   *
+   * @since 0.1.0
+   */
+  type GeneratedImage,
+  /**
+   * The parameters of an image generation (a schema and its type).
+   *
+   * @since 0.1.0
+   */
+  ImageGenerateParams,
+  /**
+   * The parameters of a streamed image generation (a schema and its type).
+   *
+   * @since 0.1.0
+   */
+  ImageGenerateStreamParams,
+  /**
+   * A whole image generation: its images and seed.
+   *
+   * @since 0.1.0
+   */
+  type ImageGeneration as ImageGenerationResult,
+  /**
+   * An image model id: the known ones typed for editors, any other string accepted.
+   *
+   * @since 0.1.0
+   */
+  type ImageModelId,
+  /**
+   * An event of a streamed image generation: a preview or a final image.
+   *
+   * @since 0.1.0
+   */
+  type ImageStreamEvent
+} from "./ImageGeneration.js"
+/**
  * Model schemas and types.
  *
  * @since 0.1.0

@@ -8,6 +8,8 @@ import type { Host } from "./core/endpoint.js"
 import { refusal } from "./core/endpoint.js"
 import { type Api, type Family, makeApi, type Runner } from "./core/family.js"
 import { type EndpointPaths, type OptionsExtension, type Resolved, resolveOptions } from "./core/options.js"
+import { ImageFamily } from "./image/endpoints.js"
+import { models as imageModels } from "./image/models.js"
 import { NativeFamily } from "./native/endpoints.js"
 import { models as nativeModels } from "./native/models.js"
 import { type NativeSettings, options as nativeOptions } from "./native/options.js"
@@ -18,16 +20,17 @@ import { type OpenAISettings, options as openaiOptions } from "./openai/options.
 /** The client's settings: the core's and every family's. */
 export type Settings = Resolved & OpenAISettings & NativeSettings
 
-/** The families, by the name the service and the facade give them (`client.openai`, `client.text`). */
+/** The families, by the name the service and the facade give them (`client.openai`, `client.text`, `client.image`). */
 export const families = {
   openai: OpenAIFamily,
-  text: NativeFamily
+  text: NativeFamily,
+  image: ImageFamily
 } satisfies Record<string, Family<Settings>>
 
 export type Families = typeof families
 
 /** The models of every family, so that a call naming another family's model is refused. */
-export const registries = [openaiModels, nativeModels]
+export const registries = [openaiModels, nativeModels, imageModels]
 
 /** The families' methods on the service. */
 export type Apis = { readonly [K in keyof Families]: Api<Families[K]> }

@@ -1,5 +1,5 @@
 /**
- * `effect-novelai/testing`: a local NovelAI simulator (`/oa/v1` and the native API), a real HTTP server on loopback that
+ * `effect-novelai/testing`: a local NovelAI simulator (`/oa/v1`, the native API and image generation), a real HTTP server on loopback that
  * follows the wire behaviour of the real API (bearer auth, models per tier, completions, chat, the
  * native API's generate and generate-stream, SSE
  * streaming, token count, 400/402/404/409/429 errors, a per-key generation lock, CORS) and can
@@ -92,6 +92,11 @@ export interface Simulator {
   readonly url: string
   /** An accepted API key: the first of `apiKeys` (by default a Scroll key). */
   readonly apiKey: string
+  /**
+   * What a client needs to reach the simulator for every family: the key, and the simulator as
+   * both the text host and the image host (`new NovelAI(sim.clientOptions)`).
+   */
+  readonly clientOptions: { readonly apiKey: string; readonly baseUrl: string; readonly imageBaseUrl: string }
   /** The quirks in effect. */
   readonly quirks: Quirks
   /** Every request received, in order. */
@@ -145,7 +150,13 @@ export const startSimulator = async (options: SimulatorOptions = {}): Promise<Si
     concurrencyLimit: options.concurrencyLimit ?? 1,
     keepAliveTimeoutMs: options.keepAliveTimeoutMs ?? 5000
   })
-  return { ...server, apiKey: [...apiKeys.keys()][0] ?? "pst-simulator", quirks }
+  const apiKey = [...apiKeys.keys()][0] ?? "pst-simulator"
+  return {
+    ...server,
+    apiKey,
+    clientOptions: { apiKey, baseUrl: server.url, imageBaseUrl: server.url },
+    quirks
+  }
 }
 
 /**

@@ -65,14 +65,14 @@ const MAX_BATCH = 1024
 /** How long a stream whose every choice has finished may stay open without `[DONE]`. */
 const FINISHED_GRACE = Duration.seconds(1)
 
-const isOk = (status: number) => status >= 200 && status < 300
+export const isOk = (status: number) => status >= 200 && status < 300
 
 /** A deadline's end as the error its call fails with. */
-const endedError = (context: ErrorContext, ended: Ended, phase: Phase, after: Duration.Duration) =>
+export const endedError = (context: ErrorContext, ended: Ended, phase: Phase, after: Duration.Duration) =>
   ended.reason === "closed" ? closedError(context) : timeoutError(context, phase, after)
 
 /** A failure from a response: its status, or `undefined` for an error carried in a 2xx body. */
-const failureFrom = (
+export const failureFrom = (
   context: ErrorContext,
   response: HttpClientResponse.HttpClientResponse,
   body: unknown,
@@ -86,7 +86,11 @@ const failureFrom = (
  * Reads an error status's body into the typed error it describes; a body over the cap is dropped,
  * and the status speaks alone.
  */
-const readFailure = (context: ErrorContext, response: HttpClientResponse.HttpClientResponse, limit: number) =>
+export const readFailure = (
+  context: ErrorContext,
+  response: HttpClientResponse.HttpClientResponse,
+  limit: number
+) =>
   Effect.flatMap(
     Effect.catchTag(Encoding.text(context, response, limit), "ResponseTooLargeError", () =>
       Effect.succeed("")
@@ -123,7 +127,7 @@ const readJson = <A>(
   })
 
 /** `effect` raced against `deadline`, with the caller's span as its parent when its worker needs one. */
-const race = <A, E>(transport: Transport, deadline: Deadline, effect: Effect.Effect<A, E>) =>
+export const race = <A, E>(transport: Transport, deadline: Deadline, effect: Effect.Effect<A, E>) =>
   transport.inheritSpan
     ? Effect.flatMap(Effect.option(Effect.currentSpan), (span) =>
         deadline.race(Option.isSome(span) ? Effect.withParentSpan(effect, span.value) : effect)

@@ -59,10 +59,15 @@ const classify = (
 const inflate = (bytes: ReadableStream<Uint8Array>, format: Format): ReadableStream<Uint8Array> =>
   bytes.pipeThrough(new DecompressionStream(format) as unknown as TransformStream<Uint8Array, Uint8Array>)
 
-/** The failure of a body over its cap. */
-export const tooLarge = (context: ErrorContext, limit: number, status: number) =>
+/** The failure of a body (or of `what` in it: an archive's files, a stream's frame) over its cap. */
+export const tooLarge = (
+  context: ErrorContext,
+  limit: number,
+  status: number | undefined,
+  what = "the response"
+) =>
   new Errors.ResponseTooLargeError({
-    message: `${context.endpoint}: the response is larger than ${limit} bytes (maxResponseBytes)`,
+    message: `${context.endpoint}: ${what} is larger than ${limit} bytes (maxResponseBytes)`,
     status,
     endpoint: context.endpoint,
     limit

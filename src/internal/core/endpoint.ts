@@ -13,6 +13,7 @@ import type * as Errors from "../../Errors.js"
 import type { GenerationSlot } from "./gate.js"
 import type { Resolved } from "./options.js"
 import type { Progress } from "./progress.js"
+import type { ZipEntry } from "./zip.js"
 
 /** The hosts an endpoint may live on, each set by an option (`baseUrl` for text). */
 export type Host = "text" | "image"
@@ -142,3 +143,46 @@ export const withFastPath =
       return result === undefined ? slow(json) : Either.right(result)
     }
   }
+
+/**
+ * An endpoint whose answer is a ZIP archive (NovelAI's images). Its result is made from the
+ * entries and from the body that was sent (a seed drawn for the call, the sizes asked for).
+ */
+export interface ArchiveEndpoint<P, A, S = Resolved> extends Common<P, S> {
+  readonly method: "POST"
+  /** A paid generation: not retried once its answer has started, nor on a 500 (see `binary.ts`). */
+  readonly paid: boolean
+  /** Which of the archive's entries are the answer. */
+  readonly keep: (name: string) => boolean
+  readonly decode: (
+    name: string
+  ) => (
+    entries: ReadonlyArray<ZipEntry>,
+    sent: Record<string, unknown>
+  ) => Either.Either<A, Errors.NovelAIError>
+}
+
+/**
+ * An endpoint answering with a stream of frames: length-prefixed msgpack maps, or SSE events
+ * carrying the same objects as JSON (chosen by the answer's content type).
+ */
+export interface FrameStreamEndpoint<P, A, S = Resolved> extends Common<P, S> {
+  /** The `Accept` header sent. */
+  readonly accept: string
+  /**
+   * The most bytes one frame may have, unless the call's `maxResponseBytes` is lower (the stream as
+   * a whole is the user's to hold, as a text stream is).
+   */
+  readonly frameLimit: number
+  /** A paid generation: not retried once its answer has started, nor on a 500 (see `binary.ts`). */
+  readonly paid: boolean
+  /** One frame's object into a chunk (undefined: none), knowing the body that was sent. */
+  readonly decode: (
+    name: string
+  ) => (frame: unknown, sent: Record<string, unknown>) => Either.Either<A | undefined, Errors.NovelAIError>
+  readonly observe: (chunk: A, progress: Progress) => void
+  /** How many parts (samples) the sent body asks for: the stream is complete when each finished. */
+  readonly parts: (sent: Record<string, unknown>) => number
+  /** What a complete stream has that a truncated one lacks, for the error's message. */
+  readonly ending: string
+}

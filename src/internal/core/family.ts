@@ -8,7 +8,7 @@ import * as Effect from "effect/Effect"
 import * as Stream from "effect/Stream"
 import type { NovelAIError } from "../../Errors.js"
 import type { Collector } from "./collect.js"
-import type { CallEndpoint, StreamEndpoint } from "./endpoint.js"
+import type { ArchiveEndpoint, CallEndpoint, FrameStreamEndpoint, StreamEndpoint } from "./endpoint.js"
 import type { CallOptions } from "./options.js"
 
 /** A call answered by one document; `collected`: or, when the call's `collectStream` says so, by collecting a stream. */
@@ -37,7 +37,29 @@ export interface LocalOp<P, A, S> {
   readonly run: (settings: S) => (params: P, options?: CallOptions) => Effect.Effect<A, NovelAIError>
 }
 
-export type Operation<S> = CallOp<any, any, S> | StreamOp<any, any, S> | LocalOp<any, any, S>
+/**
+ * A call answered by a ZIP archive. `F`: what the facade resolves to (its `facade` maps the
+ * result), when not the result itself.
+ */
+export interface ArchiveOp<P, A, S, F = A> {
+  readonly kind: "archive"
+  readonly endpoint: ArchiveEndpoint<P, A, S>
+  readonly facade: ((result: A) => F) | undefined
+}
+
+/** A stream of frames. `F`: what the facade's iterator yields (its `facade` maps each chunk). */
+export interface FramesOp<P, A, S, F = A> {
+  readonly kind: "frames"
+  readonly endpoint: FrameStreamEndpoint<P, A, S>
+  readonly facade: ((chunk: A) => F) | undefined
+}
+
+export type Operation<S> =
+  | CallOp<any, any, S>
+  | StreamOp<any, any, S>
+  | LocalOp<any, any, S>
+  | ArchiveOp<any, any, S, any>
+  | FramesOp<any, any, S, any>
 
 /** A family's operations, by method name. */
 export type Family<S> = Readonly<Record<string, Operation<S>>>
@@ -54,6 +76,18 @@ export const stream = <P, A, S>(endpoint: StreamEndpoint<P, A, S>): StreamOp<P, 
   endpoint
 })
 
+/** A call of an endpoint answered by a ZIP archive; `facade`: the facade's result from the call's. */
+export const archive = <P, A, S, F = A>(
+  endpoint: ArchiveEndpoint<P, A, S>,
+  facade?: (result: A) => F
+): ArchiveOp<P, A, S, F> => ({ kind: "archive", endpoint, facade })
+
+/** A stream of an endpoint answered by frames; `facade`: the facade's chunk from the stream's. */
+export const frames = <P, A, S, F = A>(
+  endpoint: FrameStreamEndpoint<P, A, S>,
+  facade?: (chunk: A) => F
+): FramesOp<P, A, S, F> => ({ kind: "frames", endpoint, facade })
+
 /** An operation answered in the client. */
 export const local = <P, A, S>(run: LocalOp<P, A, S>["run"]): LocalOp<P, A, S> => ({ kind: "local", run })
 
@@ -67,7 +101,11 @@ export type Method<O> =
       ? (params: P, options?: CallOptions) => Stream.Stream<A, NovelAIError>
       : O extends LocalOp<infer P, infer A, any>
         ? (params: P, options?: CallOptions) => Effect.Effect<A, NovelAIError>
-        : never
+        : O extends ArchiveOp<infer P, infer A, any, any>
+          ? (params: P, options?: CallOptions) => Effect.Effect<A, NovelAIError>
+          : O extends FramesOp<infer P, infer A, any, any>
+            ? (params: P, options?: CallOptions) => Stream.Stream<A, NovelAIError>
+            : never
 
 /** A family's methods on the service. */
 export type Api<F> = { readonly [K in keyof F]: Method<F[K]> }
@@ -93,6 +131,12 @@ export interface Runner<S> {
   readonly stream: <P, A>(
     endpoint: StreamEndpoint<P, A, S>
   ) => (params: unknown, options: unknown) => Stream.Stream<A, NovelAIError>
+  readonly archive: <P, A>(
+    endpoint: ArchiveEndpoint<P, A, S>
+  ) => (params: unknown, options: unknown) => Effect.Effect<A, NovelAIError>
+  readonly frames: <P, A>(
+    endpoint: FrameStreamEndpoint<P, A, S>
+  ) => (params: unknown, options: unknown) => Stream.Stream<A, NovelAIError>
 }
 
 /** The service methods of a family, made once per client. */
@@ -103,6 +147,10 @@ export const makeApi = <S, F extends Family<S>>(runner: Runner<S>, family: F): A
       api[name] = op.run(runner.settings)
     } else if (op.kind === "stream") {
       api[name] = runner.stream(op.endpoint)
+    } else if (op.kind === "archive") {
+      api[name] = runner.archive(op.endpoint)
+    } else if (op.kind === "frames") {
+      api[name] = runner.frames(op.endpoint)
     } else {
       const call = runner.call(op.endpoint, op.collected)
       api[name] = op.endpoint.params === undefined ? (options?: unknown) => call(undefined, options) : call
@@ -122,7 +170,7 @@ export const makeAccessors = <I, Service, F extends Family<any>>(
     const method = (service: Service) =>
       (select(service) as Record<string, (...args: Array<unknown>) => any>)[name]!
     accessors[name] =
-      op.kind === "stream"
+      op.kind === "stream" || op.kind === "frames"
         ? (...args: Array<unknown>) => Stream.unwrap(Effect.map(tag, (service) => method(service)(...args)))
         : (...args: Array<unknown>) => Effect.flatMap(tag, (service) => method(service)(...args))
   }

@@ -9,12 +9,15 @@ import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import * as Errors from "../../Errors.js"
 import * as Transport from "./attempt.js"
+import * as Binary from "./binary.js"
 import type { Collector } from "./collect.js"
 import { Ended } from "./deadline.js"
 import { paramsEncoder } from "./decode.js"
 import {
+  type ArchiveEndpoint,
   type CallEndpoint,
   DEFAULT_MAX_RESPONSE_BYTES,
+  type FrameStreamEndpoint,
   type ModelRegistry,
   refusal,
   type StreamEndpoint
@@ -25,6 +28,7 @@ import type { Resolved } from "./options.js"
 import { checkNames, mergeExtra, namesOf } from "./params.js"
 import { type CallSettings, type Guard, makeSettings, retryCall, retryStream } from "./policy.js"
 import { requestSpan } from "./telemetry.js"
+import type { ZipEntry } from "./zip.js"
 
 const isRecord = (u: unknown): u is Record<string, unknown> =>
   typeof u === "object" && u !== null && !Array.isArray(u)
@@ -49,20 +53,18 @@ export const make = <S extends Resolved>(
     isRecord(params) && params.model !== undefined ? params.model : endpoint.models.defaultModel(options)
 
   /**
-   * The request with its encoded body, or the InvalidRequestError that keeps it from being sent:
-   * a name the endpoint does not take, a value out of range, a model of the other API, an
-   * `extraBody` that clashes, text the model's tokenizer cannot take.
+   * The body to send, or the InvalidRequestError that keeps it from being sent: a name the
+   * endpoint does not take, a value out of range, a model of the other API, an `extraBody` that
+   * clashes, text the model's tokenizer cannot take.
    */
-  const prepare = (
+  const prepareWire = (
     endpoint: Common<S>,
     name: string,
-    encode: ((input: unknown) => Either.Either<unknown, Errors.InvalidRequestError>) | undefined,
+    encode: (input: unknown) => Either.Either<unknown, Errors.InvalidRequestError>,
     names: ReadonlySet<string>,
-    base: HttpClientRequest.HttpClientRequest,
     params: unknown,
     stream: boolean
-  ): Effect.Effect<HttpClientRequest.HttpClientRequest, Errors.InvalidRequestError> => {
-    if (encode === undefined) return Either.right(base)
+  ): Effect.Effect<Record<string, unknown>, Errors.InvalidRequestError> => {
     if (isRecord(params)) {
       const unknown = checkNames(name, names, params, endpoint.hints)
       if (Either.isLeft(unknown)) return Either.left(unknown.left)
@@ -79,14 +81,29 @@ export const make = <S extends Resolved>(
       const body = encoded as Record<string, unknown>
       return mergeExtra(name, body, body.extraBody as Record<string, unknown> | undefined)
     })
-    const finish = (wire: Record<string, unknown>) =>
-      HttpClientRequest.bodyUnsafeJson(base, stream ? { ...wire, stream: true } : wire)
-    if (endpoint.body === undefined) return Either.map(wire, finish)
+    if (endpoint.body === undefined)
+      return stream ? Either.map(wire, (wire) => ({ ...wire, stream: true })) : wire
     const body = endpoint.body(options)
-    return Effect.map(
-      Effect.flatMap(wire, (wire) => body(name, wire)),
-      (wire) => HttpClientRequest.bodyUnsafeJson(base, wire)
-    )
+    return Effect.flatMap(wire, (wire) => body(name, wire))
+  }
+
+  /** The request with its encoded body, or the InvalidRequestError that keeps it from being sent. */
+  const prepare = (
+    endpoint: Common<S>,
+    name: string,
+    encode: ((input: unknown) => Either.Either<unknown, Errors.InvalidRequestError>) | undefined,
+    names: ReadonlySet<string>,
+    base: HttpClientRequest.HttpClientRequest,
+    params: unknown,
+    stream: boolean
+  ): Effect.Effect<HttpClientRequest.HttpClientRequest, Errors.InvalidRequestError> => {
+    if (encode === undefined) return Either.right(base)
+    const wire = prepareWire(endpoint, name, encode, names, params, stream)
+    const finish = (wire: Record<string, unknown>) => HttpClientRequest.bodyUnsafeJson(base, wire)
+    // An Either stays one: most calls are prepared without running an effect.
+    return Either.isEither(wire)
+      ? Either.map(wire as Either.Either<Record<string, unknown>, Errors.InvalidRequestError>, finish)
+      : Effect.map(wire, finish)
   }
 
   const context = (name: string): ErrorContext => ({ endpoint: name, scrub: options.scrub })
@@ -268,5 +285,94 @@ export const make = <S extends Resolved>(
     }
   }
 
-  return { settings: options, call, stream }
+  /**
+   * A call answered by a ZIP archive, in a span: checked and encoded once, each attempt through the
+   * gate, the result made from the archive's entries and the body that was sent.
+   */
+  const archive = <P, A>(endpoint: ArchiveEndpoint<P, A, S>) => {
+    const exchangeContext = context(endpoint.name)
+    const encode = paramsEncoder(endpoint.params!, endpoint.name)
+    const names = namesOf(endpoint.params!)
+    const decode = endpoint.decode(endpoint.name)
+    const url = transport.http.url(endpoint.host, endpoint.path)
+    const limit = limitOf(endpoint)
+    return (params: unknown, callOptions: unknown): Effect.Effect<A, Errors.NovelAIError> =>
+      Effect.flatMap(settings(endpoint.name, callOptions), (settings) =>
+        Effect.flatMap(prepareWire(endpoint, endpoint.name, encode, names, params, false), (wire) => {
+          const request = HttpClientRequest.bodyUnsafeJson(HttpClientRequest.post(url), wire)
+          const read = {
+            paid: endpoint.paid,
+            keep: endpoint.keep,
+            decode: (entries: ReadonlyArray<ZipEntry>) => decode(entries, wire)
+          }
+          return retryCall(
+            Binary.archive(
+              transport,
+              { context: exchangeContext, request, slot: endpoint.slot, limit: limit(settings) },
+              read,
+              settings.timeout
+            ),
+            settings.policy,
+            guard(exchangeContext)
+          )
+        })
+      ).pipe(
+        Effect.mapError(scrub),
+        Effect.withSpan(
+          `NovelAI.${endpoint.name}`,
+          requestSpan(endpoint.operation, modelOf(endpoint, params))
+        )
+      )
+  }
+
+  /**
+   * A stream of frames, in a span. The request lives in the stream; a failure is retried only
+   * while no chunk has been emitted, so a generation whose events have started is never run twice.
+   */
+  const frames = <P, A>(endpoint: FrameStreamEndpoint<P, A, S>) => {
+    const exchangeContext = context(endpoint.name)
+    const encode = paramsEncoder(endpoint.params!, endpoint.name)
+    const names = namesOf(endpoint.params!)
+    const decode = endpoint.decode(endpoint.name)
+    const base = HttpClientRequest.post(transport.http.url(endpoint.host, endpoint.path)).pipe(
+      HttpClientRequest.setHeader("accept", endpoint.accept)
+    )
+    const limit = limitOf(endpoint)
+    return (params: unknown, callOptions: unknown): Stream.Stream<A, Errors.NovelAIError> =>
+      Stream.unwrap(
+        Effect.flatMap(settings(endpoint.name, callOptions), (settings) =>
+          Effect.map(prepareWire(endpoint, endpoint.name, encode, names, params, true), (wire) => {
+            const bodyLimit = limit(settings)
+            const spec: Binary.FrameSpec<A> = {
+              context: exchangeContext,
+              limit: Math.min(endpoint.frameLimit, bodyLimit),
+              paid: endpoint.paid,
+              decode: (frame) => decode(frame, wire),
+              observe: endpoint.observe,
+              parts: endpoint.parts(wire),
+              ending: endpoint.ending
+            }
+            const exchange = {
+              context: exchangeContext,
+              request: HttpClientRequest.bodyUnsafeJson(base, wire),
+              slot: endpoint.slot,
+              limit: bodyLimit
+            }
+            return retryStream(
+              Binary.frames(transport, exchange, spec, settings),
+              settings.policy,
+              guard(exchangeContext)
+            )
+          })
+        )
+      ).pipe(
+        Stream.mapError(scrub),
+        Stream.withSpan(
+          `NovelAI.${endpoint.name}`,
+          requestSpan(endpoint.operation, modelOf(endpoint, params))
+        )
+      )
+  }
+
+  return { settings: options, call, stream, archive, frames }
 }

@@ -3,8 +3,8 @@
  * returning a `Promise`, a stream one returning an async iterator (`for await`).
  */
 import type * as Effect from "effect/Effect"
-import type * as Stream from "effect/Stream"
-import type { CallOp, Family, LocalOp, StreamOp } from "../core/family.js"
+import * as Stream from "effect/Stream"
+import type { ArchiveOp, CallOp, Family, FramesOp, LocalOp, StreamOp } from "../core/family.js"
 
 /** A result as the facade gives it: arrays the caller may change. */
 export type Plain<A> = A extends ReadonlyArray<infer T> ? Array<T> : A
@@ -19,7 +19,11 @@ export type PromiseMethod<Op, O> =
       ? (params: P, signalOrOptions?: AbortSignal | O) => AsyncIterableIterator<A>
       : Op extends LocalOp<infer P, infer A, any>
         ? (params: P, options?: O) => Promise<Plain<A>>
-        : never
+        : Op extends ArchiveOp<infer P, any, any, infer F>
+          ? (params: P, options?: O) => Promise<Plain<F>>
+          : Op extends FramesOp<infer P, any, any, infer F>
+            ? (params: P, signalOrOptions?: AbortSignal | O) => AsyncIterableIterator<F>
+            : never
 
 /** A family's facade methods. */
 export type PromiseApi<F, O> = { readonly [K in keyof F]: PromiseMethod<F[K], O> }
@@ -47,6 +51,19 @@ export const makePromiseApi = <Service, F extends Family<any>, O>(
     if (op.kind === "stream") {
       api[name] = (params: unknown, signalOrOptions?: AbortSignal | O) =>
         runners.stream((service, options) => method(service)(params, options), signalOrOptions)
+    } else if (op.kind === "frames") {
+      const facade = op.facade
+      api[name] = (params: unknown, signalOrOptions?: AbortSignal | O) =>
+        runners.stream((service, options) => {
+          const chunks = method(service)(params, options) as Stream.Stream<unknown, unknown>
+          return facade === undefined ? chunks : Stream.map(chunks, facade)
+        }, signalOrOptions)
+    } else if (op.kind === "archive") {
+      const facade = op.facade ?? plain
+      api[name] = (params: unknown, options?: O) =>
+        runners
+          .run((service) => method(service)(params, options) as Effect.Effect<unknown, unknown>, options)
+          .then((result) => plain(facade(result)))
     } else if (op.kind === "call" && op.endpoint.params === undefined) {
       api[name] = (options?: O) =>
         runners

@@ -3,12 +3,16 @@
  * family's routes in a module of its own, chosen by path.
  */
 import type { Exchange, Routes } from "./exchange.js"
+import { handleImage } from "./image/generate.js"
 import { handleNative } from "./native.js"
 import { handleOpenAI } from "./openai.js"
 
 export type { Exchange, Routes } from "./exchange.js"
 
 export const handle = (routes: Routes, ex: Exchange): Promise<void> => {
+  if (ex.path === "/ai/generate-image" || ex.path === "/ai/generate-image-stream") {
+    return handleImage(routes, ex, ex.path === "/ai/generate-image-stream")
+  }
   if (ex.path === "/ai/generate" || ex.path === "/ai/generate-stream") {
     return handleNative(routes, ex, ex.path === "/ai/generate-stream")
   }
