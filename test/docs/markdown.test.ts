@@ -40,7 +40,7 @@ const anchors = (page: string) =>
 it("the guides are there, and the README links each of them", () => {
   const pages = markdownPages()
   const readme = readFileSync(join(repository, "README.md"), "utf8")
-  for (const guide of ["openai", "native", "reliability", "simulator", "cli", "design", "redis"]) {
+  for (const guide of ["openai", "native", "reliability", "simulator", "cli", "design", "redis", "image"]) {
     expect(pages).toContain(`docs/${guide}.md`)
   }
   for (const page of pages.filter((p) => p !== "README.md")) expect(readme).toContain(`](${page})`)

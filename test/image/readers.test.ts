@@ -1,6 +1,5 @@
-import { HttpClientRequest, HttpClientResponse } from "@effect/platform"
 import { decode, encode } from "@msgpack/msgpack"
-import { Effect, Either, Exit } from "effect"
+import { Effect, Exit } from "effect"
 import * as fflate from "fflate"
 import { describe, expect, it } from "vitest"
 import { FrameTooLarge, makeLengthPrefixedFramer } from "../../src/internal/core/frames.js"
