@@ -169,6 +169,16 @@ export class GenerationGateError extends Data.TaggedError("GenerationGateError")
 > {}
 
 /**
+ * The account has too few Anlas for the call (NovelAI's 402 "Not enough Anlas"): not an
+ * authentication failure, and not retried. `Image.cost` says beforehand what a call will cost, and
+ * `Account.subscription` what the account has.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class InsufficientAnlasError extends Data.TaggedError("InsufficientAnlasError")<ErrorFields> {}
+
+/**
  * Every error a NovelAI call can fail with.
  *
  * @since 0.1.0
@@ -186,6 +196,7 @@ export type NovelAIError =
   | ClientClosedError
   | ResponseTooLargeError
   | GenerationGateError
+  | InsufficientAnlasError
 
 const tags: ReadonlySet<string> = new Set([
   "AuthenticationError",
@@ -198,7 +209,8 @@ const tags: ReadonlySet<string> = new Set([
   "StreamTruncatedError",
   "ClientClosedError",
   "ResponseTooLargeError",
-  "GenerationGateError"
+  "GenerationGateError",
+  "InsufficientAnlasError"
 ])
 
 /**

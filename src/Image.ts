@@ -1,14 +1,19 @@
 /**
  * NovelAI's image generation (NovelAI Diffusion) as accessors that take the
- * {@link NovelAIClient.NovelAIClient} from the context: `yield* Image.generate({ prompt })`.
+ * {@link NovelAIClient.NovelAIClient} from the context: `yield* Image.generate({ prompt })`; what a
+ * call will cost in Anlas ({@link cost}), and what NovelAI embeds in its PNGs ({@link readMetadata}).
  *
  * @since 0.1.0
  */
+import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import type { ImageFinalEvent, ImageStreamEvent } from "./ImageGeneration.js"
 import * as Client from "./internal/client.js"
 import * as Family from "./internal/core/family.js"
+import { loadFflate } from "./internal/core/zip.js"
+import * as Cost from "./internal/image/cost.js"
+import * as Metadata from "./internal/image/metadata.js"
 import { NovelAIClient } from "./NovelAIClient.js"
 
 type Accessors = Family.Accessors<Client.Families["image"], NovelAIClient>
@@ -70,3 +75,97 @@ export const finals = <E, R>(
   stream: Stream.Stream<ImageStreamEvent, E, R>
 ): Stream.Stream<ImageFinalEvent, E, R> =>
   Stream.filterMap(stream, (event) => (event.event_type === "final" ? Option.some(event) : Option.none()))
+
+export type {
+  /**
+   * The account a price is for: `{ tier }` (an active subscription of that tier), or the
+   * `Account.subscription()` answer for the exact price.
+   *
+   * @since 0.1.0
+   * @category cost
+   */
+  CostAccount,
+  /**
+   * An estimated price: `anlas`, whether it is `free`, the `parts` it adds up from and why.
+   *
+   * @since 0.1.0
+   * @category cost
+   */
+  CostEstimate,
+  /**
+   * One part of a price: its reason, its Anlas and a sentence for people.
+   *
+   * @since 0.1.0
+   * @category cost
+   */
+  CostPart,
+  /**
+   * What {@link cost} prices: a generation's parameters, a director tool (`tool`), an upscale
+   * (`kind: "upscale"`) or a vibe encoding (`kind: "encode-vibe"`).
+   *
+   * @since 0.1.0
+   * @category cost
+   */
+  CostRequest
+} from "./internal/image/cost.js"
+
+/**
+ * The Anlas a call will cost, computed here before anything is sent (NovelAI has no price
+ * endpoint) with the formulas of NovelAI's own site: size, steps, samples, img2img strength, V3's
+ * SMEA, V5's factor and usage battery, vibes and character references, Opus's free rule, director
+ * tools and upscales. `{ tier }` alone means an active subscription of that tier; the
+ * `Account.subscription()` answer gives the exact price, and `affordable` against its balance.
+ *
+ * @since 0.1.0
+ * @category cost
+ * @example
+ * ```ts
+ * import { Image } from "effect-novelai"
+ *
+ * const opus = Image.cost({ prompt: "1girl", size: "portrait", steps: 28 }, { tier: 3 })
+ * console.log(opus.anlas, opus.free) // 0 true: Opus's free rule
+ * const scroll = Image.cost({ prompt: "1girl", size: "portrait", steps: 28, nSamples: 4 }, { tier: 2 })
+ * console.log(scroll.anlas) // 80
+ * ```
+ */
+export const cost: (request: Cost.CostRequest, account: Cost.CostAccount) => Cost.CostEstimate = Cost.cost
+
+export {
+  /**
+   * What NovelAI embedded in one of its PNGs: prompt, negative prompt, seed, source, parameters.
+   *
+   * @since 0.1.0
+   * @category metadata
+   */
+  ImageMetadata,
+  /**
+   * Bytes that are not a whole, sound PNG, or NovelAI metadata of the wrong shape (`reason`).
+   *
+   * @since 0.1.0
+   * @category metadata
+   */
+  ImageMetadataError
+} from "./internal/image/metadata.js"
+
+/**
+ * What NovelAI embedded in a PNG it generated: `Option.some` of its prompt, negative prompt, seed,
+ * model source, parameters and characters; `Option.none()` for a PNG NovelAI did not make. The text
+ * chunks are read, then the copy NovelAI hides in the alpha channel (what is left when a site strips
+ * the chunks). Bytes that are not a sound PNG fail with an `ImageMetadataError`; the work is bounded
+ * by the input's length. Needs no client.
+ *
+ * @since 0.1.0
+ * @category metadata
+ * @example
+ * ```ts
+ * import { Effect, Option } from "effect"
+ * import { Image } from "effect-novelai"
+ *
+ * const seedOf = (png: Uint8Array) =>
+ *   Image.readMetadata(png).pipe(Effect.map(Option.flatMap((meta) => Option.fromNullable(meta.seed))))
+ * ```
+ */
+export const readMetadata = (
+  bytes: Uint8Array
+): Effect.Effect<Option.Option<Metadata.ImageMetadata>, Metadata.ImageMetadataError> =>
+  Effect.flatMap(Effect.promise(loadFflate), (flate) => Metadata.readMetadata(bytes, flate))

@@ -12,12 +12,14 @@ import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
 import * as ManagedRuntime from "effect/ManagedRuntime"
+import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as Stream from "effect/Stream"
 // The facade's default transport for this runtime: undici on Node, Fetch elsewhere (package.json's
 // "imports" conditions pick the file, so a browser bundle never sees the Node-only client).
 import { defaultHttpClient } from "#default-http"
 import { ClientClosedError, ConfigurationError, isNovelAIError } from "./Errors.js"
+import * as Image from "./Image.js"
 import * as Client from "./internal/client.js"
 import { makePromiseApi, type PromiseApi, type Runners } from "./internal/facade/api.js"
 import { abortError, iterate, runExit, toThrown } from "./internal/facade/iterate.js"
@@ -130,7 +132,42 @@ export type TextPromiseApi = PromiseApi<Client.Families["text"], RequestOptions>
  * await sim.close()
  * ```
  */
-export type ImagePromiseApi = PromiseApi<Client.Families["image"], RequestOptions>
+export type ImagePromiseApi = PromiseApi<Client.Families["image"], RequestOptions> & {
+  /**
+   * The Anlas a call will cost (see `Image.cost`): computed here, nothing sent.
+   *
+   * @since 0.1.0
+   */
+  readonly cost: typeof Image.cost
+  /**
+   * What NovelAI embedded in one of its PNGs, or undefined for a PNG it did not make; rejects with
+   * an `ImageMetadataError` for bytes that are not a sound PNG (see `Image.readMetadata`).
+   *
+   * @since 0.1.0
+   */
+  readonly readMetadata: (bytes: Uint8Array | ArrayBuffer) => Promise<Image.ImageMetadata | undefined>
+}
+
+/**
+ * The `client.account` calls: `subscription()` resolves to the account's tier, expiry, Anlas and
+ * V5 usage battery (read on the image host).
+ *
+ * @since 0.1.0
+ * @category models
+ * @example
+ * ```ts
+ * import { NovelAI } from "effect-novelai"
+ * import { startSimulator } from "effect-novelai/testing"
+ *
+ * const sim = await startSimulator()
+ * const client = new NovelAI({ apiKey: sim.apiKey, imageBase: sim.url })
+ * const { tierName, anlas } = await client.account.subscription()
+ * console.log(`${tierName}: ${anlas.total} Anlas`)
+ * await client.close()
+ * await sim.close()
+ * ```
+ */
+export type AccountPromiseApi = PromiseApi<Client.Families["account"], RequestOptions>
 
 const env = (name: string): string | undefined =>
   typeof process !== "undefined" && typeof process.env === "object"
@@ -179,6 +216,12 @@ export class NovelAI {
    * @since 0.1.0
    */
   readonly image: ImagePromiseApi
+  /**
+   * The account behind the key: its subscription and Anlas.
+   *
+   * @since 0.1.0
+   */
+  readonly account: AccountPromiseApi
   /**
    * The host this client talks to.
    *
@@ -292,7 +335,19 @@ export class NovelAI {
     }
     this.openai = makePromiseApi(Client.families.openai, (api) => api.openai, runners)
     this.text = makePromiseApi(Client.families.text, (api) => api.text, runners)
-    this.image = makePromiseApi(Client.families.image, (api) => api.image, runners)
+    this.image = {
+      ...makePromiseApi(Client.families.image, (api) => api.image, runners),
+      cost: Image.cost,
+      readMetadata: async (bytes) => {
+        // The error itself is thrown, as the calls' are (runPromise would wrap it).
+        const read = await Effect.runPromise(
+          Effect.either(Image.readMetadata(bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes)))
+        )
+        if (Either.isLeft(read)) throw read.left
+        return Option.getOrUndefined(read.right)
+      }
+    }
+    this.account = makePromiseApi(Client.families.account, (api) => api.account, runners)
   }
 
   /**

@@ -75,6 +75,8 @@ export declare namespace NovelAIClient {
     readonly text: TextApi
     /** NovelAI's image generation (NovelAI Diffusion), on the image host. */
     readonly image: ImageApi
+    /** The account behind the key: its subscription and Anlas. */
+    readonly account: AccountApi
     /** The model `/oa/v1` calls use when they name none. */
     readonly defaultModel: string
     /** The model native calls use when they name none. */
@@ -108,6 +110,14 @@ export declare namespace NovelAIClient {
    * @category models
    */
   export type ImageApi = Client.Apis["image"]
+
+  /**
+   * The account behind the key (its subscription, Anlas). Every failure is a {@link NovelAIError}.
+   *
+   * @since 0.1.0
+   * @category models
+   */
+  export type AccountApi = Client.Apis["account"]
 }
 
 /**

@@ -1,9 +1,17 @@
 /**
- * effect-novelai: an Effect client for NovelAI's text APIs, the OpenAI-compatible one (`/oa/v1`)
- * and the native one (Erato, Kayra), with a Promise facade for code that does not use Effect.
+ * effect-novelai: an Effect client for NovelAI: its text APIs, the OpenAI-compatible one
+ * (`/oa/v1`) and the native one (Erato, Kayra), its images (NovelAI Diffusion) and the account,
+ * with a Promise facade for code that does not use Effect.
  *
  * @since 0.1.0
  */
+
+/**
+ * The account behind the key: its subscription, Anlas and V5 usage battery, as accessors.
+ *
+ * @since 0.1.0
+ */
+export * as Account from "./Account.js"
 
 /**
  * Chat completion schemas and types.
@@ -88,6 +96,12 @@ export {
    * @since 0.1.0
    */
   ConfigurationError,
+  /**
+   * 402 "Not enough Anlas": the account's balance is short of the call's price.
+   *
+   * @since 0.1.0
+   */
+  InsufficientAnlasError,
   /**
    * The request was refused as invalid, locally or by the server.
    *

@@ -4,6 +4,7 @@
  */
 import * as Either from "effect/Either"
 import type { ConfigurationError } from "../Errors.js"
+import { AccountFamily } from "./account/endpoints.js"
 import type { Host } from "./core/endpoint.js"
 import { refusal } from "./core/endpoint.js"
 import { type Api, type Family, makeApi, type Runner } from "./core/family.js"
@@ -20,11 +21,12 @@ import { type OpenAISettings, options as openaiOptions } from "./openai/options.
 /** The client's settings: the core's and every family's. */
 export type Settings = Resolved & OpenAISettings & NativeSettings
 
-/** The families, by the name the service and the facade give them (`client.openai`, `client.text`, `client.image`). */
+/** The families, by the name the service and the facade give them (`client.openai`, `client.text`, `client.image`, `client.account`). */
 export const families = {
   openai: OpenAIFamily,
   text: NativeFamily,
-  image: ImageFamily
+  image: ImageFamily,
+  account: AccountFamily
 } satisfies Record<string, Family<Settings>>
 
 export type Families = typeof families

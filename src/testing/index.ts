@@ -64,6 +64,13 @@ export interface SimulatorOptions {
    * A `free` key gets 402 for generations; only `opus` keys see and may use `xialong-v1` (409).
    */
   readonly apiKeys?: ReadonlyArray<string | { readonly key: string; readonly tier: Tier }> | undefined
+  /**
+   * Anlas each key starts with, by key; a key not named starts with its tier's monthly allowance
+   * (free 0, Tablet and Scroll 1,000, Opus 10,000). Image calls charge what NovelAI's formula
+   * says (nothing for what Opus's free rule covers) and answer 402 "Not enough Anlas" when the
+   * balance is short.
+   */
+  readonly anlas?: Readonly<Record<string, number>> | undefined
   /** Delay between streamed chunks (and per token for non-streaming calls), ms; default 0. */
   readonly chunkDelayMs?: number | undefined
   /** Generations one key may run at once before 429 "concurrent generation is locked"; default 1. */
@@ -112,6 +119,8 @@ export interface Simulator {
   readonly closed: (index: number) => Promise<RecordedRequest>
   /** Generations currently holding a key's lock. */
   readonly activeGenerations: () => number
+  /** The Anlas `key` has left (undefined for a key the simulator does not accept). */
+  readonly anlas: (key: string) => number | undefined
   /** Queues a fault for the next request (optionally only the next one to `path`). */
   readonly enqueueFault: (fault: Fault, path?: string) => void
   /** Forgets recorded requests and queued faults. */
@@ -143,6 +152,7 @@ export const startSimulator = async (options: SimulatorOptions = {}): Promise<Si
   const server = await startServer({
     port: options.port ?? 0,
     apiKeys,
+    anlas: new Map(Object.entries(options.anlas ?? {})),
     quirks,
     models: options.models ?? ["glm-4-5", "glm-4-6", "xialong-v1"],
     textModels: options.textModels ?? ["llama-3-erato-v1", "kayra-v1", "clio-v1"],
@@ -189,6 +199,7 @@ export const layerSimulator = (options?: SimulatorOptions): Layer.Layer<NovelAIS
 const SIMULATOR_OPTIONS: ReadonlySet<string> = new Set<keyof SimulatorOptions>([
   "port",
   "apiKeys",
+  "anlas",
   "chunkDelayMs",
   "concurrencyLimit",
   "models",

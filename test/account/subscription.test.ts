@@ -165,3 +165,36 @@ describe("§7, §8: the decoded subscription prices a call exactly", () => {
     expect(estimate.affordable).toBe(false)
   })
 })
+
+describe("Account.subscription against the simulator", () => {
+  it("reads the key's tier and balance on the image host, from Effect and from Promises", async () => {
+    const { FetchHttpClient } = await import("@effect/platform")
+    const { Effect, Layer } = await import("effect")
+    const { Account, Image, NovelAI, NovelAIClient } = await import("effect-novelai")
+    const { startSimulator } = await import("effect-novelai/testing")
+    const sim = await startSimulator({
+      apiKeys: [{ key: "pst-opus", tier: "opus" }, "pst-scroll"],
+      anlas: { "pst-scroll": 120 }
+    })
+    try {
+      const layer = (apiKey: string) =>
+        NovelAIClient.layer({ apiKey, baseUrl: "http://127.0.0.1:9", imageBaseUrl: sim.url }).pipe(
+          Layer.provide(FetchHttpClient.layer)
+        )
+      const opus = await Effect.runPromise(Effect.provide(Account.subscription(), layer("pst-opus")))
+      expect(opus).toMatchObject({ tier: 3, tierName: "Opus", active: true, anlas: { total: 10000 } })
+      expect(opus.battery).toMatchObject({ percent: 100, negative: false })
+      expect(sim.requests.map((r) => [r.method, r.path])).toEqual([["GET", "/user/subscription"]])
+
+      const client = new NovelAI({ apiKey: "pst-scroll", imageBase: sim.url })
+      const scroll = await client.account.subscription()
+      expect(scroll).toMatchObject({ tier: 2, tierName: "Scroll", anlas: { fixed: 120, total: 120 } })
+      // The answer prices a call exactly, with whether the balance covers it.
+      const big = { prompt: "x", size: "portrait", steps: 28, nSamples: 8 } as const
+      expect(Image.cost(big, scroll)).toMatchObject({ anlas: 160, affordable: false })
+      await client.close()
+    } finally {
+      await sim.close()
+    }
+  })
+})

@@ -115,8 +115,29 @@ describe("Image.generate against the simulator", () => {
     const bad = failure(await run(sim, Image.generate({ prompt: "x" }), { apiKey: "pst-wrong" }))
     expect(bad).toMatchObject({ _tag: "AuthenticationError", status: 401 })
     const poor = failure(await run(sim, Image.generate({ prompt: "x" }), { apiKey: "pst-free" }))
-    expect(poor).toMatchObject({ _tag: "AuthenticationError", status: 402 })
+    expect(poor).toMatchObject({ _tag: "InsufficientAnlasError", status: 402 })
     expect(poor.message).toContain("Not enough Anlas")
+  })
+
+  it("charges the key what Image.cost says; a balance short of it is a 402 InsufficientAnlasError, not retried", async () => {
+    const sim = await simulator({ apiKeys: ["pst-scroll"], anlas: { "pst-scroll": 50 } })
+    const params = { prompt: "x", size: "portrait", steps: 28, nSamples: 2 } as const
+    const price = Image.cost(params, { tier: 2 })
+    expect(price.anlas).toBe(40)
+    success(await run(sim, Image.generate(params)))
+    expect(sim.anlas("pst-scroll")).toBe(10)
+    const short = failure(await run(sim, Image.generate(params), { maxRetries: 2 }))
+    expect(short).toMatchObject({ _tag: "InsufficientAnlasError", status: 402 })
+    expect(sim.requests).toHaveLength(2)
+    expect(sim.anlas("pst-scroll")).toBe(10)
+    // Opus's free rule: one image of at most 1 MP and 28 steps costs nothing.
+    const opus = await simulator({ apiKeys: [{ key: "pst-opus", tier: "opus" }], anlas: { "pst-opus": 0 } })
+    const free = { prompt: "x", size: "portrait", steps: 28 } as const
+    expect(Image.cost(free, { tier: 3 })).toMatchObject({ anlas: 0, free: true })
+    success(await run(opus, Image.generate(free)))
+    expect(failure(await run(opus, Image.generate({ ...free, nSamples: 2 })))).toMatchObject({
+      _tag: "InsufficientAnlasError"
+    })
   })
 })
 
@@ -302,6 +323,25 @@ describe("the account's image lock", () => {
 })
 
 describe("the Promise facade", () => {
+  it("client.image.readMetadata reads back what the image was made with; bytes that are not a PNG reject", async () => {
+    const sim = await simulator()
+    const client = new NovelAI({ apiKey: sim.apiKey, imageBase: sim.url })
+    try {
+      const [png] = await client.image.generate({ prompt: "1girl, cat ears", size: [512, 512], seed: 77 })
+      const meta = await client.image.readMetadata(png!)
+      expect(meta).toMatchObject({ seed: 77, width: 512, height: 512 })
+      expect(meta?.prompt).toContain("1girl, cat ears")
+      const effect = success(await Effect.runPromiseExit(Image.readMetadata(png!)))
+      expect(effect._tag === "Some" && effect.value.seed).toBe(77)
+      await expect(client.image.readMetadata(new TextEncoder().encode("<html>"))).rejects.toMatchObject({
+        _tag: "ImageMetadataError",
+        reason: "NotPng"
+      })
+    } finally {
+      await client.close()
+    }
+  })
+
   it("generate resolves to Buffers to write as they are; the SDK's imageBase option is taken", async () => {
     const sim = await simulator()
     const client = new NovelAI({ apiKey: sim.apiKey, imageBase: sim.url })

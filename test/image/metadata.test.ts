@@ -6,14 +6,17 @@
 import { crc32 } from "node:zlib"
 import { Effect, Either, Option } from "effect"
 import fc from "fast-check"
+import * as fflate from "fflate"
 import { gzipSync, strToU8, zlibSync } from "fflate"
 import { describe, expect, it } from "vitest"
 import {
   type ImageMetadata,
   ImageMetadataError,
-  readMetadata,
-  readPngSize
+  readPngSize,
+  readMetadata as readWith
 } from "../../src/internal/image/metadata.js"
+
+const readMetadata = (bytes: Uint8Array) => readWith(bytes, fflate)
 
 const SIGNATURE = Uint8Array.of(0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a)
 

@@ -145,6 +145,9 @@ export const parseBody = (text: string): unknown => {
   return text
 }
 
+/** NovelAI's 402 for a balance too small for the call ("Not enough Anlas"). */
+const ANLAS = /\banlas\b/i
+
 const describe = (status: number | undefined): string => {
   switch (status) {
     case 401:
@@ -184,7 +187,8 @@ export const fromFailure = (ctx: ErrorContext, input: FailureInput): Errors.Nove
   const status = input.status ?? statusOf(input.body)
   let message = serverMessage === undefined ? describe(status) : ctx.scrub(serverMessage)
   if (message.length > MAX_MESSAGE) message = `${message.slice(0, MAX_MESSAGE)}…`
-  if (status === 402 && serverMessage !== undefined) {
+  const anlas = status === 402 && serverMessage !== undefined && ANLAS.test(serverMessage)
+  if (status === 402 && serverMessage !== undefined && !anlas) {
     message = `An active NovelAI subscription is required: ${message}`
   }
   if (status === 403 && serverMessage !== undefined) message = `Permission denied: ${message}`
@@ -217,6 +221,7 @@ export const fromFailure = (ctx: ErrorContext, input: FailureInput): Errors.Nove
     })
   }
   if (status === undefined) return new Errors.ServerError(fields)
+  if (anlas) return new Errors.InsufficientAnlasError(fields)
   if (status === 401 || status === 402 || status === 403) return new Errors.AuthenticationError(fields)
   if (status === 408) return new Errors.TimeoutError({ ...fields, phase: "server" })
   if (status >= 500) return new Errors.ServerError(fields)

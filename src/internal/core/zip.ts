@@ -21,7 +21,7 @@ type Fflate = typeof import("fflate")
 let fflate: Promise<Fflate> | undefined
 
 /** `fflate`, imported once, at the first ZIP answer. */
-const loadFflate = (): Promise<Fflate> => {
+export const loadFflate = (): Promise<Fflate> => {
   fflate ??= import("fflate").catch((error: unknown) => {
     fflate = undefined
     throw error

@@ -12,53 +12,7 @@
  * @since 0.1.0
  */
 
-/**
- * A size preset: NovelAI's Normal (`portrait`, `landscape`, `square`), Large, Wallpaper and Small
- * sizes (IMAGE-WIRE.md §4.5).
- *
- * @since 0.1.0
- * @category models
- */
-export type SizePreset =
-  | "portrait"
-  | "landscape"
-  | "square"
-  | "large_portrait"
-  | "large_landscape"
-  | "large_square"
-  | "wallpaper_portrait"
-  | "wallpaper_landscape"
-  | "small_portrait"
-  | "small_landscape"
-  | "small_square"
-
-/**
- * Width and height of each size preset, in pixels.
- *
- * @since 0.1.0
- * @category constants
- */
-export const sizePresets: { readonly [K in SizePreset]: readonly [width: number, height: number] } = {
-  portrait: [832, 1216],
-  landscape: [1216, 832],
-  square: [1024, 1024],
-  large_portrait: [1024, 1536],
-  large_landscape: [1536, 1024],
-  large_square: [1472, 1472],
-  wallpaper_portrait: [1088, 1920],
-  wallpaper_landscape: [1920, 1088],
-  small_portrait: [512, 768],
-  small_landscape: [768, 512],
-  small_square: [640, 640]
-}
-
-/**
- * A size: a preset name or `[width, height]` in pixels.
- *
- * @since 0.1.0
- * @category models
- */
-export type Size = SizePreset | readonly [width: number, height: number]
+import { SIZES, type ImageSize as Size } from "../../ImageGeneration.js"
 
 /**
  * One vibe of a generation: an `encoding` already paid for (re-using it is free), or an `image`
@@ -156,13 +110,17 @@ export interface EncodeVibeCostInput {
 }
 
 /**
- * Any call {@link cost} prices: a generation (no `kind`), a director tool (`tool`), an upscale or a
- * vibe encoding.
+ * Any call {@link cost} prices: a generation (no `kind`; its parameters as they are, the fields
+ * its price does not depend on ignored), a director tool (`tool`), an upscale or a vibe encoding.
  *
  * @since 0.1.0
  * @category models
  */
-export type CostRequest = CostInput | AugmentCostInput | UpscaleCostInput | EncodeVibeCostInput
+export type CostRequest =
+  | (CostInput & { readonly [field: string]: unknown })
+  | AugmentCostInput
+  | UpscaleCostInput
+  | EncodeVibeCostInput
 
 /**
  * The account a price is for. `{ tier }` alone means an active subscription of that tier (0 Paper,
@@ -310,7 +268,7 @@ const takesSmea = (family: Family) => family === "v3" || family === "unknown"
  * @category utils
  */
 export const dimensions = (size: Size): readonly [width: number, height: number] =>
-  typeof size === "string" ? sizePresets[size] : size
+  typeof size === "string" ? SIZES[size] : size
 
 const isOpusAccount = (account: CostAccount) => account.tier >= OPUS_TIER && account.active !== false
 
@@ -634,6 +592,7 @@ export const encodeVibeCost = (account: CostAccount): CostEstimate =>
 export const cost = (request: CostRequest, account: CostAccount): CostEstimate => {
   if (request.kind === "upscale") return upscaleCost(request, account)
   if (request.kind === "encode-vibe") return encodeVibeCost(account)
-  if ("tool" in request && typeof request.tool === "string") return augmentCost(request, account)
+  if ("tool" in request && typeof request.tool === "string")
+    return augmentCost(request as AugmentCostInput, account)
   return generationCost(request as CostInput, account)
 }

@@ -20,7 +20,7 @@ import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
-import { type FlateStreamHandler, Gunzip, Unzlib } from "fflate"
+import type { FlateStreamHandler } from "fflate"
 
 /**
  * Why bytes could not be read as a PNG: not a PNG at all (`NotPng`; the message names what it
@@ -221,11 +221,20 @@ const lenientText = (bytes: Uint8Array): string => {
 
 type Decompressor = new (handler: FlateStreamHandler) => { push(chunk: Uint8Array, final?: boolean): void }
 
+/**
+ * The parts of `fflate` the reader inflates with, given by the caller: the public reader loads the
+ * package only when a PNG is read, so a bundle that never reads one does not carry it.
+ */
+export interface Flate {
+  readonly Unzlib: Decompressor
+  readonly Gunzip: Decompressor
+}
+
 /** Inflates zlib (or, with `Gunzip`, gzip) data, stopping once the output would pass `limit`. */
 const inflate = (
   data: Uint8Array,
   limit: number,
-  Stream: Decompressor = Unzlib
+  Stream: Decompressor
 ): Uint8Array | "corrupt" | "tooLarge" => {
   const parts: Array<Uint8Array> = []
   let size = 0
@@ -267,14 +276,15 @@ interface TextChunk {
 const textChunk = (
   type: string,
   data: Uint8Array,
-  budget: number
+  budget: number,
+  flate: Flate
 ): Either.Either<TextChunk, ImageMetadataError> => {
   const nul = data.indexOf(0)
   if (nul < 1 || nul > 79) return fail("Corrupt", `a ${type} chunk has no valid keyword`)
   const keyword = latin1(data.subarray(0, nul))
   const limit = Math.min(MAX_CHUNK_TEXT, budget)
   const inflated = (compressed: Uint8Array) => {
-    const out = inflate(compressed, limit)
+    const out = inflate(compressed, limit, flate.Unzlib)
     if (out === "corrupt")
       return fail("Corrupt", `the compressed text of the ${type} chunk "${keyword}" is damaged`)
     if (out === "tooLarge")
@@ -324,7 +334,8 @@ interface Png {
 const TEXT_TYPES = new Set(["tEXt", "zTXt", "iTXt"])
 
 /** The chunks of a PNG: its header's size and its text, checked chunk by chunk up to `IEND`. */
-const readPng = (bytes: Uint8Array, withText: boolean): Either.Either<Png, ImageMetadataError> => {
+/** The PNG's layout, and its text chunks when given `flate` to inflate the compressed ones. */
+const readPng = (bytes: Uint8Array, flate: Flate | undefined): Either.Either<Png, ImageMetadataError> => {
   if (bytes.length < 8 || SIGNATURE.some((byte, i) => bytes[i] !== byte))
     return fail("NotPng", `not a PNG: ${lookalike(bytes)}`)
   const texts: Array<TextChunk> = []
@@ -359,7 +370,7 @@ const readPng = (bytes: Uint8Array, withText: boolean): Either.Either<Png, Image
       )
     if (first && (type !== "IHDR" || length !== 13))
       return fail("Corrupt", "the PNG does not start with its IHDR header")
-    const checked = type === "IHDR" || (withText && TEXT_TYPES.has(type))
+    const checked = type === "IHDR" || (flate !== undefined && TEXT_TYPES.has(type))
     if (checked && crc32(bytes, offset + 4, dataEnd) !== u32(bytes, dataEnd))
       return fail("Corrupt", `the PNG's ${type} chunk at byte ${offset} fails its CRC check`)
     if (type === "IHDR" && first) {
@@ -369,11 +380,11 @@ const readPng = (bytes: Uint8Array, withText: boolean): Either.Either<Png, Image
       bitDepth = bytes[dataStart + 8]!
       colorType = bytes[dataStart + 9]!
       interlaced = bytes[dataStart + 12] !== 0
-      if (!withText) return Either.right(png())
+      if (flate === undefined) return Either.right(png())
     } else if (type === "IDAT") {
       idat.push(bytes.subarray(dataStart, dataEnd))
-    } else if (withText && TEXT_TYPES.has(type)) {
-      const chunk = textChunk(type, bytes.subarray(dataStart, dataEnd), budget)
+    } else if (flate !== undefined && TEXT_TYPES.has(type)) {
+      const chunk = textChunk(type, bytes.subarray(dataStart, dataEnd), budget, flate)
       if (Either.isLeft(chunk)) return Either.left(chunk.left)
       budget -= chunk.right.text.length
       texts.push(chunk.right)
@@ -395,7 +406,7 @@ const readPng = (bytes: Uint8Array, withText: boolean): Either.Either<Png, Image
 export const readPngSize = (
   bytes: Uint8Array
 ): Either.Either<readonly [width: number, height: number], ImageMetadataError> =>
-  Either.map(readPng(bytes, false), (png): readonly [number, number] => [png.width, png.height])
+  Either.map(readPng(bytes, undefined), (png): readonly [number, number] => [png.width, png.height])
 
 /** What NovelAI's stealth copy starts with (`nai_meta.py`). */
 const STEALTH_MAGIC = "stealth_pngcomp"
@@ -440,7 +451,7 @@ const unfilter = (filter: number, line: Uint8Array, previous: Uint8Array): boole
  * in), as bytes: the image data is inflated and unfiltered a line at a time, and abandoned as soon
  * as the first bits are not NovelAI's magic.
  */
-const alphaBits = (png: Png): Either.Either<Uint8Array | undefined, ImageMetadataError> => {
+const alphaBits = (png: Png, flate: Flate): Either.Either<Uint8Array | undefined, ImageMetadataError> => {
   const { width, height } = png
   const stride = 4 * width
   const bits = new Uint8Array(Math.ceil((width * height) / 8))
@@ -489,7 +500,7 @@ const alphaBits = (png: Png): Either.Either<Uint8Array | undefined, ImageMetadat
       if (y === magicKnownAt && !magicMatches()) abandoned = true
     }
   }
-  const stream = new Unzlib(onData)
+  const stream = new flate.Unzlib(onData)
   try {
     for (let c = 0; c < png.idat.length && y < height && !abandoned && !damaged; c++) {
       const data = png.idat[c]!
@@ -511,7 +522,10 @@ const alphaBits = (png: Png): Either.Either<Uint8Array | undefined, ImageMetadat
  * that drops the chunks, not a resize): after the magic, a 32-bit length in bits, then gzipped JSON
  * of the chunks by keyword. Undefined when the image has none; error correction data is not used.
  */
-const readStealth = (png: Png): Either.Either<Record<string, string> | undefined, ImageMetadataError> => {
+const readStealth = (
+  png: Png,
+  flate: Flate
+): Either.Either<Record<string, string> | undefined, ImageMetadataError> => {
   if (
     png.colorType !== 6 ||
     png.bitDepth !== 8 ||
@@ -519,7 +533,7 @@ const readStealth = (png: Png): Either.Either<Record<string, string> | undefined
     png.width * png.height > MAX_STEALTH_PIXELS
   )
     return Either.right(undefined)
-  return Either.flatMap(alphaBits(png), (bytes) => {
+  return Either.flatMap(alphaBits(png, flate), (bytes) => {
     if (bytes === undefined) return Either.right(undefined)
     const start = STEALTH_MAGIC.length + 4
     const length = Math.floor(u32(bytes, STEALTH_MAGIC.length) / 8)
@@ -528,7 +542,7 @@ const readStealth = (png: Png): Either.Either<Record<string, string> | undefined
         "Corrupt",
         `the metadata hidden in the alpha channel declares ${length} bytes, more than the image holds`
       )
-    const inflated = inflate(bytes.subarray(start, start + length), MAX_CHUNK_TEXT, Gunzip)
+    const inflated = inflate(bytes.subarray(start, start + length), MAX_CHUNK_TEXT, flate.Gunzip)
     if (inflated === "tooLarge")
       return fail(
         "TooLarge",
@@ -648,13 +662,14 @@ const metadataOf = (
  * ```
  */
 export const readMetadata = (
-  bytes: Uint8Array
+  bytes: Uint8Array,
+  flate: Flate
 ): Either.Either<Option.Option<ImageMetadata>, ImageMetadataError> =>
-  Either.flatMap(readPng(bytes, true), (png) => {
+  Either.flatMap(readPng(bytes, flate), (png) => {
     const text: Record<string, string> = {}
     for (const chunk of png.texts) if (!(chunk.keyword in text)) text[chunk.keyword] = chunk.text
     if (byNovelAI(text)) return metadataOf(png, text, "text-chunks")
-    return Either.flatMap(readStealth(png), (hidden) =>
+    return Either.flatMap(readStealth(png, flate), (hidden) =>
       hidden !== undefined && byNovelAI(hidden)
         ? metadataOf(png, hidden, "alpha-channel")
         : Either.right(Option.none())

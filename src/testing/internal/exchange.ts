@@ -1,5 +1,6 @@
 /** What every family's routes are given: the server's settings and state, and one request. */
 import type * as Http from "node:http"
+import type { Wallets } from "./account.js"
 import type { Fault } from "./faults.js"
 import type { Locks } from "./lock.js"
 import type { Quirks, Tier } from "./quirks.js"
@@ -14,6 +15,8 @@ export interface Routes {
   readonly locks: Locks
   readonly timers: Timers
   readonly quirks: Quirks
+  /** Each key's Anlas, charged by the image calls. */
+  readonly wallets: Wallets
   /** A new response id number, and a new `created` stamp. */
   readonly nextId: () => number
   readonly nextCreated: () => number

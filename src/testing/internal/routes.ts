@@ -2,6 +2,7 @@
  * The simulator's endpoints, after authentication and the faults that replace an answer: each
  * family's routes in a module of its own, chosen by path.
  */
+import { handleAccount } from "./account.js"
 import type { Exchange, Routes } from "./exchange.js"
 import { handleImage } from "./image/generate.js"
 import { handleNative } from "./native.js"
@@ -13,6 +14,7 @@ export const handle = (routes: Routes, ex: Exchange): Promise<void> => {
   if (ex.path === "/ai/generate-image" || ex.path === "/ai/generate-image-stream") {
     return handleImage(routes, ex, ex.path === "/ai/generate-image-stream")
   }
+  if (ex.path === "/user/subscription") return Promise.resolve(handleAccount(routes.wallets, ex))
   if (ex.path === "/ai/generate" || ex.path === "/ai/generate-stream") {
     return handleNative(routes, ex, ex.path === "/ai/generate-stream")
   }

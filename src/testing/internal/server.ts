@@ -4,9 +4,11 @@
  * the simulator itself is loud: it is logged, answered with a 500 carrying the stack and
  * `x-should-retry: false` (so a client does not retry it away), and kept in `errors`.
  */
+
 import * as Http from "node:http"
 import type { AddressInfo, Socket } from "node:net"
 import * as Zlib from "node:zlib"
+import { makeWallets } from "./account.js"
 import { type Fault, makeFaults } from "./faults.js"
 import { makeLocks } from "./lock.js"
 import type { Quirks, Tier } from "./quirks.js"
@@ -44,6 +46,8 @@ export interface RecordedRequest {
 export interface ServerOptions {
   readonly port: number
   readonly apiKeys: ReadonlyMap<string, Tier>
+  /** Keys whose Anlas balance does not start at their tier's allowance. */
+  readonly anlas: ReadonlyMap<string, number>
   readonly models: ReadonlyArray<string>
   readonly textModels: ReadonlyArray<string>
   readonly quirks: Quirks
@@ -168,6 +172,7 @@ export const startServer = async (options: ServerOptions) => {
   const faults = makeFaults()
   const timers = makeTimers()
   const locks = makeLocks(options.concurrencyLimit, timers)
+  const wallets = makeWallets(options.anlas)
   const sockets = new Set<Socket>()
   const connectionOf = new WeakMap<Socket, number>()
   let accepted = 0
@@ -180,6 +185,7 @@ export const startServer = async (options: ServerOptions) => {
     chunkDelayMs: options.chunkDelayMs,
     locks,
     timers,
+    wallets,
     nextId: () => ++ids,
     nextCreated: () => created++
   }
@@ -279,6 +285,10 @@ export const startServer = async (options: ServerOptions) => {
         wake()
       }),
     activeGenerations: locks.active,
+    anlas: (key: string) => {
+      const tier = options.apiKeys.get(key)
+      return tier === undefined ? undefined : wallets.balance(key, tier)
+    },
     enqueueFault: faults.enqueue,
     reset: () => {
       requests.length = 0

@@ -9,6 +9,7 @@
  */
 import type * as Http from "node:http"
 import { encode } from "@msgpack/msgpack"
+import type { CostRequest } from "../../../internal/image/cost.js"
 import type { Exchange, Routes } from "../exchange.js"
 import { actOnStreamFault, faultAfter, isStreamFault } from "../faults.js"
 import { sendJson } from "../reply.js"
@@ -177,6 +178,23 @@ const sseEvent = (value: Record<string, unknown>): string => {
   return `event: ${String(value.event_type)}\ndata: ${JSON.stringify(data)}\n\n`
 }
 
+/** What the generation costs: its size, steps, samples, and img2img or inpainting strength. */
+const priced = (body: Record<string, unknown>, job: Job): CostRequest => {
+  const p = body.parameters as Record<string, unknown>
+  const number = (value: unknown) => (typeof value === "number" ? value : undefined)
+  return {
+    model: job.model,
+    size: [job.width, job.height],
+    steps: job.steps,
+    nSamples: job.samples,
+    sampler: typeof p.sampler === "string" ? p.sampler : undefined,
+    ...(body.action === "img2img" ? { image: true, strength: number(p.strength) } : {}),
+    ...(body.action === "infill"
+      ? { mask: true, inpaintImg2ImgStrength: number(p.inpaintImg2ImgStrength) }
+      : {})
+  }
+}
+
 export const handleImage = async (routes: Routes, ex: Exchange, stream: boolean): Promise<void> => {
   const { res } = ex
   if (ex.method !== "POST") return ex.fail(404, `Cannot ${ex.method} ${ex.path}`)
@@ -184,9 +202,15 @@ export const handleImage = async (routes: Routes, ex: Exchange, stream: boolean)
   const job = check(ex.body, stream, () => (routes.nextId() * 2_654_435_761) % 4_294_967_296)
   if (Array.isArray(job)) return ex.fail(job[0], job[1])
   const checked = job as Job
-  if (ex.tier === "free") return ex.fail(402, "Not enough Anlas")
   const lock = `image:${ex.key}`
   if (!routes.locks.acquire(lock)) return ex.fail(429, "Concurrent generation is locked")
+  // Charged once the generation is taken, at the price of NovelAI's formula.
+  if (
+    routes.wallets.charge(ex.key, ex.tier, priced(ex.body as Record<string, unknown>, checked)) === undefined
+  ) {
+    routes.locks.release(lock, 0)
+    return ex.fail(402, "Not enough Anlas")
+  }
 
   const events = checked.steps * checked.samples
   const generationMs = events * routes.chunkDelayMs
