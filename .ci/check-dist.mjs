@@ -81,3 +81,64 @@ for (const platform of ["node", "browser"]) {
   )
 }
 console.log("bundles of the core (node and browser) carry no tokenizer vocabulary: ok")
+
+// fflate (ZIP answers, PNG metadata) and @msgpack/msgpack (image stream frames) are imported when
+// an image answer first needs them: a bundler that splits code puts them in chunks of their own,
+// which an app that only calls the text APIs never loads. Checked on what the entry loads
+// statically, for Node and for browsers; and each library must be in some chunk, or the check
+// would pass for a marker that is not theirs.
+const { mkdtempSync, writeFileSync, rmSync } = await import("node:fs")
+// Inside the package, so that the app's import of "effect-novelai" resolves to it (self-reference).
+const work = mkdtempSync(join(root, ".ci", ".split-"))
+try {
+  const entry = join(work, "app.mjs")
+  writeFileSync(
+    entry,
+    `import { NovelAI, OpenAI } from "effect-novelai"\nconsole.log(NovelAI, OpenAI.chatCompletion)\n`
+  )
+  const MARKERS = { fflate: "invalid block type", "@msgpack/msgpack": "Unrecognized type byte" }
+  for (const platform of ["node", "browser"]) {
+    const result = await esbuild.build({
+      entryPoints: [entry],
+      bundle: true,
+      splitting: true,
+      write: false,
+      outdir: join(work, "out"),
+      format: "esm",
+      platform,
+      external: ["effect", "effect/*", "@effect/*"],
+      tsconfigRaw: "{}",
+      logLevel: "silent"
+    })
+    const files = new Map(result.outputFiles.map((file) => [file.path, file.text]))
+    const loaded = new Set()
+    const load = (path) => {
+      if (loaded.has(path)) return
+      loaded.add(path)
+      for (const [, specifier] of files.get(path).matchAll(/^import\s[^;]*?from\s*"(\.[^"]+)"/gm)) {
+        load(join(dirname(path), specifier))
+      }
+      for (const [, specifier] of files.get(path).matchAll(/^import\s*"(\.[^"]+)"/gm)) {
+        load(join(dirname(path), specifier))
+      }
+    }
+    load(join(work, "out", "app.js"))
+    for (const [library, marker] of Object.entries(MARKERS)) {
+      assert.ok(
+        [...files.values()].some((text) => text.includes(marker)),
+        `no chunk of the ${platform} bundle has ${library}'s marker: the check is stale`
+      )
+      for (const path of loaded) {
+        assert.ok(
+          !files.get(path).includes(marker),
+          `a ${platform} app of the text APIs loads ${library} at start`
+        )
+      }
+    }
+  }
+} finally {
+  rmSync(work, { recursive: true, force: true })
+}
+console.log(
+  "apps of the text APIs (node and browser, split bundles) load neither fflate nor @msgpack/msgpack at start: ok"
+)
