@@ -44,7 +44,10 @@ export const makeWallets = (start: ReadonlyMap<string, number>): Wallets => {
 
 /** `GET /user/subscription`: the key's tier, a fixed expiry, its balance, V5's battery on Opus. */
 export const handleAccount = (wallets: Wallets, ex: Exchange): void => {
-  if (ex.method !== "GET") return ex.fail(404, `Cannot ${ex.method} ${ex.path}`)
+  if (ex.method !== "GET") {
+    ex.fail(404, `Cannot ${ex.method} ${ex.path}`)
+    return
+  }
   const tier = TIER_NUMBER[ex.tier]
   sendJson(ex.res, 200, {
     tier,
