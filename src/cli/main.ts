@@ -11,6 +11,7 @@ import * as Cause from "effect/Cause"
 import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
+import * as Account from "../Account.js"
 import { CompletionParams } from "../Completions.js"
 import { ConfigurationError, isNovelAIError } from "../Errors.js"
 import { VERSION } from "../internal/core/version.js"
@@ -18,6 +19,7 @@ import type { NovelAIClient } from "../NovelAIClient.js"
 import * as OpenAI from "../OpenAI.js"
 import { TokenCountParams } from "../TokenCount.js"
 import { checkModel, checkParams, describeError, interactive } from "./chat.js"
+import { checkImage, generateImage, imageArgs, imageOptions, imageParams } from "./image.js"
 import { makeReader } from "./input.js"
 import { chatPieces, completionPieces, show } from "./reply.js"
 import { oneLine } from "./sanitize.js"
@@ -43,8 +45,10 @@ const stdinText = Effect.promise(async () => {
 const textOrStdin = (text: string) => (text === "-" ? stdinText : Effect.succeed(text))
 
 /** Runs `program` with a client for the connection options. */
-const withClient = <A, E>(options: Connection, program: Effect.Effect<A, E, NovelAIClient>) =>
-  Effect.scoped(Effect.flatMap(clientLayer(options, undefined), (layer) => Effect.provide(program, layer)))
+const withClient = <A, E>(
+  options: Connection & { readonly imageBaseUrl?: Option.Option<string> },
+  program: Effect.Effect<A, E, NovelAIClient>
+) => Effect.scoped(Effect.flatMap(clientLayer(options, undefined), (layer) => Effect.provide(program, layer)))
 
 /** Refuses the arguments, before anything is started: exit status 2. */
 const refuse = (reason: string | undefined) =>
@@ -172,9 +176,61 @@ const tokens = Command.make(
     })
 ).pipe(Command.withDescription("count a text's tokens (- reads it from stdin)"))
 
+const image = Command.make("image", { ...imageOptions, prompt: imageArgs }, (options) =>
+  Effect.gen(function* () {
+    const params = imageParams(options.prompt.join(" "), options)
+    yield* refuse(checkImage(params))
+    const prompt = yield* textOrStdin(params.prompt as string)
+    return yield* Effect.scoped(
+      Effect.gen(function* () {
+        // A generation that costs Anlas is asked about on a terminal, unless --yes or --offline.
+        const asking =
+          process.stdin.isTTY === true && process.stderr.isTTY === true && !options.yes && !options.offline
+        const reader = asking ? yield* makeReader : undefined
+        const ask =
+          reader === undefined
+            ? undefined
+            : (question: string) =>
+                Effect.map(reader.read(question), (input) =>
+                  input._tag === "Message" ? /^\s*y/i.test(input.text) : false
+                )
+        const layer = yield* clientLayer(options, undefined)
+        return yield* Effect.provide(
+          generateImage({ ...params, prompt }, { out: options.out, timeout: options.timeout, ask }),
+          layer
+        )
+      })
+    )
+  })
+).pipe(
+  Command.withDescription(
+    "generate an image (- reads the prompt from stdin): a progress bar on a terminal, the PNGs written, their files and seeds printed"
+  )
+)
+
+const account = Command.make(
+  "account",
+  { ...connection, imageBaseUrl: imageOptions.imageBaseUrl },
+  (options) =>
+    withClient(
+      options,
+      Effect.flatMap(Account.subscription({ timeout: options.timeout }), (sub) =>
+        Effect.sync(() =>
+          process.stdout.write(
+            `${oneLine(sub.tierName)}${sub.active ? "" : " (inactive)"}${sub.expiresAt ? `, until ${sub.expiresAt.toISOString().slice(0, 10)}` : ""}\n` +
+              `${sub.anlas.total} Anlas (${sub.anlas.fixed} monthly, ${sub.anlas.purchased} purchased)\n` +
+              (sub.battery === undefined
+                ? ""
+                : `V5 usage battery ${sub.battery.percent}%${sub.battery.negative ? " (exhausted)" : ""}\n`)
+          )
+        )
+      )
+    )
+).pipe(Command.withDescription("the account's subscription and Anlas"))
+
 const root = Command.make("effect-novelai").pipe(
   Command.withDescription("NovelAI from the command line"),
-  Command.withSubcommands([chat, complete, models, tokens])
+  Command.withSubcommands([chat, complete, models, tokens, image, account])
 )
 
 const PREFIX = "effect-novelai: "
@@ -214,7 +270,9 @@ const VALUED: Readonly<Record<string, ReadonlyArray<string>>> = (() => {
     chat: withModel({ ...chatOptions }),
     complete: withModel({ ...connection, ...sampling }),
     models: flags(connection),
-    tokens: withModel({ ...connection, model: sampling.model })
+    tokens: withModel({ ...connection, model: sampling.model }),
+    image: [...withModel(imageOptions)].filter((flag) => flag !== "--yes"),
+    account: flags({ ...connection, imageBaseUrl: imageOptions.imageBaseUrl })
   }
 })()
 

@@ -180,7 +180,7 @@ export class CliFailure {
  * question on a terminal). Says which, on stderr.
  */
 export const clientLayer = (
-  options: Connection,
+  options: Connection & { readonly imageBaseUrl?: Option.Option<string> },
   ask: ((question: string) => Effect.Effect<boolean>) | undefined
 ): Effect.Effect<Layer.Layer<NovelAIClient.NovelAIClient, ConfigurationError>, CliFailure, Scope.Scope> =>
   Effect.gen(function* () {
@@ -191,9 +191,9 @@ export const clientLayer = (
         (sim) => Effect.promise(() => sim.close())
       )
       yield* note(`(offline: the bundled NovelAI simulator at ${sim.url})`)
-      return { apiKey: sim.apiKey, baseUrl: sim.url }
+      return { apiKey: sim.apiKey, baseUrl: sim.url, imageBaseUrl: sim.url }
     })
-    let target: { apiKey: string; baseUrl: string | undefined }
+    let target: { apiKey: string; baseUrl: string | undefined; imageBaseUrl: string | undefined }
     if (options.offline) {
       target = yield* offline
     } else {
@@ -206,8 +206,11 @@ export const clientLayer = (
         : undefined
       const key = (fromFile ?? process.env.NOVELAI_API_KEY ?? "").trim()
       const baseUrl = Option.getOrUndefined(options.baseUrl) ?? (process.env.NOVELAI_BASE_URL || undefined)
+      const imageBaseUrl =
+        Option.getOrUndefined(options.imageBaseUrl ?? Option.none()) ??
+        (process.env.NOVELAI_IMAGE_BASE_URL || undefined)
       if (key !== "") {
-        target = { apiKey: key, baseUrl }
+        target = { apiKey: key, baseUrl, imageBaseUrl }
       } else if (ask !== undefined) {
         const yes = yield* ask("No NOVELAI_API_KEY is set. Chat with the bundled simulator instead? [Y/n] ")
         if (!yes) {
@@ -224,7 +227,9 @@ export const clientLayer = (
         )
       }
     }
-    return NovelAIClient.layer({ apiKey: Redacted.make(target.apiKey), baseUrl: target.baseUrl }).pipe(
-      Layer.provide(FetchHttpClient.layer)
-    )
+    return NovelAIClient.layer({
+      apiKey: Redacted.make(target.apiKey),
+      baseUrl: target.baseUrl,
+      imageBaseUrl: target.imageBaseUrl
+    }).pipe(Layer.provide(FetchHttpClient.layer))
   })

@@ -3,17 +3,21 @@
  * what reaches stdout and stderr, and the exit status. Hostile servers (escape sequences, errors on
  * several lines, no answer at all), wrong arguments, defects.
  */
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import * as Http from "node:http"
 import type { AddressInfo } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
+import { FetchHttpClient } from "@effect/platform"
 import * as NodeFileSystem from "@effect/platform-node-shared/NodeFileSystem"
 import * as NodePath from "@effect/platform-node-shared/NodePath"
 import * as NodeTerminal from "@effect/platform-node-shared/NodeTerminal"
-import { Effect, Layer, Stream } from "effect"
+import { Duration, Effect, Exit, Layer, Option, Stream } from "effect"
+import { NovelAIClient } from "effect-novelai"
+import { startSimulator } from "effect-novelai/testing"
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest"
 import { replyMessage } from "../../src/cli/chat.js"
+import { fileFor, generateImage } from "../../src/cli/image.js"
 import { report, run } from "../../src/cli/main.js"
 import { show } from "../../src/cli/reply.js"
 
@@ -247,5 +251,110 @@ describe("thinking", () => {
     expect(stdout).toBe("[thinking] Let me think [/thinking]\n")
     expect(replyMessage(reply)).toEqual({ role: "assistant", content: "<think>Let me think</think>" })
     expect(replyMessage({ content: "", reasoning: "" })).toBeUndefined()
+  })
+})
+
+describe("image and account", () => {
+  let dir = ""
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), "effect-novelai-image-"))
+  })
+  afterEach(() => rmSync(dir, { recursive: true, force: true }))
+
+  const sizeOf = (file: string) => {
+    const png = readFileSync(file)
+    return [png.readUInt32BE(16), png.readUInt32BE(20)]
+  }
+
+  it("image writes each sample's PNG at the size asked (--out numbered after the first), printing files and seeds", async () => {
+    const out = join(dir, "cat.png")
+    const result = await cli(
+      "image",
+      "1girl, cat ears",
+      "--offline",
+      "--size",
+      "512x640",
+      "--samples",
+      "2",
+      "--seed",
+      "9",
+      "--steps",
+      "3",
+      "--out",
+      out
+    )
+    expect(result).toMatchObject({ code: 0 })
+    expect(result.stdout).toBe(`${out}  seed 9\n${join(dir, "cat-2.png")}  seed 10\n`)
+    expect(sizeOf(out)).toEqual([512, 640])
+    expect(sizeOf(join(dir, "cat-2.png"))).toEqual([512, 640])
+  })
+
+  it("image parameters out of range are exit status 2 before anything starts", async () => {
+    for (const args of [
+      ["--steps", "99"],
+      ["--size", "500x500"],
+      ["--samples", "9"]
+    ]) {
+      const result = await cli("image", "x", "--offline", ...args)
+      expect(result.code).toBe(2)
+      expect(result.stderr).not.toContain("simulator at")
+      expect(result.stderr).toMatch(/^effect-novelai: /)
+    }
+  })
+
+  it("account prints the tier and the Anlas", async () => {
+    const result = await cli("account", "--offline")
+    expect(result).toMatchObject({ code: 0 })
+    expect(result.stdout).toContain("Scroll")
+    expect(result.stdout).toContain("1000 Anlas (1000 monthly, 0 purchased)")
+  })
+})
+
+describe("image on a terminal asks before spending Anlas", () => {
+  const run = async (tier: "scroll" | "opus", answer: boolean) => {
+    const sim = await startSimulator({ apiKeys: [{ key: "pst-k", tier }] })
+    const questions: Array<string> = []
+    const layer = NovelAIClient.layer({ apiKey: "pst-k", baseUrl: sim.url, imageBaseUrl: sim.url }).pipe(
+      Layer.provide(FetchHttpClient.layer)
+    )
+    const exit = await Effect.runPromiseExit(
+      generateImage(
+        { prompt: "x", size: "portrait", steps: 28, nSamples: 1 },
+        {
+          out: Option.some(join(tmpdir(), `effect-novelai-ask-${process.pid}.png`)),
+          timeout: Duration.seconds(10),
+          ask: (question) =>
+            Effect.sync(() => {
+              questions.push(question)
+              return answer
+            })
+        }
+      ).pipe(Effect.provide(layer))
+    )
+    const paths = sim.requests.map((r) => r.path)
+    await sim.close()
+    return { exit, questions, paths }
+  }
+
+  it("a generation that costs Anlas is priced from the account and not sent when the answer is no", async () => {
+    const { exit, questions, paths } = await run("scroll", false)
+    expect(questions).toEqual(["This generation costs 20 Anlas (Scroll, 1000 left). Generate? [y/N] "])
+    expect(Exit.isFailure(exit)).toBe(true)
+    expect(paths).toEqual(["/user/subscription"])
+    const yes = await run("scroll", true)
+    expect(Exit.isSuccess(yes.exit)).toBe(true)
+    expect(yes.paths).toEqual(["/user/subscription", "/ai/generate-image-stream"])
+  })
+
+  it("a free one (Opus's rule) is not asked about", async () => {
+    const { exit, questions } = await run("opus", false)
+    expect(Exit.isSuccess(exit)).toBe(true)
+    expect(questions).toEqual([])
+  })
+
+  it("files after the first are numbered; without --out each is named by its seed", () => {
+    expect(fileFor(Option.some("a/cat.png"), 2, 3, 7)).toBe("a/cat-3.png")
+    expect(fileFor(Option.some("cat"), 1, 2, 7)).toBe("cat-2.png")
+    expect(fileFor(Option.none(), 0, 1, 42)).toBe("novelai-42.png")
   })
 })
