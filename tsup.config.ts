@@ -68,6 +68,10 @@ const library = defineConfig({
 const commandLine = defineConfig({
   entry: { "bin/cli": "src/bin/cli.ts" },
   format: ["esm"],
+  // cli-progress is CommonJS and requires Node's modules: in one ESM file, require must exist.
+  banner: {
+    js: 'import { createRequire as __createRequire } from "node:module"; const require = __createRequire(import.meta.url);'
+  },
   dts: false,
   sourcemap: false,
   clean: false,
@@ -78,6 +82,7 @@ const commandLine = defineConfig({
   external: [/^effect($|\/)/, /^@effect\/platform($|\/)/, "eventsource-parser", "llama3-tokenizer-js", /^#/],
   noExternal: [
     /^@effect\/(cli|printer|printer-ansi|typeclass|platform-node-shared)($|\/)/,
+    "cli-progress",
     "ini",
     "toml",
     "yaml"

@@ -6,7 +6,7 @@
  */
 import { cpSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
-import { join } from "node:path"
+import { dirname, join } from "node:path"
 import { fileURLToPath } from "node:url"
 
 export const root = fileURLToPath(new URL("../..", import.meta.url))
@@ -17,7 +17,9 @@ const LINKED = [
   "@effect/platform",
   "@effect/platform-node",
   "@effect/platform-node-shared",
-  "llama3-tokenizer-js"
+  "llama3-tokenizer-js",
+  "fflate",
+  "@msgpack/msgpack"
 ]
 
 export interface Consumer {
@@ -29,7 +31,13 @@ export interface Consumer {
  * What `npm install effect-novelai` (or `npx effect-novelai`) installs and nothing more: its
  * dependencies and the peers npm installs by itself, not the optional ones.
  */
-export const INSTALLED_BY_NPM = ["effect", "eventsource-parser", "@effect/platform"]
+export const INSTALLED_BY_NPM = [
+  "effect",
+  "eventsource-parser",
+  "@effect/platform",
+  "fflate",
+  "@msgpack/msgpack"
+]
 
 /** A new consumer project; `files` are written into it, and `linked` packages linked from ours. */
 export const makeConsumer = (
@@ -43,7 +51,10 @@ export const makeConsumer = (
   mkdirSync(own)
   cpSync(join(root, "package.json"), join(own, "package.json"))
   cpSync(join(root, "dist"), join(own, "dist"), { recursive: true })
-  for (const name of linked) symlinkSync(join(root, "node_modules", name), join(modules, name), "dir")
+  for (const name of linked) {
+    mkdirSync(dirname(join(modules, name)), { recursive: true })
+    symlinkSync(join(root, "node_modules", name), join(modules, name), "dir")
+  }
   writeFileSync(
     join(dir, "package.json"),
     JSON.stringify({ name: "consumer", private: true, type: "module" })

@@ -43,7 +43,9 @@ const runExample = async (
 
 const words = /\w+( \w+){3,}/
 
-describe.concurrent("the spec's samples (examples/spec) run unchanged but for the import", () => {
+describe.concurrent("the spec's samples (examples/spec) run unchanged but for the import", {
+  timeout: 45_000
+}, () => {
   it("list models", async () => {
     const run = await runExample("examples/spec/list-models.ts")
     expect(run.stderr).toBe("")
@@ -104,7 +106,7 @@ describe.concurrent("the spec's samples (examples/spec) run unchanged but for th
   })
 })
 
-describe.concurrent("Effect examples", () => {
+describe.concurrent("Effect examples", { timeout: 45_000 }, () => {
   it("quickstart (npm start) without a key runs offline against the simulator", async () => {
     const run = await runExample("examples/quickstart.ts", { online: false })
     expect(run.code).toBe(0)
@@ -197,5 +199,21 @@ describe.concurrent("Effect examples", () => {
     expect(records.at(-1)!.status).toBe(200)
     expect(records.at(-1)!.clientClosedEarly).toBe(true)
     expect(records.slice(1, -1).every((r) => r.status === 429)).toBe(true)
+  })
+
+  it("image: the SDK's generate and generateStream samples write real PNGs, against the simulator without a key", async () => {
+    const run = await runExample("examples/image.ts", { online: false })
+    expect(run.code).toBe(0)
+    expect(run.stdout).toMatch(/^No NOVELAI_API_KEY: running against the simulator at /)
+    expect(run.stdout).toMatch(/wrote output\.png \(\d+ bytes\)/)
+    expect(run.stdout).toMatch(/step \d+, sigma [\d.]+/)
+    expect(run.stdout).toMatch(/wrote final\.png in /)
+  })
+
+  it("image-stream: an Effect program saves each preview and the final image", async () => {
+    const run = await runExample("examples/image-stream.ts", { online: false })
+    expect(run.code).toBe(0)
+    expect(run.stdout).toMatch(/wrote preview-0-0\.png\n/)
+    expect(run.stdout).toMatch(/wrote final-0-seed-\d+\.png\n/)
   })
 })
