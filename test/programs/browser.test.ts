@@ -25,14 +25,14 @@ const executablePath = [process.env.CHROMIUM_PATH, "/usr/bin/chromium", "/usr/bi
 const page = `<!doctype html>
 <html><head><meta charset="utf-8"><title>effect-novelai in a browser</title>
 <style>body{font:16px/1.5 sans-serif;max-width:40em;margin:2em auto}#status{color:#666}</style></head>
-<body><h1>A story from the simulator</h1><p id="status">loading</p><p id="story"></p>
+<body><h1>A story from the simulator</h1><p id="status">loading</p><p id="story"></p><img id="picture" alt="">
 <script type="module" src="/app.js"></script></body></html>`
 
 describe("in a real browser", () => {
   it.skipIf(executablePath === undefined)(
     executablePath === undefined
       ? "skipped: no Chromium (apt-get install chromium; .ci/run does)"
-      : "the facade and the Effect API stream, abort and fail typed in Chromium, across origins",
+      : "the facade and the Effect API stream, abort and fail typed in Chromium, across origins; an image is generated and shown",
     async () => {
       const consumer = makeConsumer({
         "app.ts": readFileSync(join(root, "test/programs/fixtures/browser-app.ts"), "utf8")
@@ -100,6 +100,9 @@ describe("in a real browser", () => {
         expect(results.abort).toBe("AbortError after 3 chunks")
         expect(results.badKey).toBe("AuthenticationError")
         expect(results.effect.split(" ").length).toBe(5)
+        expect(results.image).toMatchObject({ width: 256, height: 192 })
+        expect(results.imageEvents).toBe(4)
+        expect(results.finalIsBase64).toBe(true)
         expect(problems).toEqual([])
 
         // What the simulator saw: preflights it allowed (only the headers NovelAI allows were asked
@@ -110,7 +113,9 @@ describe("in a real browser", () => {
           ["/oa/v1/chat/completions", 200, false],
           ["/oa/v1/chat/completions", 200, true],
           ["/oa/v1/models", 401, false],
-          ["/oa/v1/chat/completions", 200, false]
+          ["/oa/v1/chat/completions", 200, false],
+          ["/ai/generate-image", 200, false],
+          ["/ai/generate-image-stream", 200, false]
         ])
         const preflights = sim.requests.filter((r) => r.method === "OPTIONS")
         expect(preflights.length).toBeGreaterThan(0)
