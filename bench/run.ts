@@ -7,6 +7,7 @@ import { execFileSync } from "node:child_process"
 import { readFileSync, writeFileSync } from "node:fs"
 import * as os from "node:os"
 import { all, type Contender } from "./contenders.js"
+import { allImages, type ImageContender, SAMPLES, STEPS } from "./images.js"
 import { measureMemory } from "./memory.js"
 import { spawnSimulator } from "./simulator.js"
 import { measureSize } from "./size.js"
@@ -23,7 +24,8 @@ const config = smoke
       rps: { rounds: 2, calls: 64, concurrency: 8 },
       stream: { rounds: 2, chunks: 200 },
       memory: [200, 400],
-      imports: 1
+      imports: 1,
+      images: { rounds: 2, warmup: 1, calls: 2 }
     }
   : {
       // Latency keeps falling for about eight rounds of 100 calls (the JIT): six are a warm-up.
@@ -32,7 +34,8 @@ const config = smoke
       rps: { rounds: 11, calls: 2000, concurrency: 64 },
       stream: { rounds: 25, chunks: 10_000 },
       memory: [100_000, 1_000_000],
-      imports: 7
+      imports: 7,
+      images: { rounds: 14, warmup: 2, calls: 10 }
     }
 
 const log = (line: string) => console.log(line)
@@ -142,6 +145,43 @@ const main = async () => {
     for (const contender of contenders) await contender.close()
   }
 
+  // 5. Images: a 4-sample generation and a 28-step stream, over raw fetch + fflate / msgpack.
+  const imageContenders: Array<ImageContender> = []
+  for (const make of allImages) imageContenders.push(await make(target))
+  const imageRows = new Map(
+    imageContenders.map((c) => [c.name, { generate: [] as Array<number>, stream: [] as Array<number> }])
+  )
+  try {
+    const got = new Map<string, string>()
+    for (let round = 0; round < config.images.rounds; round++) {
+      for (const contender of rotate(imageContenders, round)) {
+        const generate: Array<number> = []
+        const stream: Array<number> = []
+        for (let i = 0; i < config.images.calls; i++) {
+          let started = performance.now()
+          const bytes = await contender.generate()
+          generate.push(performance.now() - started)
+          started = performance.now()
+          const events = await contender.stream()
+          stream.push(performance.now() - started)
+          got.set(contender.name, `${bytes} bytes, ${events} events`)
+        }
+        if (round >= config.images.warmup) {
+          imageRows.get(contender.name)!.generate.push(median(generate))
+          imageRows.get(contender.name)!.stream.push(median(stream))
+        }
+      }
+    }
+    if (new Set(got.values()).size !== 1) {
+      throw new Error(`the image contenders got different answers: ${JSON.stringify([...got])}`)
+    }
+    log(
+      `images: ${config.images.rounds} rounds done (the first ${config.images.warmup} a warm-up): ${[...got.values()][0]}`
+    )
+  } finally {
+    for (const contender of imageContenders) await contender.close()
+  }
+
   log("Memory: heap while consuming long streams (separate processes)...")
   const memory = await measureMemory(target, config.memory as [number, number])
   await sim.stop()
@@ -206,6 +246,26 @@ const main = async () => {
       `| ${m.name} | ${fmt(m.small.retained / 1e6, 1)} | ${fmt(m.large.retained / 1e6, 1)} | ${fmt(m.large.retained / m.small.retained, 2)} | ${fmt(m.small.peak / 1e6, 1)} | ${fmt(m.large.peak / 1e6, 1)} | ${fmt(m.large.peak / m.small.peak, 2)} |`
     )
   }
+  const images = [...imageRows].map(([name, row]) => ({
+    name,
+    generate: median(row.generate),
+    stream: median(row.stream)
+  }))
+  const floor = images[0]!
+  lines.push(
+    "",
+    `### Images: a ${SAMPLES}-sample generation (512×512, a ZIP of PNGs) and a ${STEPS}-step stream (msgpack frames)`,
+    "",
+    "The floor is raw fetch with `fflate` (unzip) or `@msgpack/msgpack` (the frames) sending the same body. The facade's stream events carry base64 images, as the SDK documents them.",
+    ""
+  )
+  lines.push("| contender | generation (ms) | ratio to floor | stream (ms) | ratio to floor |")
+  lines.push("|---|---|---|---|---|")
+  for (const i of images) {
+    lines.push(
+      `| ${i.name} | ${fmt(i.generate, 3)} | ${fmt(i.generate / floor.generate, 3)} | ${fmt(i.stream, 3)} | ${fmt(i.stream / floor.stream, 3)} |`
+    )
+  }
   lines.push("", "### Size and start-up", "")
   lines.push("| what | minified | minified + gzip |")
   lines.push("|---|---|---|")
@@ -237,6 +297,20 @@ const main = async () => {
         detail: `${fmt(s.chunksPerSecond / openai.chunksPerSecond, 2)}x`
       }
     ])
+    .concat(
+      images.slice(1).flatMap((i) => [
+        {
+          what: `${i.name}: a ${SAMPLES}-sample generation at most 10 % over raw fetch + fflate`,
+          ok: i.generate <= floor.generate * 1.1,
+          detail: `${fmt((i.generate / floor.generate - 1) * 100, 1)} %`
+        },
+        {
+          what: `${i.name}: a ${STEPS}-step stream at most 10 % over raw fetch + msgpack`,
+          ok: i.stream <= floor.stream * 1.1,
+          detail: `${fmt((i.stream / floor.stream - 1) * 100, 1)} %`
+        }
+      ])
+    )
     .concat(
       memory.map((m) => ({
         what: `${m.name}: heap after consuming is flat in stream length (ratio < 1.1)`,

@@ -21,6 +21,8 @@ export const spawnSimulator = (): Promise<RunningSimulator> =>
       ["dist/bin/simulator.js", "--delay", "0", "--limit", "1000000", "--no-quirk", "emptyNonStreamingChat"],
       { cwd: root, stdio: ["ignore", "pipe", "inherit"] }
     )
+    // The simulator ends with the benchmark, even one that fails.
+    process.once("exit", () => child.kill("SIGTERM"))
     let out = ""
     child.stdout!.on("data", (data: Buffer) => {
       out += data.toString()

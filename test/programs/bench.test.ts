@@ -29,6 +29,7 @@ it("the benchmark's smoke run completes and reports every section", async () => 
     "### Non-streaming chat completion",
     "### Streaming",
     "### Memory",
+    "### Images",
     "### Size and start-up",
     "### Targets"
   ]) {
@@ -39,7 +40,8 @@ it("the benchmark's smoke run completes and reports every section", async () => 
     "Effect API (Node undici)",
     "Effect API (Fetch)",
     "Promise facade",
-    "openai package"
+    "openai package",
+    "raw fetch + fflate / @msgpack/msgpack"
   ]) {
     expect(stdout).toContain(`| ${name} |`)
   }
