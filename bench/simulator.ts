@@ -18,7 +18,17 @@ export const spawnSimulator = (): Promise<RunningSimulator> =>
   new Promise((resolve, reject) => {
     const child: ChildProcess = spawn(
       process.execPath,
-      ["dist/bin/simulator.js", "--delay", "0", "--limit", "1000000", "--no-quirk", "emptyNonStreamingChat"],
+      [
+        "dist/bin/simulator.js",
+        "--delay",
+        "0",
+        "--limit",
+        "1000000",
+        "--anlas",
+        "1000000000",
+        "--no-quirk",
+        "emptyNonStreamingChat"
+      ],
       { cwd: root, stdio: ["ignore", "pipe", "inherit"] }
     )
     // The simulator ends with the benchmark, even one that fails.

@@ -8,7 +8,8 @@ import { type Quirks, startSimulator, type Tier } from "../testing/index.js"
 
 const USAGE = `Usage: effect-novelai-simulator [options]
 
-Serves a local NovelAI simulator (the OpenAI-compatible /oa/v1 and the native text API) until stopped.
+Serves a local NovelAI simulator (the OpenAI-compatible /oa/v1, the native text API, images and the
+account) until stopped.
 
 Options:
   --port N            port to listen on (default 0: a free one)
@@ -16,6 +17,7 @@ Options:
   --key KEY[:TIER]    accepted API key, with its tier: free, tablet, scroll (default) or opus
                       (repeatable; default pst-simulator, and pst-simulator-opus for Opus)
   --limit N           generations one key may run at once (default 1)
+  --anlas N           Anlas every key starts with (default: its tier's monthly allowance)
   --well-behaved      none of NovelAI's quirks: answer as a well-behaved server would
   --no-quirk NAME     one quirk off (repeatable), e.g. --no-quirk emptyNonStreamingChat
   -h, --help          this help
@@ -36,6 +38,7 @@ const parsed = (() => {
         delay: { type: "string", default: "20" },
         key: { type: "string", multiple: true },
         limit: { type: "string", default: "1" },
+        anlas: { type: "string" },
         "well-behaved": { type: "boolean", default: false },
         "no-quirk": { type: "string", multiple: true }
       }
@@ -75,7 +78,8 @@ const main = async () => {
     chunkDelayMs: number("delay", values.delay),
     concurrencyLimit: Math.max(1, number("limit", values.limit)),
     quirks,
-    ...(keys ? { apiKeys: keys } : {})
+    ...(keys ? { apiKeys: keys } : {}),
+    ...(values.anlas !== undefined ? { anlas: number("anlas", values.anlas) } : {})
   })
   const off = Object.entries(sim.quirks)
     .filter(([, on]) => !on)

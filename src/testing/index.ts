@@ -65,12 +65,12 @@ export interface SimulatorOptions {
    */
   readonly apiKeys?: ReadonlyArray<string | { readonly key: string; readonly tier: Tier }> | undefined
   /**
-   * Anlas each key starts with, by key; a key not named starts with its tier's monthly allowance
+   * Anlas each key starts with: one number for every key, or by key; a key not named starts with its tier's monthly allowance
    * (free 0, Tablet and Scroll 1,000, Opus 10,000). Image calls charge what NovelAI's formula
    * says (nothing for what Opus's free rule covers) and answer 402 "Not enough Anlas" when the
    * balance is short.
    */
-  readonly anlas?: Readonly<Record<string, number>> | undefined
+  readonly anlas?: number | Readonly<Record<string, number>> | undefined
   /** Delay between streamed chunks (and per token for non-streaming calls), ms; default 0. */
   readonly chunkDelayMs?: number | undefined
   /** Generations one key may run at once before 429 "concurrent generation is locked"; default 1. */
@@ -152,7 +152,10 @@ export const startSimulator = async (options: SimulatorOptions = {}): Promise<Si
   const server = await startServer({
     port: options.port ?? 0,
     apiKeys,
-    anlas: new Map(Object.entries(options.anlas ?? {})),
+    anlas:
+      typeof options.anlas === "number"
+        ? new Map([...apiKeys.keys()].map((key) => [key, options.anlas as number]))
+        : new Map(Object.entries(options.anlas ?? {})),
     quirks,
     models: options.models ?? ["glm-4-5", "glm-4-6", "xialong-v1"],
     textModels: options.textModels ?? ["llama-3-erato-v1", "kayra-v1", "clio-v1"],
