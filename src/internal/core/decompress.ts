@@ -74,8 +74,8 @@ export const tooLarge = (
   })
 
 /**
- * The whole body, decoded, as bytes: at most `limit` of them, counted after decompression; a larger
- * body fails with a `ResponseTooLargeError` as soon as it passes the cap, and its reading stops.
+ * The whole body, decoded, as bytes: at most `limit` of them, counted after decompression (a body
+ * declared within the cap, with no encoding, is read whole); a larger body fails with a `ResponseTooLargeError` as soon as it passes the cap, and its reading stops.
  */
 export const bounded = (
   context: ErrorContext,
@@ -84,6 +84,14 @@ export const bounded = (
 ): Effect.Effect<Uint8Array, Errors.NovelAIError> =>
   Effect.suspend(() => {
     const declared = Number(response.headers["content-length"])
+    // Declared within the cap, with no encoding: read whole (HTTP holds it to its length), without
+    // a stream's pulls.
+    if (encodingOf(response) === undefined && declared <= limit) {
+      return Effect.mapBoth(response.arrayBuffer, {
+        onFailure: toTransportError(context),
+        onSuccess: (buffer) => new Uint8Array(buffer)
+      })
+    }
     if (encodingOf(response) === undefined && declared > limit) {
       return Effect.zipRight(
         Effect.ignore(Stream.runDrain(Stream.take(response.stream, 0))),
