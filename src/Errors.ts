@@ -179,6 +179,22 @@ export class GenerationGateError extends Data.TaggedError("GenerationGateError")
 export class InsufficientAnlasError extends Data.TaggedError("InsufficientAnlasError")<ErrorFields> {}
 
 /**
+ * A paid call refused before anything was sent: its estimated price (`anlas`) is over the
+ * `maxAnlas` budget, or it would not be free under `freeOnly`. The message says why, part by part.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class BudgetExceededError extends Data.TaggedError("BudgetExceededError")<
+  ErrorFields & {
+    /** The call's estimated price. */
+    readonly anlas: number
+    /** The budget it passed, when it was `maxAnlas`. */
+    readonly maxAnlas?: number | undefined
+  }
+> {}
+
+/**
  * Every error a NovelAI call can fail with.
  *
  * @since 0.1.0
@@ -197,6 +213,7 @@ export type NovelAIError =
   | ResponseTooLargeError
   | GenerationGateError
   | InsufficientAnlasError
+  | BudgetExceededError
 
 const tags: ReadonlySet<string> = new Set([
   "AuthenticationError",
@@ -210,7 +227,8 @@ const tags: ReadonlySet<string> = new Set([
   "ClientClosedError",
   "ResponseTooLargeError",
   "GenerationGateError",
-  "InsufficientAnlasError"
+  "InsufficientAnlasError",
+  "BudgetExceededError"
 ])
 
 /**

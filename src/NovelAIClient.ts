@@ -148,6 +148,18 @@ export interface Options {
    * endpoint's own (text: 16 MiB).
    */
   readonly maxResponseBytes?: number | undefined
+  /**
+   * The most Anlas a paid call (an image generation) may cost: one estimated above it fails with a
+   * `BudgetExceededError` before anything is sent (see `Image.cost`). Per call too.
+   */
+  readonly maxAnlas?: number | undefined
+  /** Refuse any paid call that would not be free for `account` (Opus's free rule). Per call too. */
+  readonly freeOnly?: boolean | undefined
+  /**
+   * The account budgets price for: `{ tier }` (3 Opus), or the `Account.subscription()` answer.
+   * Without it a price is the upper bound (no free rule applies), and `freeOnly` refuses every paid call.
+   */
+  readonly account?: Options_.BudgetAccount | undefined
   /** Model `/oa/v1` calls use when they name none; default `glm-4-6`. */
   readonly defaultModel?: string | undefined
   /** Model native calls (`client.text`) use when they name none; default `llama-3-erato-v1`. */

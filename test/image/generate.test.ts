@@ -141,6 +141,59 @@ describe("Image.generate against the simulator", () => {
   })
 })
 
+describe("a budget (maxAnlas, freeOnly) refuses a paid call before anything is sent", () => {
+  const portrait = { prompt: "x", size: "portrait", steps: 28 } as const
+
+  it("maxAnlas: an estimate over it is a BudgetExceededError naming the price; under it, sent", async () => {
+    const sim = await simulator()
+    const over = failure(await run(sim, Image.generate({ ...portrait, nSamples: 2 }, { maxAnlas: 30 })))
+    expect(over).toMatchObject({ _tag: "BudgetExceededError", anlas: 40, maxAnlas: 30 })
+    expect(over.message).toContain("over maxAnlas 30")
+    const streamed = failure(
+      await run(sim, Stream.runDrain(Image.generateStream({ ...portrait, nSamples: 2 })), { maxAnlas: 30 })
+    )
+    expect(streamed).toMatchObject({ _tag: "BudgetExceededError", anlas: 40 })
+    expect(sim.requests).toHaveLength(0)
+    success(await run(sim, Image.generate(portrait, { maxAnlas: 30 })))
+    expect(sim.requests).toHaveLength(1)
+  })
+
+  it("freeOnly: free for an Opus account passes, anything else (or no account known) is refused", async () => {
+    const sim = await simulator({ apiKeys: [{ key: "pst-opus", tier: "opus" }] })
+    const opus = { apiKey: "pst-opus", freeOnly: true, account: { tier: 3 } }
+    success(await run(sim, Image.generate(portrait), opus))
+    const two = failure(await run(sim, Image.generate({ ...portrait, nSamples: 2 }), opus))
+    expect(two).toMatchObject({ _tag: "BudgetExceededError" })
+    expect(two.message).toContain("not free for this account")
+    const unknown = failure(await run(sim, Image.generate(portrait), { apiKey: "pst-opus", freeOnly: true }))
+    expect(unknown.message).toContain("knows no account")
+    expect(sim.requests).toHaveLength(1)
+    // Per call, over the client's: a call may lift the client's freeOnly.
+    success(await run(sim, Image.generate({ ...portrait, nSamples: 2 }, { freeOnly: false }), opus))
+    expect(sim.requests).toHaveLength(2)
+  })
+
+  it("the facade takes them as client and call options; bad values are refused", async () => {
+    const sim = await simulator()
+    const client = new NovelAI({ ...sim.clientOptions, maxAnlas: 10 })
+    try {
+      await expect(client.image.generate(portrait)).rejects.toMatchObject({
+        _tag: "BudgetExceededError",
+        anlas: 20
+      })
+      await expect(client.image.generate(portrait, { maxAnlas: -1 })).rejects.toMatchObject({
+        _tag: "InvalidRequestError"
+      })
+      expect(sim.requests).toHaveLength(0)
+    } finally {
+      await client.close()
+    }
+    expect(() => new NovelAI({ ...sim.clientOptions, account: { tier: "opus" } as never })).toThrow(
+      /account must be/
+    )
+  })
+})
+
 describe("Image.generateStream against the simulator", () => {
   it("streams steps - 1 previews then a final per sample, over msgpack frames", async () => {
     const sim = await simulator()

@@ -49,7 +49,7 @@ const run = (args: ReadonlyArray<string>, options: { env?: NodeJS.ProcessEnv; in
 /** Whether a text has no terminal escape codes (colours, cursor moves). */
 const plainText = (text: string) => stripVTControlCharacters(text) === text
 
-describe("the non-interactive commands", () => {
+describe("the non-interactive commands", { timeout: 45_000 }, () => {
   it("models lists the models, one per line", async () => {
     const result = await run(["models"])
     expect(result).toMatchObject({ code: 0, stdout: "glm-4-5\nglm-4-6\n", stderr: "" })

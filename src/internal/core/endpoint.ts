@@ -11,7 +11,7 @@ import type * as Schema from "effect/Schema"
 import type * as Tracer from "effect/Tracer"
 import type * as Errors from "../../Errors.js"
 import type { GenerationSlot } from "./gate.js"
-import type { Resolved } from "./options.js"
+import type { BudgetAccount, Resolved } from "./options.js"
 import type { Progress } from "./progress.js"
 import type { ZipEntry } from "./zip.js"
 
@@ -144,6 +144,20 @@ export const withFastPath =
     }
   }
 
+/** A paid call's estimated price, for a budget (`maxAnlas`, `freeOnly`). */
+export interface Price {
+  readonly anlas: number
+  readonly free: boolean
+  /** Where the Anlas come from, for people. */
+  readonly detail: string
+}
+
+/**
+ * The price of a call with `params` (as the caller gave them) for `account`; undefined: the account
+ * is not known, and the price is the upper bound (no free rule applies).
+ */
+export type Pricing = (params: unknown, account: BudgetAccount | undefined) => Price
+
 /**
  * An endpoint whose answer is a ZIP archive (NovelAI's images). Its result is made from the
  * entries and from the body that was sent (a seed drawn for the call, the sizes asked for).
@@ -152,6 +166,8 @@ export interface ArchiveEndpoint<P, A, S = Resolved> extends Common<P, S> {
   readonly method: "POST"
   /** A paid generation: not retried once its answer has started, nor on a 500 (see `binary.ts`). */
   readonly paid: boolean
+  /** What a call costs, for a budget. */
+  readonly price?: Pricing | undefined
   /** Which of the archive's entries are the answer. */
   readonly keep: (name: string) => boolean
   readonly decode: (
@@ -176,6 +192,8 @@ export interface FrameStreamEndpoint<P, A, S = Resolved> extends Common<P, S> {
   readonly frameLimit: number
   /** A paid generation: not retried once its answer has started, nor on a 500 (see `binary.ts`). */
   readonly paid: boolean
+  /** What a call costs, for a budget. */
+  readonly price?: Pricing | undefined
   /** One frame's object into a chunk (undefined: none), knowing the body that was sent. */
   readonly decode: (
     name: string

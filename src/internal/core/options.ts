@@ -56,6 +56,28 @@ export interface CallOptions {
    * endpoint's (16 MiB for text).
    */
   readonly maxResponseBytes?: number | undefined
+  /**
+   * The most Anlas a paid call (an image generation) may cost: a call estimated above it fails
+   * with a `BudgetExceededError` before anything is sent. Priced for the client's `account`, or,
+   * without one, as for an account Opus's free rule does not cover (the upper bound).
+   */
+  readonly maxAnlas?: number | undefined
+  /**
+   * Refuse any paid call that would not be free for the client's `account` (Opus's free rule), with
+   * a `BudgetExceededError` before anything is sent. Without an `account` nothing is known to be
+   * free, so every paid call is refused.
+   */
+  readonly freeOnly?: boolean | undefined
+}
+
+/**
+ * The account a budget (`maxAnlas`, `freeOnly`) prices for: `{ tier }` (0 Paper, 1 Tablet, 2 Scroll,
+ * 3 Opus; an active subscription), or the `Account.subscription()` answer as it is.
+ */
+export interface BudgetAccount {
+  readonly tier: number
+  readonly active?: boolean | undefined
+  readonly battery?: { readonly negative: boolean } | undefined
 }
 
 /** The client's settings, checked. */
@@ -83,6 +105,11 @@ export interface Resolved {
   readonly collectStream: boolean | undefined
   /** As given: the largest body a call reads (each endpoint has its default). */
   readonly maxResponseBytes: number | undefined
+  /** As given: the client's budget for paid calls. */
+  readonly maxAnlas: number | undefined
+  readonly freeOnly: boolean | undefined
+  /** The account budgets price for, if given. */
+  readonly account: BudgetAccount | undefined
   readonly tracePropagation: boolean
   readonly httpSpans: boolean
   readonly transformClient: ((client: HttpClient.HttpClient) => HttpClient.HttpClient) | undefined
@@ -134,6 +161,22 @@ export const positiveInteger = (name: string, input: unknown): Either.Either<num
   input === undefined || (typeof input === "number" && Number.isSafeInteger(input) && input >= 1)
     ? Either.right(input as number | undefined)
     : Either.left(`${name} must be an integer >= 1 (got ${show(input)})`)
+
+/** Anlas: a finite number >= 0. */
+export const anlas = (name: string, input: unknown): Either.Either<number | undefined, string> =>
+  input === undefined || (typeof input === "number" && Number.isFinite(input) && input >= 0)
+    ? Either.right(input as number | undefined)
+    : Either.left(`${name} must be a number of Anlas >= 0 (got ${show(input)})`)
+
+const account = (input: unknown): Either.Either<BudgetAccount | undefined, string> => {
+  if (input === undefined) return Either.right(undefined)
+  const tier = (input as { tier?: unknown } | null)?.tier
+  return typeof input === "object" && typeof tier === "number" && Number.isInteger(tier) && tier >= 0
+    ? Either.right(input as BudgetAccount)
+    : Either.left(
+        `account must be { tier } (0 Paper, 1 Tablet, 2 Scroll, 3 Opus) or the Account.subscription() answer (got ${show(input)})`
+      )
+}
 
 const boolean = (name: string, input: unknown): Either.Either<boolean, string> =>
   input === undefined || typeof input === "boolean"
@@ -332,7 +375,10 @@ const NAMES: ReadonlyArray<string> = [
   "tracePropagation",
   "httpSpans",
   "transformClient",
-  "maxResponseBytes"
+  "maxResponseBytes",
+  "maxAnlas",
+  "freeOnly",
+  "account"
 ]
 
 /** The number of single-character edits from `a` to `b`. */
@@ -433,6 +479,9 @@ const resolve = (
           ? undefined
           : yield* boolean("collectStream", options.collectStream),
       maxResponseBytes: yield* positiveInteger("maxResponseBytes", options.maxResponseBytes),
+      maxAnlas: yield* anlas("maxAnlas", options.maxAnlas),
+      freeOnly: options.freeOnly === undefined ? undefined : yield* boolean("freeOnly", options.freeOnly),
+      account: yield* account(options.account),
       tracePropagation: yield* boolean("tracePropagation", options.tracePropagation),
       httpSpans: yield* boolean("httpSpans", options.httpSpans),
       transformClient: transformClient as Resolved["transformClient"],

@@ -16,6 +16,7 @@ import * as Stream from "effect/Stream"
 import type * as Errors from "../../Errors.js"
 import { InvalidRequestError, type NovelAIError } from "../../Errors.js"
 import {
+  anlas,
   duration,
   lockWait,
   positiveInteger,
@@ -36,6 +37,10 @@ export interface CallSettings {
   readonly collectStream: boolean | undefined
   /** The largest body the call reads; undefined: the endpoint's default. */
   readonly maxResponseBytes: number | undefined
+  /** The most Anlas a paid call may cost, if bounded. */
+  readonly maxAnlas: number | undefined
+  /** Whether a paid call must be free. */
+  readonly freeOnly: boolean
 }
 
 /** Call options for a block of code, read at call time (see `NovelAIClient.withCallOptions`). */
@@ -51,7 +56,9 @@ const KEYS = [
   "idleTimeout",
   "collectStream",
   "lockWait",
-  "maxResponseBytes"
+  "maxResponseBytes",
+  "maxAnlas",
+  "freeOnly"
 ] as const
 
 /** The call options a call takes; `signal` is the facade's. */
@@ -95,7 +102,9 @@ export const makeSettings = (client: Resolved) => {
     timeout: client.timeout,
     idleTimeout: client.idleTimeout,
     collectStream: client.collectStream,
-    maxResponseBytes: client.maxResponseBytes
+    maxResponseBytes: client.maxResponseBytes,
+    maxAnlas: client.maxAnlas,
+    freeOnly: client.freeOnly === true
   }
 
   const resolve = (
@@ -118,12 +127,20 @@ export const makeSettings = (client: Resolved) => {
     }
     const maxResponseBytes = positiveInteger("maxResponseBytes", pick("maxResponseBytes"))
     if (Either.isLeft(maxResponseBytes)) return invalid(maxResponseBytes.left)
+    const maxAnlas = anlas("maxAnlas", pick("maxAnlas"))
+    if (Either.isLeft(maxAnlas)) return invalid(maxAnlas.left)
+    const freeOnly = pick("freeOnly") ?? client.freeOnly
+    if (freeOnly !== undefined && typeof freeOnly !== "boolean") {
+      return invalid(`freeOnly must be true or false (got ${JSON.stringify(freeOnly)})`)
+    }
     return Either.right({
       policy: policy.right,
       timeout: timeout.right,
       idleTimeout: idleTimeout.right,
       collectStream,
-      maxResponseBytes: maxResponseBytes.right ?? client.maxResponseBytes
+      maxResponseBytes: maxResponseBytes.right ?? client.maxResponseBytes,
+      maxAnlas: maxAnlas.right ?? client.maxAnlas,
+      freeOnly: freeOnly === true
     })
   }
 

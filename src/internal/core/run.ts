@@ -19,6 +19,7 @@ import {
   DEFAULT_MAX_RESPONSE_BYTES,
   type FrameStreamEndpoint,
   type ModelRegistry,
+  type Pricing,
   refusal,
   type StreamEndpoint
 } from "./endpoint.js"
@@ -113,6 +114,43 @@ export const make = <S extends Resolved>(
     (endpoint: Pick<CallEndpoint<unknown, unknown, S>, "host" | "maxResponseBytes">) =>
     (settings: CallSettings): number =>
       settings.maxResponseBytes ?? endpoint.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES[endpoint.host]
+
+  /**
+   * A paid call's budget (`maxAnlas`, `freeOnly`), checked before anything is sent: the call's
+   * price for the client's `account` (the upper bound without one), refused when over it.
+   */
+  const budget = (
+    name: string,
+    price: Pricing | undefined,
+    params: unknown,
+    settings: CallSettings
+  ): Either.Either<void, Errors.BudgetExceededError> => {
+    if (price === undefined || (settings.maxAnlas === undefined && !settings.freeOnly)) return Either.void
+    const estimate = price(params, options.account)
+    const refuse = (why: string, maxAnlas?: number) =>
+      Either.left(
+        new Errors.BudgetExceededError({
+          message: `${name}: ${why} (${estimate.detail})`,
+          endpoint: name,
+          anlas: estimate.anlas,
+          maxAnlas
+        })
+      )
+    if (settings.freeOnly && !estimate.free) {
+      return refuse(
+        options.account === undefined
+          ? `freeOnly: this call costs ${estimate.anlas} Anlas unless a free rule covers it, and the client knows no account to apply one to (give the client's account option: { tier: 3 } for Opus, or the Account.subscription() answer)`
+          : `freeOnly: this call is not free for this account; it is estimated at ${estimate.anlas} Anlas`
+      )
+    }
+    if (settings.maxAnlas !== undefined && estimate.anlas > settings.maxAnlas) {
+      return refuse(
+        `estimated at ${estimate.anlas} Anlas, over maxAnlas ${settings.maxAnlas}${options.account === undefined ? " (priced without an account, so no free rule applied)" : ""}`,
+        settings.maxAnlas
+      )
+    }
+    return Either.void
+  }
 
   /** The retrying part of a call, ended at once with a ClientClosedError when the client closes. */
   const guard =
@@ -298,24 +336,29 @@ export const make = <S extends Resolved>(
     const limit = limitOf(endpoint)
     return (params: unknown, callOptions: unknown): Effect.Effect<A, Errors.NovelAIError> =>
       Effect.flatMap(settings(endpoint.name, callOptions), (settings) =>
-        Effect.flatMap(prepareWire(endpoint, endpoint.name, encode, names, params, false), (wire) => {
-          const request = HttpClientRequest.bodyUnsafeJson(HttpClientRequest.post(url), wire)
-          const read = {
-            paid: endpoint.paid,
-            keep: endpoint.keep,
-            decode: (entries: ReadonlyArray<ZipEntry>) => decode(entries, wire)
+        Effect.flatMap(
+          Effect.tap(prepareWire(endpoint, endpoint.name, encode, names, params, false), () =>
+            budget(endpoint.name, endpoint.price, params, settings)
+          ),
+          (wire) => {
+            const request = HttpClientRequest.bodyUnsafeJson(HttpClientRequest.post(url), wire)
+            const read = {
+              paid: endpoint.paid,
+              keep: endpoint.keep,
+              decode: (entries: ReadonlyArray<ZipEntry>) => decode(entries, wire)
+            }
+            return retryCall(
+              Binary.archive(
+                transport,
+                { context: exchangeContext, request, slot: endpoint.slot, limit: limit(settings) },
+                read,
+                settings.timeout
+              ),
+              settings.policy,
+              guard(exchangeContext)
+            )
           }
-          return retryCall(
-            Binary.archive(
-              transport,
-              { context: exchangeContext, request, slot: endpoint.slot, limit: limit(settings) },
-              read,
-              settings.timeout
-            ),
-            settings.policy,
-            guard(exchangeContext)
-          )
-        })
+        )
       ).pipe(
         Effect.mapError(scrub),
         Effect.withSpan(
@@ -341,29 +384,34 @@ export const make = <S extends Resolved>(
     return (params: unknown, callOptions: unknown): Stream.Stream<A, Errors.NovelAIError> =>
       Stream.unwrap(
         Effect.flatMap(settings(endpoint.name, callOptions), (settings) =>
-          Effect.map(prepareWire(endpoint, endpoint.name, encode, names, params, true), (wire) => {
-            const bodyLimit = limit(settings)
-            const spec: Binary.FrameSpec<A> = {
-              context: exchangeContext,
-              limit: Math.min(endpoint.frameLimit, bodyLimit),
-              paid: endpoint.paid,
-              decode: (frame) => decode(frame, wire),
-              observe: endpoint.observe,
-              parts: endpoint.parts(wire),
-              ending: endpoint.ending
+          Effect.map(
+            Effect.tap(prepareWire(endpoint, endpoint.name, encode, names, params, true), () =>
+              budget(endpoint.name, endpoint.price, params, settings)
+            ),
+            (wire) => {
+              const bodyLimit = limit(settings)
+              const spec: Binary.FrameSpec<A> = {
+                context: exchangeContext,
+                limit: Math.min(endpoint.frameLimit, bodyLimit),
+                paid: endpoint.paid,
+                decode: (frame) => decode(frame, wire),
+                observe: endpoint.observe,
+                parts: endpoint.parts(wire),
+                ending: endpoint.ending
+              }
+              const exchange = {
+                context: exchangeContext,
+                request: HttpClientRequest.bodyUnsafeJson(base, wire),
+                slot: endpoint.slot,
+                limit: bodyLimit
+              }
+              return retryStream(
+                Binary.frames(transport, exchange, spec, settings),
+                settings.policy,
+                guard(exchangeContext)
+              )
             }
-            const exchange = {
-              context: exchangeContext,
-              request: HttpClientRequest.bodyUnsafeJson(base, wire),
-              slot: endpoint.slot,
-              limit: bodyLimit
-            }
-            return retryStream(
-              Binary.frames(transport, exchange, spec, settings),
-              settings.policy,
-              guard(exchangeContext)
-            )
-          })
+          )
         )
       ).pipe(
         Stream.mapError(scrub),

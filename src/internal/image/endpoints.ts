@@ -2,6 +2,7 @@
  * NovelAI's image family (`/ai/generate-image*` on the image host): its endpoints as data, and the
  * operations the client, the accessors and the facade are made of.
  */
+
 import * as Either from "effect/Either"
 import * as Errors from "../../Errors.js"
 import {
@@ -11,12 +12,13 @@ import {
   type ImageGeneration,
   type ImageStreamEvent
 } from "../../ImageGeneration.js"
-import type { ArchiveEndpoint, FrameStreamEndpoint } from "../core/endpoint.js"
+import type { ArchiveEndpoint, FrameStreamEndpoint, Pricing } from "../core/endpoint.js"
 import { archive, frames } from "../core/family.js"
 import type { Resolved } from "../core/options.js"
 import { COMMON_HINTS } from "../core/params.js"
 import type { ZipEntry } from "../core/zip.js"
 import { fromBase64, toBase64 } from "./bytes.js"
+import { type CostRequest, cost } from "./cost.js"
 import { models } from "./models.js"
 import * as Params from "./params.js"
 
@@ -39,8 +41,19 @@ export const IMAGE_HINTS: Readonly<Record<string, string>> = {
   controlnet: "vibe transfer is not supported yet (pass it in extraBody as NovelAI names it)"
 }
 
+/** A generation's price (`cost.ts`); with no account known, as for one no free rule covers. */
+const price: Pricing = (params, account) => {
+  const estimate = cost(params as CostRequest, account ?? { tier: 0 })
+  return {
+    anlas: estimate.anlas,
+    free: estimate.free,
+    detail: estimate.parts.map((part) => part.detail).join("; ")
+  }
+}
+
 const common = {
   host: "image",
+  price,
   slot: "image",
   models,
   hints: IMAGE_HINTS,
