@@ -121,13 +121,15 @@ export type TextPromiseApi = PromiseApi<Client.Families["text"], RequestOptions>
  * @example
  * ```ts
  * import { writeFileSync } from "node:fs"
+ * import { tmpdir } from "node:os"
+ * import { join } from "node:path"
  * import { NovelAI } from "effect-novelai"
  * import { startSimulator } from "effect-novelai/testing"
  *
  * const sim = await startSimulator()
  * const client = new NovelAI({ apiKey: sim.apiKey, imageBase: sim.url })
  * const images = await client.image.generate({ prompt: "1girl, cat ears", size: "portrait" })
- * writeFileSync("output.png", images[0]!)
+ * writeFileSync(join(tmpdir(), "output.png"), images[0]!)
  * await client.close()
  * await sim.close()
  * ```
