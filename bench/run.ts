@@ -7,6 +7,7 @@ import { execFileSync } from "node:child_process"
 import { readFileSync, writeFileSync } from "node:fs"
 import * as os from "node:os"
 import { all, type Contender } from "./contenders.js"
+import { gatedAndUngated } from "./gate.js"
 import { allImages, type ImageContender, SAMPLES, STEPS } from "./images.js"
 import { measureMemory } from "./memory.js"
 import { spawnSimulator } from "./simulator.js"
@@ -25,7 +26,8 @@ const config = smoke
       stream: { rounds: 2, chunks: 200 },
       memory: [200, 400],
       imports: 1,
-      images: { rounds: 2, warmup: 1, calls: 2 }
+      images: { rounds: 2, warmup: 1, calls: 2 },
+      gate: { rounds: 2, warmup: 1, calls: 5 }
     }
   : {
       // Latency keeps falling for about eight rounds of 100 calls (the JIT): six are a warm-up.
@@ -35,7 +37,8 @@ const config = smoke
       stream: { rounds: 25, chunks: 10_000 },
       memory: [100_000, 1_000_000],
       imports: 7,
-      images: { rounds: 14, warmup: 2, calls: 10 }
+      images: { rounds: 14, warmup: 2, calls: 10 },
+      gate: { rounds: 30, warmup: 6, calls: 100 }
     }
 
 const log = (line: string) => console.log(line)
@@ -182,6 +185,30 @@ const main = async () => {
     for (const contender of imageContenders) await contender.close()
   }
 
+  // 6. An uncontended gate slot: the same plain chat through the default gate (one slot, which
+  // nobody else holds) and through none, interleaved; the difference is what taking the slot costs.
+  const gate = await gatedAndUngated(target)
+  const gateRounds = { gated: [] as Array<number>, ungated: [] as Array<number> }
+  try {
+    for (let round = 0; round < config.gate.rounds; round++) {
+      for (const which of round % 2 === 0
+        ? (["gated", "ungated"] as const)
+        : (["ungated", "gated"] as const)) {
+        const times: Array<number> = []
+        for (let i = 0; i < config.gate.calls; i++) {
+          const started = performance.now()
+          await gate[which]()
+          times.push(performance.now() - started)
+        }
+        if (round >= config.gate.warmup) gateRounds[which].push(median(times))
+      }
+    }
+    log(`gate: ${config.gate.rounds} rounds done (the first ${config.gate.warmup} a warm-up)`)
+  } finally {
+    await gate.close()
+  }
+  const slotCost = (median(gateRounds.gated) - median(gateRounds.ungated)) * 1000
+
   log("Memory: heap while consuming long streams (separate processes)...")
   const memory = await measureMemory(target, config.memory as [number, number])
   await sim.stop()
@@ -266,6 +293,12 @@ const main = async () => {
       `| ${i.name} | ${fmt(i.generate, 3)} | ${fmt(i.generate / floor.generate, 3)} | ${fmt(i.stream, 3)} | ${fmt(i.stream / floor.stream, 3)} |`
     )
   }
+  lines.push(
+    "",
+    "### An uncontended generation slot",
+    "",
+    `The same plain chat (\`collectStream: false\`, Effect API on undici) through the default gate (one slot, nobody else holding it) and with the gate lifted (\`generationConcurrency: "unbounded"\`), interleaved: ${fmt(median(gateRounds.gated), 3)} ms vs ${fmt(median(gateRounds.ungated), 3)} ms, so a slot costs **${fmt(slotCost)} µs**.`
+  )
   lines.push("", "### Size and start-up", "")
   lines.push("| what | minified | minified + gzip |")
   lines.push("|---|---|---|")
@@ -311,6 +344,13 @@ const main = async () => {
         }
       ])
     )
+    .concat([
+      {
+        what: "an uncontended gate slot costs at most 20 µs",
+        ok: slotCost <= 20,
+        detail: `${fmt(slotCost)} µs`
+      }
+    ])
     .concat(
       memory.map((m) => ({
         what: `${m.name}: heap after consuming is flat in stream length (ratio < 1.1)`,

@@ -30,6 +30,7 @@ it("the benchmark's smoke run completes and reports every section", async () => 
     "### Streaming",
     "### Memory",
     "### Images",
+    "### An uncontended generation slot",
     "### Size and start-up",
     "### Targets"
   ]) {
