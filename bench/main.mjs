@@ -7,7 +7,11 @@ import * as esbuild from "esbuild"
 
 const root = fileURLToPath(new URL("..", import.meta.url))
 await esbuild.build({
-  entryPoints: { run: `${root}bench/run.ts`, "memory-child": `${root}bench/memory-child.ts` },
+  entryPoints: {
+    run: `${root}bench/run.ts`,
+    "memory-child": `${root}bench/memory-child.ts`,
+    "open-streams-child": `${root}bench/open-streams-child.ts`
+  },
   outdir: `${root}bench/.out`,
   outExtension: { ".js": ".mjs" },
   bundle: true,

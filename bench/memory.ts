@@ -51,3 +51,35 @@ export const measureMemory = async (
   }
   return results
 }
+
+/** Memory per chat stream held open after its first chunk, `count` at once, in a fresh process each. */
+export const measureOpenStreams = async (
+  target: Target,
+  count: number
+): Promise<Array<{ readonly name: string; readonly perStream: number }>> => {
+  const results: Array<{ name: string; perStream: number }> = []
+  for (const [name, label] of [
+    ["effect", "Effect API (Node undici, as an async iterable)"],
+    ["facade", "Promise facade"],
+    ["openai", "openai package"]
+  ] as const) {
+    const perStream = await new Promise<number>((resolve, reject) => {
+      execFile(
+        process.execPath,
+        ["--expose-gc", "bench/.out/open-streams-child.mjs", name, String(count), target.url, target.apiKey],
+        { cwd: root, timeout: 300_000 },
+        (error, stdout) => {
+          if (error) return reject(error)
+          const result = JSON.parse(stdout.trim().split("\n").at(-1)!) as {
+            perStream: number
+            streams: number
+          }
+          if (result.streams !== count) return reject(new Error(`${name}: ${result.streams} streams held`))
+          resolve(result.perStream)
+        }
+      )
+    })
+    results.push({ name: label, perStream })
+  }
+  return results
+}

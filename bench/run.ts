@@ -9,7 +9,7 @@ import * as os from "node:os"
 import { all, type Contender } from "./contenders.js"
 import { gatedAndUngated } from "./gate.js"
 import { allImages, type ImageContender, SAMPLES, STEPS } from "./images.js"
-import { measureMemory } from "./memory.js"
+import { measureMemory, measureOpenStreams } from "./memory.js"
 import { spawnSimulator } from "./simulator.js"
 import { measureSize } from "./size.js"
 import { median, quantile, rotate } from "./stats.js"
@@ -27,7 +27,8 @@ const config = smoke
       memory: [200, 400],
       imports: 1,
       images: { rounds: 2, warmup: 1, calls: 2 },
-      gate: { rounds: 2, warmup: 1, calls: 5 }
+      gate: { rounds: 2, warmup: 1, calls: 5 },
+      open: 20
     }
   : {
       // Latency keeps falling for about eight rounds of 100 calls (the JIT): six are a warm-up.
@@ -38,7 +39,8 @@ const config = smoke
       memory: [100_000, 1_000_000],
       imports: 7,
       images: { rounds: 14, warmup: 2, calls: 10 },
-      gate: { rounds: 30, warmup: 6, calls: 100 }
+      gate: { rounds: 30, warmup: 6, calls: 100 },
+      open: 1000
     }
 
 const log = (line: string) => console.log(line)
@@ -211,6 +213,8 @@ const main = async () => {
 
   log("Memory: heap while consuming long streams (separate processes)...")
   const memory = await measureMemory(target, config.memory as [number, number])
+  log(`Memory: ${config.open} chat streams held open after their first chunk (separate processes)...`)
+  const open = await measureOpenStreams(target, config.open)
   await sim.stop()
   log("Size and start-up...")
   const size = await measureSize(config.imports)
@@ -295,6 +299,16 @@ const main = async () => {
   }
   lines.push(
     "",
+    `### Memory per open stream: ${fmt(config.open)} chat streams held after their first chunk`,
+    "",
+    "Heap after a GC, less the heap before they were opened, per stream (the simulator stalls each after its first chunks).",
+    "",
+    "| contender | per open stream (KB) |",
+    "|---|---|"
+  )
+  for (const o of open) lines.push(`| ${o.name} | ${fmt(o.perStream / 1000, 1)} |`)
+  lines.push(
+    "",
     "### An uncontended generation slot",
     "",
     `The same plain chat (\`collectStream: false\`, Effect API on undici) through the default gate (one slot, nobody else holding it) and with the gate lifted (\`generationConcurrency: "unbounded"\`), interleaved: ${fmt(median(gateRounds.gated), 3)} ms vs ${fmt(median(gateRounds.ungated), 3)} ms, so a slot costs **${fmt(slotCost)} µs**.`
@@ -343,6 +357,13 @@ const main = async () => {
           detail: `${fmt((i.stream / floor.stream - 1) * 100, 1)} %`
         }
       ])
+    )
+    .concat(
+      open.slice(0, 2).map((o) => ({
+        what: `${o.name}: memory per open stream <= openai's`,
+        ok: o.perStream <= open[2]!.perStream,
+        detail: `${fmt(o.perStream / 1000, 1)} KB vs ${fmt(open[2]!.perStream / 1000, 1)} KB`
+      }))
     )
     .concat([
       {

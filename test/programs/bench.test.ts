@@ -30,6 +30,7 @@ it("the benchmark's smoke run completes and reports every section", async () => 
     "### Streaming",
     "### Memory",
     "### Images",
+    "### Memory per open stream",
     "### An uncontended generation slot",
     "### Size and start-up",
     "### Targets"
