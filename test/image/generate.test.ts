@@ -4,6 +4,7 @@ import { Image, NovelAI, NovelAIClient } from "effect-novelai"
 import { type Simulator, startSimulator } from "effect-novelai/testing"
 import { afterEach, describe, expect, it } from "vitest"
 import { pngSize } from "../../src/internal/image/bytes.js"
+import { traced } from "../support.js"
 
 const sims: Array<Simulator> = []
 afterEach(async () => {
@@ -171,6 +172,26 @@ describe("a budget (maxAnlas, freeOnly) refuses a paid call before anything is s
     // Per call, over the client's: a call may lift the client's freeOnly.
     success(await run(sim, Image.generate({ ...portrait, nSamples: 2 }, { freeOnly: false }), opus))
     expect(sim.requests).toHaveLength(2)
+  })
+
+  it("each paid call's span carries its estimated price, for the client's account", async () => {
+    const sim = await simulator({ apiKeys: [{ key: "pst-opus", tier: "opus" }] })
+    const estimated = async (options: Partial<NovelAIClient.Options>, nSamples: number) => {
+      const { spans } = await Effect.runPromise(
+        traced(
+          Effect.provide(
+            Image.generate({ ...portrait, nSamples }),
+            layer(sim, { apiKey: "pst-opus", ...options })
+          )
+        )
+      )
+      return spans
+        .find((span) => span.name === "NovelAI.image.generate")
+        ?.attributes.get("novelai.anlas.estimated")
+    }
+    expect(await estimated({}, 1)).toBe(20)
+    expect(await estimated({ account: { tier: 3 } }, 1)).toBe(0)
+    expect(await estimated({ account: { tier: 3 } }, 2)).toBe(20)
   })
 
   it("the facade takes them as client and call options; bad values are refused", async () => {

@@ -19,6 +19,7 @@ import {
   DEFAULT_MAX_RESPONSE_BYTES,
   type FrameStreamEndpoint,
   type ModelRegistry,
+  type Price,
   type Pricing,
   refusal,
   type StreamEndpoint
@@ -116,17 +117,29 @@ export const make = <S extends Resolved>(
       settings.maxResponseBytes ?? endpoint.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES[endpoint.host]
 
   /**
-   * A paid call's budget (`maxAnlas`, `freeOnly`), checked before anything is sent: the call's
-   * price for the client's `account` (the upper bound without one), refused when over it.
+   * A paid call's price for the client's `account` (the upper bound without one), on its span
+   * (`novelai.anlas.estimated`), and its budget (`maxAnlas`, `freeOnly`), checked before anything is
+   * sent.
    */
   const budget = (
     name: string,
     price: Pricing | undefined,
     params: unknown,
     settings: CallSettings
-  ): Either.Either<void, Errors.BudgetExceededError> => {
-    if (price === undefined || (settings.maxAnlas === undefined && !settings.freeOnly)) return Either.void
+  ): Effect.Effect<void, Errors.BudgetExceededError> => {
+    if (price === undefined) return Effect.void
     const estimate = price(params, options.account)
+    return Effect.zipRight(
+      Effect.annotateCurrentSpan("novelai.anlas.estimated", estimate.anlas),
+      check(name, estimate, settings)
+    )
+  }
+
+  const check = (
+    name: string,
+    estimate: Price,
+    settings: CallSettings
+  ): Either.Either<void, Errors.BudgetExceededError> => {
     const refuse = (why: string, maxAnlas?: number) =>
       Either.left(
         new Errors.BudgetExceededError({
