@@ -14,7 +14,7 @@ import * as Family from "./internal/core/family.js"
 import { loadFflate } from "./internal/core/zip.js"
 import * as Cost from "./internal/image/cost.js"
 import * as Metadata from "./internal/image/metadata.js"
-import { NovelAIClient } from "./NovelAIClient.js"
+import { type CallOptions, NovelAIClient } from "./NovelAIClient.js"
 
 type Accessors = Family.Accessors<Client.Families["image"], NovelAIClient>
 
@@ -64,6 +64,35 @@ export const generate: Accessors["generate"] = accessors.generate
  * ```
  */
 export const generateStream: Accessors["generateStream"] = accessors.generateStream
+
+/**
+ * Tags NovelAI suggests for the fragment being typed (`GET /ai/generate-image/suggest-tags`), with
+ * how many images carry each and the suggestion's confidence; free. `model` (default V4.5 Full) and
+ * `language` (`en` or `jp`) beside the call options.
+ *
+ * @since 0.1.0
+ * @category accessors
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Image } from "effect-novelai"
+ *
+ * const program = Effect.map(Image.suggestTags("cat e"), (tags) => tags.map((t) => `${t.tag} (${t.count})`))
+ * ```
+ */
+export const suggestTags = (
+  prompt: string,
+  options?: {
+    readonly model?: string | undefined
+    readonly language?: "en" | "jp" | undefined
+  } & CallOptions
+): ReturnType<Accessors["suggestTags"]> => {
+  const { model, language, ...call } = options ?? {}
+  return accessors.suggestTags(
+    { prompt, ...(model !== undefined ? { model } : {}), ...(language !== undefined ? { language } : {}) },
+    Object.keys(call).length === 0 ? undefined : call
+  )
+}
 
 /**
  * Only the final images of a stream, dropping the previews.

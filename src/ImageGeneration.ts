@@ -329,3 +329,44 @@ export interface ImageFinalEvent {
  * @category models
  */
 export type ImageStreamEvent = ImageIntermediateEvent | ImageFinalEvent
+
+/**
+ * The parameters of a tag suggestion: the fragment being typed (`prompt`), the model whose tags are
+ * suggested (default V4.5 Full), and the language (`en`, or `jp` for Japanese tags).
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const SuggestTagsParams = Schema.Struct({
+  prompt: S.nonEmptyString("prompt"),
+  model: Schema.optional(Schema.String),
+  language: Schema.optional(Schema.Literal("en", "jp")).pipe(Schema.fromKey("lang"))
+})
+
+/**
+ * The parameters of a tag suggestion.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface SuggestTagsParams extends Schema.Schema.Type<typeof SuggestTagsParams> {}
+
+/**
+ * One suggested tag: the tag, how many images carry it, and how confident the suggestion is (0..1).
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const SuggestedTag = Schema.Struct({
+  tag: Schema.String,
+  count: Schema.Number,
+  confidence: Schema.Number
+})
+
+/**
+ * One suggested tag.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface SuggestedTag extends Schema.Schema.Type<typeof SuggestedTag> {}

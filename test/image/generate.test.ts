@@ -142,6 +142,32 @@ describe("Image.generate against the simulator", () => {
   })
 })
 
+describe("tag suggestions", () => {
+  it("Image.suggestTags sends the fragment, model and language as the query of a GET, and decodes the tags", async () => {
+    const sim = await simulator()
+    const tags = success(await run(sim, Image.suggestTags("1girl, cat e", { language: "en" })))
+    expect(tags.map((t) => t.tag)).toEqual(["cat ears"])
+    expect(tags[0]).toMatchObject({ count: 420_000 })
+    expect(tags[0]!.confidence).toBeGreaterThan(0)
+    const request = sim.requests[0]!
+    expect(request.method).toBe("GET")
+    expect(request.path).toBe("/ai/generate-image/suggest-tags")
+    expect(request.body).toBeUndefined()
+    const client = new NovelAI(sim.clientOptions)
+    try {
+      const viaFacade = await client.image.suggestTags({ prompt: "cat", model: "nai-diffusion-4-full" })
+      expect(viaFacade.map((t) => t.tag)).toEqual(["cat ears", "cat tail", "cat girl", "catgirl"])
+      await expect(client.image.suggestTags({ prompt: "" })).rejects.toMatchObject({
+        _tag: "InvalidRequestError",
+        field: "prompt"
+      })
+    } finally {
+      await client.close()
+    }
+    expect(sim.requests).toHaveLength(2)
+  })
+})
+
 describe("a budget (maxAnlas, freeOnly) refuses a paid call before anything is sent", () => {
   const portrait = { prompt: "x", size: "portrait", steps: 28 } as const
 

@@ -91,7 +91,7 @@ export const make = <S extends Resolved>(
 
   /** The request with its encoded body, or the InvalidRequestError that keeps it from being sent. */
   const prepare = (
-    endpoint: Common<S>,
+    endpoint: Common<S> & { readonly method?: "GET" | "POST" },
     name: string,
     encode: ((input: unknown) => Either.Either<unknown, Errors.InvalidRequestError>) | undefined,
     names: ReadonlySet<string>,
@@ -101,7 +101,12 @@ export const make = <S extends Resolved>(
   ): Effect.Effect<HttpClientRequest.HttpClientRequest, Errors.InvalidRequestError> => {
     if (encode === undefined) return Either.right(base)
     const wire = prepareWire(endpoint, name, encode, names, params, stream)
-    const finish = (wire: Record<string, unknown>) => HttpClientRequest.bodyUnsafeJson(base, wire)
+    // A GET has no body: its parameters are its query.
+    const finish =
+      endpoint.method === "GET"
+        ? (wire: Record<string, unknown>) =>
+            HttpClientRequest.setUrlParams(base, wire as Record<string, string | number | boolean>)
+        : (wire: Record<string, unknown>) => HttpClientRequest.bodyUnsafeJson(base, wire)
     // An Either stays one: most calls are prepared without running an effect.
     return Either.isEither(wire)
       ? Either.map(wire as Either.Either<Record<string, unknown>, Errors.InvalidRequestError>, finish)

@@ -4,16 +4,20 @@
  */
 
 import * as Either from "effect/Either"
+import * as Schema from "effect/Schema"
 import * as Errors from "../../Errors.js"
 import {
   type GeneratedImage,
   ImageGenerateParams,
   ImageGenerateStreamParams,
   type ImageGeneration,
-  type ImageStreamEvent
+  type ImageStreamEvent,
+  SuggestedTag,
+  SuggestTagsParams
 } from "../../ImageGeneration.js"
-import type { ArchiveEndpoint, FrameStreamEndpoint, Pricing } from "../core/endpoint.js"
-import { archive, frames } from "../core/family.js"
+import { responseDecoder } from "../core/decode.js"
+import type { ArchiveEndpoint, CallEndpoint, FrameStreamEndpoint, Pricing } from "../core/endpoint.js"
+import { archive, call, frames } from "../core/family.js"
 import type { Resolved } from "../core/options.js"
 import { COMMON_HINTS } from "../core/params.js"
 import type { ZipEntry } from "../core/zip.js"
@@ -201,6 +205,31 @@ export type FacadeImageStreamEvent =
   | (Omit<Extract<ImageStreamEvent, { event_type: "final" }>, "image"> & { readonly image: string })
 
 /** NovelAI's image generation (NovelAI Diffusion). Every failure is a `NovelAIError`. */
+const TagsWire = Schema.Struct({ tags: Schema.Array(SuggestedTag) })
+
+/** `GET /ai/generate-image/suggest-tags`: tags for the fragment being typed. */
+export const suggestTags: CallEndpoint<SuggestTagsParams, ReadonlyArray<SuggestedTag>, Resolved> = {
+  name: "image.suggestTags",
+  operation: "suggest_tags",
+  host: "image",
+  method: "GET",
+  path: "/ai/generate-image/suggest-tags",
+  params: SuggestTagsParams,
+  slot: undefined,
+  models,
+  hints: IMAGE_HINTS,
+  body: undefined,
+  decode: responseDecoder(
+    Schema.transform(TagsWire, Schema.Array(SuggestedTag), {
+      strict: true,
+      decode: (wire) => wire.tags,
+      encode: (tags) => ({ tags })
+    }),
+    "tag suggestions"
+  ),
+  annotate: undefined
+}
+
 export const ImageFamily = {
   /** `POST /ai/generate-image`: the images (the facade: their bytes, `Buffer`s on Node). */
   generate: archive(
@@ -211,5 +240,7 @@ export const ImageFamily = {
   generateStream: frames(
     generateStream,
     (event: ImageStreamEvent): FacadeImageStreamEvent => ({ ...event, image: toBase64(event.image) })
-  )
+  ),
+  /** `GET /ai/generate-image/suggest-tags`: tags with counts and confidence; costs nothing. */
+  suggestTags: call(suggestTags)
 }
