@@ -14,6 +14,8 @@ import * as Option from "effect/Option"
 import * as Account from "../Account.js"
 import { CompletionParams } from "../Completions.js"
 import { ConfigurationError, isNovelAIError } from "../Errors.js"
+import * as Image from "../Image.js"
+import { SuggestTagsParams } from "../ImageGeneration.js"
 import { VERSION } from "../internal/core/version.js"
 import type { NovelAIClient } from "../NovelAIClient.js"
 import * as OpenAI from "../OpenAI.js"
@@ -228,9 +230,35 @@ const account = Command.make(
     )
 ).pipe(Command.withDescription("the account's subscription and Anlas"))
 
+const tags = Command.make(
+  "tags",
+  {
+    ...connection,
+    imageBaseUrl: imageOptions.imageBaseUrl,
+    model: imageOptions.model,
+    jp: Options.boolean("jp").pipe(Options.withDescription("Japanese tags")),
+    prompt: Args.text({ name: "prompt" }).pipe(Args.atLeast(1))
+  },
+  (options) =>
+    Effect.gen(function* () {
+      const prompt = options.prompt.join(" ")
+      const model = Option.getOrUndefined(options.model)
+      yield* refuse(checkSchema(SuggestTagsParams, { prompt, model }))
+      const list = yield* withClient(
+        options,
+        Image.suggestTags(prompt, { model, language: options.jp ? "jp" : "en", timeout: options.timeout })
+      )
+      yield* Effect.sync(() =>
+        process.stdout.write(list.map((t) => `${oneLine(t.tag)}\t${t.count}\t${t.confidence}\n`).join(""))
+      )
+    })
+).pipe(
+  Command.withDescription("the tags NovelAI suggests for a prompt's last fragment: tag, count, confidence")
+)
+
 const root = Command.make("effect-novelai").pipe(
   Command.withDescription("NovelAI from the command line"),
-  Command.withSubcommands([chat, complete, models, tokens, image, account])
+  Command.withSubcommands([chat, complete, models, tokens, image, account, tags])
 )
 
 const PREFIX = "effect-novelai: "
@@ -272,7 +300,11 @@ const VALUED: Readonly<Record<string, ReadonlyArray<string>>> = (() => {
     models: flags(connection),
     tokens: withModel({ ...connection, model: sampling.model }),
     image: [...withModel(imageOptions)].filter((flag) => flag !== "--yes"),
-    account: flags({ ...connection, imageBaseUrl: imageOptions.imageBaseUrl })
+    account: flags({ ...connection, imageBaseUrl: imageOptions.imageBaseUrl }),
+    tags: [
+      ...flags({ ...connection, imageBaseUrl: imageOptions.imageBaseUrl, model: imageOptions.model }),
+      "-m"
+    ]
   }
 })()
 

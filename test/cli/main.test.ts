@@ -302,6 +302,18 @@ describe("image and account", () => {
     }
   })
 
+  it("tags prints the suggestions for the prompt's last fragment, one per line: tag, count, confidence", async () => {
+    const result = await cli("tags", "1girl, fox", "--offline")
+    expect(result).toMatchObject({ code: 0 })
+    expect(
+      result.stdout
+        .split("\n")
+        .filter(Boolean)
+        .map((line) => line.split("\t")[0])
+    ).toEqual(["fox ears", "fox"])
+    expect(result.stdout).toMatch(/^fox ears\t130000\t0\.\d+\n/)
+  })
+
   it("account prints the tier and the Anlas", async () => {
     const result = await cli("account", "--offline")
     expect(result).toMatchObject({ code: 0 })
