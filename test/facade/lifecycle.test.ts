@@ -51,6 +51,20 @@ describe("an abort, as fetch has it", () => {
     expect(await iterator.next()).toEqual({ done: true, value: undefined })
   })
 
+  it("after an abort no further chunk is handed over, even one already received", async () => {
+    // No delay: the chunks arrive together and the second read hands over two at once.
+    const sim = await startSimulator({ chunkDelayMs: 0 })
+    closing.push(() => sim.close())
+    const client = clientOn(sim)
+    const controller = new AbortController()
+    const iterator = client.openai.chatCompletionStream({ ...hi, maxTokens: 50 }, controller.signal)
+    await iterator.next()
+    await iterator.next()
+    controller.abort()
+    await expect(iterator.next()).rejects.toMatchObject({ name: "AbortError" })
+    expect(await iterator.next()).toEqual({ done: true, value: undefined })
+  })
+
   it("abort() with no reason is a DOMException named AbortError; an aborted signal rejects at once", async () => {
     const sim = await simulator()
     const client = clientOn(sim)

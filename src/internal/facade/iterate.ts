@@ -148,12 +148,16 @@ class Iteration<A, E, R, ER> {
   }
 
   async next(): Promise<IteratorResult<A>> {
-    if (this.index < this.buffer.length) return { done: false, value: this.buffer[this.index++]! }
+    // An abort (or the client's close) ends the iteration at once, as fetch's reads do: chunks
+    // already received but not yet handed over are dropped with it.
     if (this.failure !== undefined) {
       const { error } = this.failure
       this.failure = undefined
+      this.buffer = []
+      this.index = 0
       throw error
     }
+    if (this.index < this.buffer.length) return { done: false, value: this.buffer[this.index++]! }
     if (this.finished) return { done: true, value: undefined }
     const closed = this.closed()
     if (closed !== undefined) {
