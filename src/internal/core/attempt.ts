@@ -135,6 +135,42 @@ export const race = <A, E>(transport: Transport, deadline: Deadline, effect: Eff
     : deadline.race(effect)
 
 /**
+ * A stream's request: admitted by the gate, whose slots `scope` holds, then sent in `scope` (closing
+ * it aborts the connection), under `deadline`. `sending` is told when the request goes out;
+ * `cut`, when the scope closes, whether the stream stopped before its end (see `Gate.enter`).
+ */
+export const sendInScope = (
+  transport: Transport,
+  exchange: Exchange,
+  deadline: Deadline,
+  scope: Scope.Scope,
+  on: {
+    readonly ended: (error: Ended) => Errors.NovelAIError
+    readonly sending: () => void
+    readonly cut?: (() => boolean) | undefined
+  }
+): Effect.Effect<HttpClientResponse.HttpClientResponse, Errors.NovelAIError> =>
+  race(
+    transport,
+    deadline,
+    Effect.zipRight(
+      transport.gate.enter(exchange.slot, scope, on.cut),
+      Effect.suspend(() => {
+        on.sending()
+        return Effect.provideService(transport.http.scoped.execute(exchange.request), Scope.Scope, scope)
+      })
+    )
+  ).pipe(
+    Effect.mapError((error) =>
+      error instanceof Ended
+        ? on.ended(error)
+        : error instanceof Errors.GenerationGateError
+          ? error
+          : toTransportError(exchange.context)(error)
+    )
+  )
+
+/**
  * One attempt of a call whose answer is one JSON document. Its deadline (`timeout`) covers the
  * wait for a slot, the response and its body.
  */
@@ -240,25 +276,13 @@ export const open = <A>(
     let cut = false
 
     deadline.set(timeouts.timeout)
-    const response = yield* race(
-      transport,
-      deadline,
-      Effect.zipRight(
-        transport.gate.enter(exchange.slot, scope, () => cut),
-        Effect.suspend(() => {
-          phase = "request"
-          return Effect.provideService(transport.http.scoped.execute(exchange.request), Scope.Scope, scope)
-        })
-      )
-    ).pipe(
-      Effect.mapError((error) =>
-        error instanceof Ended
-          ? ended(error)
-          : error instanceof Errors.GenerationGateError
-            ? error
-            : toTransportError(context)(error)
-      )
-    )
+    const response = yield* sendInScope(transport, exchange, deadline, scope, {
+      ended,
+      sending: () => {
+        phase = "request"
+      },
+      cut: () => cut
+    })
 
     phase = "body"
     const type = (response.headers["content-type"] ?? "").toLowerCase()

@@ -23,6 +23,7 @@ import {
   race,
   readFailure,
   type StreamTimeouts,
+  sendInScope,
   type Transport
 } from "./attempt.js"
 import { Ended } from "./deadline.js"
@@ -254,25 +255,12 @@ export const openFrames = <A>(
       Effect.mapError(effect, (error) => (error instanceof Ended ? ended(error) : error))
 
     deadline.set(timeouts.timeout)
-    const response = yield* race(
-      transport,
-      deadline,
-      Effect.zipRight(
-        transport.gate.enter(exchange.slot, scope),
-        Effect.suspend(() => {
-          phase = "request"
-          return Effect.provideService(transport.http.scoped.execute(exchange.request), Scope.Scope, scope)
-        })
-      )
-    ).pipe(
-      Effect.mapError((error) =>
-        error instanceof Ended
-          ? ended(error)
-          : error instanceof Errors.GenerationGateError
-            ? error
-            : toTransportError(context)(error)
-      )
-    )
+    const response = yield* sendInScope(transport, exchange, deadline, scope, {
+      ended,
+      sending: () => {
+        phase = "request"
+      }
+    })
 
     phase = "body"
     if (!isOk(response.status)) {
