@@ -142,6 +142,24 @@ describe("Image.generate against the simulator", () => {
   })
 })
 
+describe("a gate of the user's own hears how each image generation ended", () => {
+  it("a stream stopped before its finals is 'interrupted' (NovelAI goes on generating); a whole one 'done'", async () => {
+    // Steps a few ms apart, so that the stream is stopped while the server is still generating.
+    const sim = await simulator({ chunkDelayMs: 5, quirks: { lockOutlivesCancel: false } })
+    const outcomes: Array<string> = []
+    const generationGate: NovelAIClient.GenerationGate = {
+      _tag: "effect-novelai/GenerationGate",
+      concurrency: 1,
+      acquire: () => Effect.succeed({ release: (outcome) => Effect.sync(() => void outcomes.push(outcome)) }),
+      close: () => Promise.resolve()
+    }
+    const params = { prompt: "x", size: [256, 256] as const, steps: 40 }
+    success(await run(sim, Stream.runDrain(Stream.take(Image.generateStream(params), 2)), { generationGate }))
+    success(await run(sim, Stream.runDrain(Image.generateStream(params)), { generationGate }))
+    expect(outcomes).toEqual(["interrupted", "done"])
+  })
+})
+
 describe("tag suggestions", () => {
   it("Image.suggestTags sends the fragment, model and language as the query of a GET, and decodes the tags", async () => {
     const sim = await simulator()

@@ -254,12 +254,16 @@ export const openFrames = <A>(
     const orEnded = <X>(effect: Effect.Effect<X, Errors.NovelAIError | Ended>) =>
       Effect.mapError(effect, (error) => (error instanceof Ended ? ended(error) : error))
 
+    // Whether the server may still be generating when the stream ends (as in `attempt.ts`): set
+    // once the body is read, cleared when every part finished. A shared gate keeps the slot then.
+    let cut = false
     deadline.set(timeouts.timeout)
     const response = yield* sendInScope(transport, exchange, deadline, scope, {
       ended,
       sending: () => {
         phase = "request"
-      }
+      },
+      cut: () => cut
     })
 
     phase = "body"
@@ -288,6 +292,7 @@ export const openFrames = <A>(
         )
 
     phase = "idle"
+    cut = true
     deadline.pause()
     // The body is read in a scope of its own, closed without waiting (as `attempt.ts` does).
     const reading = yield* Scope.make()
@@ -328,7 +333,10 @@ export const openFrames = <A>(
         progress.received++
         spec.observe(decoded.right, progress)
         out.push(decoded.right)
-        if (progress.complete()) last = Option.none()
+        if (progress.complete()) {
+          last = Option.none()
+          cut = false
+        }
       }
       if (out.length > 0) return Effect.succeed(Chunk.unsafeFromArray(out))
       if (last !== undefined) return Effect.fail(last)
