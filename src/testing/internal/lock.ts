@@ -32,3 +32,37 @@ export const makeLocks = (limit: number, timers: Timers): Locks => {
     active: () => [...held.values()].reduce((a, b) => a + b, 0)
   }
 }
+
+/** A lock taken for one generation: its length once known, and its release. */
+export interface Held {
+  /** How long the generation runs, ms: how long an abandoned one keeps the lock. */
+  duration: number
+  /** Frees the lock once: at once when the generation finished, else when it would have. */
+  readonly release: (finished: boolean) => void
+}
+
+/**
+ * The lock `key` took for the generation answering `res`, freed once whatever happens from here: when
+ * the generation ends, or when its client goes away (`outlivesCancel`: NovelAI keeps it until the
+ * generation would have finished), a crash included (the server's 500 closes the response).
+ */
+export const hold = (
+  locks: Locks,
+  key: string,
+  res: { once(event: "close", listener: () => void): unknown; readonly writableFinished: boolean },
+  outlivesCancel: boolean
+): Held => {
+  const started = performance.now()
+  let released = false
+  const held: Held = {
+    duration: 0,
+    release: (finished) => {
+      if (released) return
+      released = true
+      const left = finished || !outlivesCancel ? 0 : held.duration - (performance.now() - started)
+      locks.release(key, Math.max(0, left))
+    }
+  }
+  res.once("close", () => held.release(res.writableFinished))
+  return held
+}

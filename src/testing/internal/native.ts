@@ -6,6 +6,7 @@
  * sequences (token ids) are read back to text with Llama 3's tokenizer, loaded only when a request
  * has such stop sequences, and end the text after them.
  */
+
 import * as Either from "effect/Either"
 import * as Schema from "effect/Schema"
 import { loadLlama3 } from "#llama3"
@@ -13,6 +14,7 @@ import { describeIssues } from "../../internal/core/decode.js"
 import { TextGenerateParams } from "../../TextGeneration.js"
 import type { Exchange, Routes } from "./exchange.js"
 import { actOnStreamFault, faultAfter, isStreamFault } from "./faults.js"
+import { hold } from "./lock.js"
 import type { Tier } from "./quirks.js"
 import { sendJson } from "./reply.js"
 import { openEventStream } from "./sse.js"
@@ -119,19 +121,9 @@ export const handleNative = async (routes: Routes, ex: Exchange, stream: boolean
     )
   }
   if (!routes.locks.acquire(ex.key)) return ex.fail(429, "concurrent generation is locked")
-  // The lock is freed once, whatever happens from here (a failed tokenizer load, a crash: the
-  // server's 500 closes the response), at once when finished, else when it would have finished.
-  const started = performance.now()
-  let generationMs = 0
-  let released = false
-  const release = (finished: boolean) => {
-    if (released) return
-    released = true
-    const left =
-      finished || !routes.quirks.lockOutlivesCancel ? 0 : generationMs - (performance.now() - started)
-    routes.locks.release(ex.key, Math.max(0, left))
-  }
-  res.once("close", () => release(res.writableFinished))
+  // Freed once whatever happens from here, a failed tokenizer load included.
+  const lock = hold(routes.locks, ex.key, res, routes.quirks.lockOutlivesCancel)
+  const release = lock.release
 
   // The text: the simulator's story, cut after the first stop sequence (once `min_length` tokens are out).
   const forcedHeader = Number(ex.req.headers["x-simulator-tokens"])
@@ -157,10 +149,10 @@ export const handleNative = async (routes: Routes, ex: Exchange, stream: boolean
   }
   const numLogprobs = params.numLogprobs
 
-  generationMs = tokens.length * routes.chunkDelayMs
+  lock.duration = tokens.length * routes.chunkDelayMs
 
   if (!stream) {
-    if (generationMs > 0) await routes.timers.sleep(generationMs)
+    if (lock.duration > 0) await routes.timers.sleep(lock.duration)
     release(true)
     if (res.destroyed) return
     return sendJson(res, 200, {

@@ -4,6 +4,7 @@
  * own request schemas, so the simulator refuses what NovelAI refuses; what NovelAI does that a
  * well-behaved server would not is done as the quirks say (see `quirks.ts`).
  */
+
 import * as Either from "effect/Either"
 import * as Schema from "effect/Schema"
 import { ChatCompletionParams } from "../../ChatCompletions.js"
@@ -13,6 +14,7 @@ import { TokenCountParams } from "../../TokenCount.js"
 import type { Exchange, Routes } from "./exchange.js"
 import { actOnStreamFault, faultAfter, isStreamFault } from "./faults.js"
 import { findSchema, jsonReply } from "./json.js"
+import { hold } from "./lock.js"
 import { OPUS_ONLY } from "./quirks.js"
 import { sendJson } from "./reply.js"
 import { openEventStream } from "./sse.js"
@@ -155,19 +157,8 @@ const generation = async (
 ) => {
   const { req, res, fault } = ex
   const { quirks } = routes
-  // The key's lock is freed once: when the generation ends, or when its client goes away (NovelAI
-  // keeps it until the generation would have finished), whatever happens here, a crash included
-  // (the server's 500 closes the response).
-  const started = performance.now()
-  let generationMs = 0
-  let released = false
-  const release = (finished: boolean) => {
-    if (released) return
-    released = true
-    const left = finished || !quirks.lockOutlivesCancel ? 0 : generationMs - (performance.now() - started)
-    routes.locks.release(ex.key, Math.max(0, left))
-  }
-  res.once("close", () => release(res.writableFinished))
+  const lock = hold(routes.locks, ex.key, res, quirks.lockOutlivesCancel)
+  const release = lock.release
   const input =
     route === "chat"
       ? (params.messages as Array<{ content: string }>).map((m) => m.content).join("\n")
@@ -201,7 +192,7 @@ const generation = async (
   const created = routes.nextCreated()
   const totalTokens = generations.reduce((sum, g) => sum + g.length, 0)
   const longest = generations.reduce((most, g) => Math.max(most, g.length), 0)
-  generationMs = longest * routes.chunkDelayMs
+  lock.duration = longest * routes.chunkDelayMs
   const usage = (completion: number) => ({
     prompt_tokens: promptTokens,
     completion_tokens: completion,
@@ -238,7 +229,7 @@ const generation = async (
         }
 
   if ((ex.body as { stream?: unknown }).stream !== true) {
-    if (generationMs > 0) await routes.timers.sleep(generationMs)
+    if (lock.duration > 0) await routes.timers.sleep(lock.duration)
     release(true)
     if (res.destroyed) return
     const replies = generations.map((g) => {

@@ -7,11 +7,13 @@
  * bare 500), a free key is short of Anlas (402), and the key's image lock is its own (429
  * "Concurrent generation is locked"), held after a client goes away as the text lock is.
  */
+
 import type * as Http from "node:http"
 import { encode } from "@msgpack/msgpack"
 import type { CostRequest } from "../../../internal/image/cost.js"
 import type { Exchange, Routes } from "../exchange.js"
 import { actOnStreamFault, faultAfter, isStreamFault } from "../faults.js"
+import { hold } from "../lock.js"
 import { sendJson } from "../reply.js"
 import { makePng } from "./png.js"
 import { makeZip } from "./zip.js"
@@ -214,16 +216,9 @@ export const handleImage = async (routes: Routes, ex: Exchange, stream: boolean)
 
   const events = checked.steps * checked.samples
   const generationMs = events * routes.chunkDelayMs
-  const started = performance.now()
-  let released = false
-  const release = (finished: boolean) => {
-    if (released) return
-    released = true
-    const left =
-      finished || !routes.quirks.lockOutlivesCancel ? 0 : generationMs - (performance.now() - started)
-    routes.locks.release(lock, Math.max(0, left))
-  }
-  res.once("close", () => release(res.writableFinished))
+  const held = hold(routes.locks, lock, res, routes.quirks.lockOutlivesCancel)
+  held.duration = generationMs
+  const release = held.release
 
   if (!stream) {
     if (generationMs > 0) await routes.timers.sleep(generationMs)
