@@ -10,7 +10,8 @@ await esbuild.build({
   entryPoints: {
     run: `${root}bench/run.ts`,
     "memory-child": `${root}bench/memory-child.ts`,
-    "open-streams-child": `${root}bench/open-streams-child.ts`
+    "open-streams-child": `${root}bench/open-streams-child.ts`,
+    profile: `${root}bench/profile.ts`
   },
   outdir: `${root}bench/.out`,
   outExtension: { ".js": ".mjs" },
@@ -22,6 +23,8 @@ await esbuild.build({
   packages: "external",
   logLevel: "warning"
 })
+// `--build-only`: bundle, for `node --cpu-prof bench/.out/profile.mjs` (see bench/profile.ts).
+if (process.argv.includes("--build-only")) process.exit(0)
 const result = spawnSync(process.execPath, [`${root}bench/.out/run.mjs`, ...process.argv.slice(2)], {
   stdio: "inherit"
 })

@@ -14,13 +14,14 @@ import * as Layer from "effect/Layer"
 import * as ManagedRuntime from "effect/ManagedRuntime"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
-import * as Stream from "effect/Stream"
+import type * as Stream from "effect/Stream"
 // The facade's default transport for this runtime: undici on Node, Fetch elsewhere (package.json's
 // "imports" conditions pick the file, so a browser bundle never sees the Node-only client).
 import { defaultHttpClient } from "#default-http"
 import { ClientClosedError, ConfigurationError, isNovelAIError } from "./Errors.js"
 import * as Image from "./Image.js"
 import * as Client from "./internal/client.js"
+import * as Pull from "./internal/core/pull.js"
 import { makePromiseApi, type PromiseApi, type Runners } from "./internal/facade/api.js"
 import { abortError, iterate, runExit, toThrown } from "./internal/facade/iterate.js"
 import * as NovelAIClient from "./NovelAIClient.js"
@@ -324,7 +325,9 @@ export class NovelAI {
       const options = isSignal(signalOrOptions) ? { signal: signalOrOptions } : signalOrOptions
       return iterate(
         runtime,
-        Stream.unwrap(Effect.map(NovelAIClient.NovelAIClient, (client) => f(client, options))),
+        Pull.fromOpen(
+          Effect.flatMap(NovelAIClient.NovelAIClient, (client) => Pull.openOf(f(client, options)))
+        ),
         options?.signal,
         () => (this.#closed ? closedError() : undefined),
         this.#streams

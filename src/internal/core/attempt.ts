@@ -14,6 +14,7 @@ import * as Option from "effect/Option"
 import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as Errors from "../../Errors.js"
+import * as Body from "./body.js"
 import { type Deadline, type Deadlines, Ended } from "./deadline.js"
 import { truncate } from "./decode.js"
 import * as Encoding from "./decompress.js"
@@ -310,7 +311,7 @@ export const open = <A>(
     // never ends a read, even when cancelled, cannot hold the stream's end either.
     const reading = yield* Scope.make()
     yield* Effect.addFinalizer((exit) => Effect.asVoid(Effect.forkDaemon(Scope.close(reading, exit))))
-    const read = yield* Scope.extend(Stream.toPull(Encoding.bytes(context, response)), reading)
+    const read = yield* Body.reads(context, response, deadline, reading)
     return decodeEvents(spec, spec.rewrite?.(), progress, read, deadline, {
       failure: (body) =>
         fromFailure(context, {
@@ -320,7 +321,6 @@ export const open = <A>(
           nowMillis: clock.unsafeCurrentTimeMillis()
         }),
       ended,
-      transportError: identity,
       idleTimeout: timeouts.idleTimeout,
       finished: (complete) => {
         if (complete) cut = false
@@ -375,16 +375,15 @@ export const collect = <A>(
  * {@link MAX_BATCH}, so that the first event of a large read is not held back while the rest are
  * decoded. Fails with `None` when the stream ends.
  */
-const decodeEvents = <A, E>(
+const decodeEvents = <A>(
   spec: StreamSpec<A>,
   rewrite: Rewrite<A> | undefined,
   progress: Events.Progress,
-  read: Effect.Effect<Chunk.Chunk<Uint8Array>, Option.Option<E>>,
+  read: Body.Read,
   deadline: Deadline,
   on: {
     readonly failure: (body: unknown) => Errors.NovelAIError
     readonly ended: (ended: Ended) => Errors.NovelAIError
-    readonly transportError: (error: E) => Errors.NovelAIError
     readonly idleTimeout: Duration.Duration
     /** Called once, when the stream ends: complete, or with a failure. */
     readonly finished: (complete: boolean) => void
@@ -471,7 +470,7 @@ const decodeEvents = <A, E>(
       }
       deadline.set(after)
     }
-    return Effect.matchEffect(deadline.race(read), {
+    return Effect.matchEffect(read, {
       onSuccess: (bytes) => {
         for (const part of bytes) {
           if (on.limit !== undefined) {
@@ -507,7 +506,7 @@ const decodeEvents = <A, E>(
           const held = rewrite !== undefined ? rewrite.flush() : []
           if (held.length > 0) return Effect.succeed(Chunk.unsafeFromArray(held))
         } else {
-          finish(Option.some(on.transportError(error.value)))
+          finish(Option.some(error.value))
         }
         return Effect.fail(last!)
       }

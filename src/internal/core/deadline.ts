@@ -55,6 +55,14 @@ export interface Deadline {
    * {@link Ended} at once and interrupts that fiber.
    */
   readonly race: <A, E>(effect: Effect.Effect<A, E>) => Effect.Effect<A, E | Ended>
+  /**
+   * Waits, with no fiber of its own, for `register`'s callback to say how to go on. If the deadline
+   * ends first, fails with {@link Ended} at once and calls the canceler `register` returned. For
+   * waits the client drives itself (a body read from its socket), which cannot hang past it.
+   */
+  readonly wait: <A, E>(
+    register: (resume: (effect: Effect.Effect<A, E>) => void) => () => void
+  ) => Effect.Effect<A, E | Ended>
 }
 
 /**
@@ -78,9 +86,9 @@ interface Registry {
   readonly running: Set<DeadlineImpl>
 }
 
-/** A pending race: the caller to resume, and the worker to interrupt. */
+/** A pending race or wait: the caller to resume, and how to stop what it waits for. */
 interface Pending {
-  readonly worker: Fiber.RuntimeFiber<unknown, unknown>
+  readonly stop: () => void
   readonly resume: (effect: Effect.Effect<any, any>) => void
 }
 
@@ -151,7 +159,7 @@ class DeadlineImpl implements Deadline {
     this.pending = undefined
     if (pending !== undefined) {
       pending.resume(Effect.fail(new Ended(reason)))
-      pending.worker.unsafeInterruptAsFork(FiberId.none)
+      pending.stop()
     }
   }
 
@@ -159,7 +167,7 @@ class DeadlineImpl implements Deadline {
     return Effect.async<A, E | Ended>((resume) => {
       if (this.reason !== undefined) return resume(Effect.fail(new Ended(this.reason)))
       const worker = Runtime.runFork(this.registry.runtime)(effect)
-      const pending: Pending = { worker, resume }
+      const pending: Pending = { stop: () => worker.unsafeInterruptAsFork(FiberId.none), resume }
       this.pending = pending
       worker.addObserver((exit: Exit.Exit<A, E>) => {
         if (this.pending !== pending) return
@@ -172,7 +180,29 @@ class DeadlineImpl implements Deadline {
       })
     })
   }
+
+  wait<A, E>(
+    register: (resume: (effect: Effect.Effect<A, E>) => void) => () => void
+  ): Effect.Effect<A, E | Ended> {
+    return Effect.async<A, E | Ended>((resume) => {
+      if (this.reason !== undefined) return resume(Effect.fail(new Ended(this.reason)))
+      let stop = noop
+      const pending: Pending = { stop: () => stop(), resume }
+      this.pending = pending
+      stop = register((effect) => {
+        if (this.pending !== pending) return
+        this.pending = undefined
+        resume(effect)
+      })
+      return Effect.sync(() => {
+        if (this.pending === pending) this.pending = undefined
+        stop()
+      })
+    })
+  }
 }
+
+const noop = () => {}
 
 export const makeDeadlines: Effect.Effect<Deadlines, never, Scope.Scope> = Effect.gen(function* () {
   const client = yield* Effect.runtime<never>()

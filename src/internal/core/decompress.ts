@@ -15,7 +15,7 @@ import { type ErrorContext, toTransportError } from "./errors.js"
 
 type Format = "gzip" | "deflate"
 
-const encodingOf = (response: HttpClientResponse.HttpClientResponse): string | undefined => {
+export const encodingOf = (response: HttpClientResponse.HttpClientResponse): string | undefined => {
   const encoding = response.headers["content-encoding"]?.trim().toLowerCase()
   return encoding === undefined || encoding === "" || encoding === "identity" ? undefined : encoding
 }

@@ -5,11 +5,12 @@
  */
 import type * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
-import * as Stream from "effect/Stream"
+import type * as Stream from "effect/Stream"
 import type { NovelAIError } from "../../Errors.js"
 import type { Collector } from "./collect.js"
 import type { ArchiveEndpoint, CallEndpoint, FrameStreamEndpoint, StreamEndpoint } from "./endpoint.js"
 import type { CallOptions } from "./options.js"
+import * as Pull from "./pull.js"
 
 /** A call answered by one document; `collected`: or, when the call's `collectStream` says so, by collecting a stream. */
 export interface CallOp<P, A, S> {
@@ -171,7 +172,12 @@ export const makeAccessors = <I, Service, F extends Family<any>>(
       (select(service) as Record<string, (...args: Array<unknown>) => any>)[name]!
     accessors[name] =
       op.kind === "stream" || op.kind === "frames"
-        ? (...args: Array<unknown>) => Stream.unwrap(Effect.map(tag, (service) => method(service)(...args)))
+        ? (...args: Array<unknown>) =>
+            Pull.fromOpen<unknown, unknown, I>(
+              Effect.flatMap(tag, (service) =>
+                Pull.openOf(method(service)(...args) as Stream.Stream<unknown, unknown>)
+              )
+            )
         : (...args: Array<unknown>) => Effect.flatMap(tag, (service) => method(service)(...args))
   }
   return accessors as Accessors<F, I>

@@ -10,10 +10,13 @@ import * as Context from "effect/Context"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import * as ExecutionStrategy from "effect/ExecutionStrategy"
+import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
 import * as Schedule from "effect/Schedule"
+import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
-import type * as Errors from "../../Errors.js"
+import * as Errors from "../../Errors.js"
 import { InvalidRequestError, type NovelAIError } from "../../Errors.js"
 import {
   anlas,
@@ -25,6 +28,7 @@ import {
   schedule,
   unknownName
 } from "./options.js"
+import type * as Pull from "./pull.js"
 import * as Retry from "./retry.js"
 
 /** The settings one call runs with. */
@@ -242,3 +246,75 @@ export const retryStream = <A, E>(
     })
   return run(undefined)
 }
+
+/**
+ * Retries the opening of a stream by `policy` while it has emitted nothing, as
+ * {@link retryStream} does, as one pull: each attempt opens in a scope of its own inside the
+ * stream's, closed (its request aborted) before the next one, and the first attempt opens on the
+ * first pull. A failure once a chunk has been emitted ends the stream.
+ */
+export const retryPull = <A, E>(
+  open: Pull.Open<A, E>,
+  policy: Schedule.Schedule<unknown, E> | undefined,
+  guard: Guard
+): Pull.Open<A, E | Errors.ClientClosedError> =>
+  policy === undefined
+    ? open
+    : Effect.map(Effect.scope, (outer) => {
+        let emitted = false
+        let driver: Schedule.ScheduleDriver<unknown, E, never> | undefined
+        let attempt: { readonly scope: Scope.CloseableScope; readonly pull: Pull.Pull<A, E> } | undefined
+        // An attempt's opening fails with E, as its pull does with Some(E).
+        const fresh: Pull.Pull<A, E> = Effect.flatMap(
+          Scope.fork(outer, ExecutionStrategy.sequential),
+          (scope) =>
+            Effect.flatMap(
+              Effect.mapError(
+                Effect.onError(Scope.extend(open, scope), (cause) =>
+                  Scope.close(scope, Exit.failCause(cause))
+                ),
+                Option.some
+              ),
+              (pull) => {
+                attempt = { scope, pull }
+                return pull
+              }
+            )
+        )
+        const retry = (error: E): Pull.Pull<A, E | Errors.ClientClosedError> => {
+          const failed = attempt
+          attempt = undefined
+          return Effect.zipRight(
+            failed === undefined ? Effect.void : Scope.close(failed.scope, Exit.fail(error)),
+            Effect.flatMap(
+              Effect.mapError(
+                guard(
+                  Effect.flatMap(
+                    driver === undefined ? Schedule.driver(policy) : Effect.succeed(driver),
+                    (made) => {
+                      driver = made
+                      return made.next(error)
+                    }
+                  )
+                ),
+                // The schedule is done: the error stands.
+                (closed) => Option.some(closed instanceof Errors.ClientClosedError ? closed : error)
+              ),
+              () => pull
+            )
+          )
+        }
+        const pull: Pull.Pull<A, E | Errors.ClientClosedError> = Effect.suspend(() =>
+          emitted
+            ? attempt!.pull
+            : Effect.matchEffect(attempt === undefined ? fresh : attempt.pull, {
+                onSuccess: (chunk) => {
+                  if (chunk.length > 0) emitted = true
+                  return Effect.succeed(chunk)
+                },
+                // None: the stream ended.
+                onFailure: (error) => (Option.isNone(error) ? Effect.fail(error) : retry(error.value))
+              })
+        )
+        return pull
+      })

@@ -7,6 +7,7 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
+import type * as Tracer from "effect/Tracer"
 import * as Errors from "../../Errors.js"
 import * as Transport from "./attempt.js"
 import * as Binary from "./binary.js"
@@ -28,7 +29,8 @@ import { closedError, type ErrorContext, scrubError } from "./errors.js"
 import type { Runner } from "./family.js"
 import type { Resolved } from "./options.js"
 import { checkNames, mergeExtra, namesOf } from "./params.js"
-import { type CallSettings, type Guard, makeSettings, retryCall, retryStream } from "./policy.js"
+import { type CallSettings, type Guard, makeSettings, retryCall, retryPull, retryStream } from "./policy.js"
+import * as Pull from "./pull.js"
 import { requestSpan } from "./telemetry.js"
 import type { ZipEntry } from "./zip.js"
 
@@ -204,20 +206,21 @@ export const make = <S extends Resolved>(
   }
 
   /**
-   * The attempts of a streaming call, named `name` in its errors. The request lives in the stream;
-   * a failure is retried only while no chunk has been emitted, so generated text is never repeated
-   * or spliced.
+   * The opening of a streaming call, named `name` in its errors, in the stream's scope: its
+   * attempts are retried only while none has emitted a chunk, so generated text is never repeated
+   * or spliced; each runs in `span`.
    */
   const streamAttempts = <P, A>(endpoint: StreamEndpoint<P, A, S>, name: string) => {
     const exchange = streamExchange(endpoint, name)
-    return (params: unknown, settings: CallSettings): Stream.Stream<A, Errors.NovelAIError> =>
-      Stream.unwrap(
-        Effect.map(exchange.prepare(params), ([request, spec]) =>
-          retryStream(
-            Transport.stream(transport, exchange.of(request, settings), spec, settings),
-            settings.policy,
-            exchange.guard
-          )
+    return (params: unknown, settings: CallSettings, span: Tracer.Span): Pull.Open<A, Errors.NovelAIError> =>
+      Effect.flatMap(exchange.prepare(params), ([request, spec]) =>
+        retryPull(
+          Effect.withParentSpan(
+            Transport.open(transport, exchange.of(request, settings), spec, settings),
+            span
+          ),
+          settings.policy,
+          exchange.guard
         )
       )
   }
@@ -330,14 +333,25 @@ export const make = <S extends Resolved>(
     }
   }
 
-  /** A streaming call, in a span. */
+  /**
+   * A streaming call, in a span that ends with the stream: one `Stream` over one pull (see
+   * `pull.ts`), its errors scrubbed.
+   */
   const stream = <P, A>(endpoint: StreamEndpoint<P, A, S>) => {
     const attempts = streamAttempts(endpoint, endpoint.name)
+    const scrubEnd = Option.map(scrub)
     return (params: unknown, callOptions: unknown): Stream.Stream<A, Errors.NovelAIError> => {
       const spanOptions = requestSpan(endpoint.operation, modelOf(endpoint, params))
-      return Stream.unwrap(
-        Effect.map(settings(endpoint.name, callOptions), (settings) => attempts(params, settings))
-      ).pipe(Stream.mapError(scrub), Stream.withSpan(`NovelAI.${endpoint.name}`, spanOptions))
+      return Pull.fromOpen(
+        Effect.flatMap(Effect.makeSpanScoped(`NovelAI.${endpoint.name}`, spanOptions), (span) =>
+          Effect.flatMap(settings(endpoint.name, callOptions), (settings) => attempts(params, settings, span))
+        ).pipe(
+          Effect.mapBoth({
+            onFailure: scrub,
+            onSuccess: (pull) => Effect.mapError(pull, scrubEnd)
+          })
+        )
+      )
     }
   }
 

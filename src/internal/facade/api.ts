@@ -3,8 +3,9 @@
  * returning a `Promise`, a stream one returning an async iterator (`for await`).
  */
 import type * as Effect from "effect/Effect"
-import * as Stream from "effect/Stream"
+import type * as Stream from "effect/Stream"
 import type { ArchiveOp, CallOp, Family, FramesOp, LocalOp, StreamOp } from "../core/family.js"
+import * as Pull from "../core/pull.js"
 
 /** A result as the facade gives it: arrays the caller may change. */
 export type Plain<A> = A extends ReadonlyArray<infer T> ? Array<T> : A
@@ -56,7 +57,7 @@ export const makePromiseApi = <Service, F extends Family<any>, O>(
       api[name] = (params: unknown, signalOrOptions?: AbortSignal | O) =>
         runners.stream((service, options) => {
           const chunks = method(service)(params, options) as Stream.Stream<unknown, unknown>
-          return facade === undefined ? chunks : Stream.map(chunks, facade)
+          return facade === undefined ? chunks : Pull.map(chunks, facade)
         }, signalOrOptions)
     } else if (op.kind === "archive") {
       const facade = op.facade ?? plain

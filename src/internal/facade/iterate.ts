@@ -10,7 +10,8 @@ import * as FiberId from "effect/FiberId"
 import type * as ManagedRuntime from "effect/ManagedRuntime"
 import * as Option from "effect/Option"
 import * as Scope from "effect/Scope"
-import * as Stream from "effect/Stream"
+import type * as Stream from "effect/Stream"
+import * as Pull from "../core/pull.js"
 
 /**
  * What a Promise caller sees when their AbortSignal fired, as fetch does: the signal's `reason`
@@ -142,9 +143,16 @@ class Iteration<A, E, R, ER> {
   async start(): Promise<void> {
     if (this.signal?.aborted) throw abortError(this.signal)
     if (this.signal !== undefined) this.unwatch = onAbort(this.signal, this.onAbort)
-    this.scope = await this.runtime.runPromise(Scope.make())
+    this.scope = Effect.runSync(Scope.make())
     this.open.add(this)
-    this.pull = await this.runtime.runPromise(Scope.extend(Stream.toPull(this.stream), this.scope))
+    // Opening sends the request (after the wait for a slot): the signal ends it as it ends a pull.
+    const opened = await runExit(
+      this.runtime,
+      Scope.extend(Pull.openOf(this.stream), this.scope),
+      this.signal
+    )
+    if (Exit.isFailure(opened)) throw toThrown(opened.cause, this.signal)
+    this.pull = opened.value
   }
 
   async next(): Promise<IteratorResult<A>> {

@@ -1,0 +1,83 @@
+/**
+ * A Node readable body read directly (core/body.ts): what the platform's undici client hands over,
+ * read without the platform's `Stream`. Its reads must keep the stream's guarantees: bounded
+ * memory when the consumer is slow, the deadline ending a silent body, the same errors.
+ */
+import { PassThrough } from "node:stream"
+import { HttpClientRequest, HttpClientResponse } from "@effect/platform"
+import { describe, expect, it } from "@effect/vitest"
+import { Chunk, Duration, Effect, Either, Fiber, Option, TestClock } from "effect"
+import * as Body from "../../src/internal/core/body.js"
+import { Ended, makeDeadlines } from "../../src/internal/core/deadline.js"
+
+const context = { endpoint: "openai.chatCompletionStream", scrub: (text: string) => text }
+const request = HttpClientRequest.post("http://127.0.0.1:1/oa/v1/chat/completions")
+const response = HttpClientResponse.fromWeb(request, new Response(null))
+
+const setup = Effect.gen(function* () {
+  const deadlines = yield* makeDeadlines
+  const deadline = yield* deadlines.make
+  const body = new PassThrough()
+  return { body, deadline, read: Body.nodeReads(context, response, body, deadline) }
+})
+
+const text = (chunks: Chunk.Chunk<Uint8Array>) =>
+  Chunk.toReadonlyArray(chunks)
+    .map((bytes) => Buffer.from(bytes).toString())
+    .join("")
+
+describe("a Node readable body read directly", () => {
+  it.scoped("gives what arrived since the last read, then None at the end", () =>
+    Effect.gen(function* () {
+      const { body, read } = yield* setup
+      body.write("data: 1\n\n")
+      body.write("data: 2\n\n")
+      yield* Effect.yieldNow()
+      expect(text(yield* read)).toBe("data: 1\n\ndata: 2\n\n")
+      const waiting = yield* Effect.fork(read)
+      body.end("data: [DONE]\n\n")
+      expect(text(yield* Fiber.join(waiting))).toBe("data: [DONE]\n\n")
+      expect(yield* Effect.either(read)).toEqual(Either.left(Option.none()))
+    })
+  )
+
+  it.scoped("pauses the socket while 64 chunks wait unread, and resumes it once they are read", () =>
+    Effect.gen(function* () {
+      const { body, read } = yield* setup
+      for (let i = 0; i < 200; i++) body.write(`data: ${i}\n\n`)
+      yield* Effect.yieldNow()
+      expect(body.isPaused()).toBe(true)
+      expect(Chunk.size(yield* read)).toBe(64)
+      expect(body.isPaused()).toBe(false)
+    })
+  )
+
+  it.scoped("a body that sends nothing ends at the deadline, not later", () =>
+    Effect.gen(function* () {
+      const { deadline, read } = yield* setup
+      deadline.set(Duration.seconds(2))
+      const waiting = yield* Effect.fork(Effect.either(read))
+      yield* TestClock.adjust("1999 millis")
+      expect(Option.isNone(yield* Fiber.poll(waiting))).toBe(true)
+      yield* TestClock.adjust("1 milli")
+      const ended = yield* Fiber.join(waiting)
+      expect(Either.isLeft(ended) && ended.left).toEqual(new Ended("timeout"))
+    })
+  )
+
+  it.scoped("a connection that fails mid-body is the TransportError the platform's stream gives", () =>
+    Effect.gen(function* () {
+      const { body, read } = yield* setup
+      const waiting = yield* Effect.fork(Effect.either(read))
+      body.destroy(new Error("socket hang up"))
+      const failed = yield* Fiber.join(waiting)
+      const error =
+        Either.isLeft(failed) && Option.isOption(failed.left) ? Option.getOrUndefined(failed.left) : undefined
+      expect(error).toMatchObject({
+        _tag: "TransportError",
+        message:
+          "openai.chatCompletionStream: the connection failed while reading the response (socket hang up)"
+      })
+    })
+  )
+})
