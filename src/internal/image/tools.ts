@@ -5,7 +5,6 @@
  * generation per account is not documented to spare them, so a client never runs one beside a
  * generation of its own.
  */
-import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Errors from "../../Errors.js"
 import {
@@ -85,8 +84,11 @@ const priced =
     }
   }
 
-/** The wire body of a director tool, from its encoded parameters (`req_type`, the image as given). */
-const augmentBody = (name: string, wire: Wire): Effect.Effect<Wire, Errors.InvalidRequestError> =>
+/**
+ * The wire body of a director tool, from its encoded parameters (`req_type`, the image as given);
+ * the command line checks its arguments with it too.
+ */
+export const augmentBody = (name: string, wire: Wire): Either.Either<Wire, Errors.InvalidRequestError> =>
   Either.gen(function* () {
     const tool = wire.req_type as DirectorTool
     const image = yield* inputImage(name, wire.image, MAX_AUGMENT_PIXELS, (width, height) => {
@@ -112,6 +114,18 @@ const augmentBody = (name: string, wire: Wire): Effect.Effect<Wire, Errors.Inval
     body.use_new_shared_trial = true
     return body
   })
+
+/** The wire body of an upscale, from its encoded parameters (the model already defaulted). */
+export const upscaleBody = (name: string, wire: Wire): Either.Either<Wire, Errors.InvalidRequestError> =>
+  Either.map(
+    inputImage(
+      name,
+      wire.image,
+      MAX_UPSCALE_PIXELS,
+      () => "the upscaler takes images up to that size (its answer is twice as wide and high)"
+    ),
+    (image) => ({ image: image.base64, model: wire.model ?? UPSCALE_MODELS[0], declared_blur_sigma: 0 })
+  )
 
 /** The images of an archive, in the order of their names' indexes. */
 const pngsOf = (entries: ReadonlyArray<ZipEntry>): Array<Uint8Array> =>
@@ -209,16 +223,7 @@ export const upscale: ArchiveEndpoint<UpscaleParams, UpscaledImage, Resolved> = 
     width: "the upscaler reads the size from the image",
     height: "the upscaler reads the size from the image"
   },
-  body: () => (name, wire) =>
-    Effect.map(
-      inputImage(
-        name,
-        wire.image,
-        MAX_UPSCALE_PIXELS,
-        () => "the upscaler takes images up to that size (its answer is twice as wide and high)"
-      ),
-      (image) => ({ image: image.base64, model: wire.model, declared_blur_sigma: 0 })
-    ),
+  body: () => upscaleBody,
   price: priced((_, size) => ({ kind: "upscale", size })),
   decode: decodeUpscale
 }
