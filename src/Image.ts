@@ -8,7 +8,8 @@
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
-import type { ImageFinalEvent, ImageStreamEvent } from "./ImageGeneration.js"
+import type { ImageFinalEvent, ImageInput, ImageStreamEvent } from "./ImageGeneration.js"
+import type { UpscaleParams } from "./ImageTools.js"
 import * as Client from "./internal/client.js"
 import * as Family from "./internal/core/family.js"
 import { loadFflate } from "./internal/core/zip.js"
@@ -90,6 +91,56 @@ export const suggestTags = (
   const { model, language, ...call } = options ?? {}
   return accessors.suggestTags(
     { prompt, ...(model !== undefined ? { model } : {}), ...(language !== undefined ? { language } : {}) },
+    Object.keys(call).length === 0 ? undefined : call
+  )
+}
+
+/**
+ * A director tool (`POST /ai/augment-image`) on a PNG: `lineart`, `sketch`, `colorize` (optional
+ * `prompt`, `defry` 0 to 5), `emotion` (one of `ImageTools.EMOTIONS`, optional `prompt`, `level`
+ * 0 to 5), `declutter`, `declutter-keep-bubbles` or `bg-removal` (three images: `masked`,
+ * `generated`, `blend`). The image is sent at its own size, at most 3,143,728 pixels: a larger one
+ * is refused before anything is sent (this library does not resize). Priced by {@link cost}
+ * (`{ tool, size }`): free on Opus up to 1 MP, except `bg-removal`.
+ *
+ * @since 0.1.0
+ * @category accessors
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Image } from "effect-novelai"
+ *
+ * const smile = (png: Uint8Array) =>
+ *   Effect.map(Image.augment({ tool: "emotion", image: png, emotion: "happy", level: 1 }), (result) =>
+ *     result.tool === "bg-removal" ? result.blend : result.image
+ *   )
+ * ```
+ */
+export const augment: Accessors["augment"] = accessors.augment
+
+/**
+ * The ×2 upscaler (`POST /ai/upscale`): a PNG of at most 3,145,728 pixels, twice as wide and high.
+ * `model` `nai-diffusion-5-curated` (the default) or `nai-diffusion-5-full`, beside the call
+ * options. Costs 1 to 4 Anlas by the input's area, on every tier.
+ *
+ * @since 0.1.0
+ * @category accessors
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Image } from "effect-novelai"
+ *
+ * const program = (png: Uint8Array) =>
+ *   Effect.map(Image.upscale(png), ({ image, width, height }) => ({ image, size: `${width}x${height}` }))
+ * ```
+ */
+export const upscale = (
+  image: ImageInput,
+  options?: { readonly model?: UpscaleParams["model"] } & CallOptions
+): ReturnType<Accessors["upscale"]> => {
+  const { model, ...call } = options ?? {}
+  return accessors.upscale(
+    { image, ...(model !== undefined ? { model } : {}) },
     Object.keys(call).length === 0 ? undefined : call
   )
 }

@@ -208,6 +208,12 @@ export {
   type ImageStreamEvent
 } from "./ImageGeneration.js"
 /**
+ * The image tools' schemas and types: the director tools and the upscaler.
+ *
+ * @since 0.1.0
+ */
+export * as ImageTools from "./ImageTools.js"
+/**
  * Model schemas and types.
  *
  * @since 0.1.0

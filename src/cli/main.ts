@@ -35,6 +35,7 @@ import {
   samplingParams
 } from "./setup.js"
 import { outputIsTerminal } from "./terminal.js"
+import { augmentCommand, augmentOptions, upscaleCommand, upscaleOptions } from "./tools.js"
 
 /** Reads all of stdin (for `-`). */
 const stdinText = Effect.promise(async () => {
@@ -258,7 +259,17 @@ const tags = Command.make(
 
 const root = Command.make("effect-novelai").pipe(
   Command.withDescription("NovelAI from the command line"),
-  Command.withSubcommands([chat, complete, models, tokens, image, account, tags])
+  Command.withSubcommands([
+    chat,
+    complete,
+    models,
+    tokens,
+    image,
+    account,
+    tags,
+    upscaleCommand,
+    augmentCommand
+  ])
 )
 
 const PREFIX = "effect-novelai: "
@@ -304,7 +315,10 @@ const VALUED: Readonly<Record<string, ReadonlyArray<string>>> = (() => {
     tags: [
       ...flags({ ...connection, imageBaseUrl: imageOptions.imageBaseUrl, model: imageOptions.model }),
       "-m"
-    ]
+    ],
+    // The image tools (cli/tools.ts).
+    upscale: [...withModel(upscaleOptions), "-o"].filter((flag) => flag !== "--yes"),
+    augment: [...flags(augmentOptions), "-o"].filter((flag) => flag !== "--yes")
   }
 })()
 

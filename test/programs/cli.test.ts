@@ -10,6 +10,8 @@ import { join } from "node:path"
 import { stripVTControlCharacters } from "node:util"
 import { type Simulator, startSimulator } from "effect-novelai/testing"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { pngSize } from "../../src/internal/image/bytes.js"
+import { makePng } from "../../src/testing/internal/image/png.js"
 import { INSTALLED_BY_NPM, makeConsumer, root } from "./consumer.js"
 
 const tsx = join(root, "node_modules/.bin/tsx")
@@ -129,6 +131,28 @@ describe("the non-interactive commands", { timeout: 45_000 }, () => {
     expect(result.code).toBe(1)
     expect(result.stderr).toMatch(/^effect-novelai: AuthenticationError: .+\n$/)
     expect(result.stdout + result.stderr).not.toContain("pst-not-a-real-key-123456")
+  })
+
+  it("upscale writes the PNG twice as wide and high, offline; a file that is not a PNG is refused (exit 2)", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "effect-novelai-upscale-"))
+    try {
+      const input = join(dir, "in.png")
+      writeFileSync(input, makePng(64, 96, 5))
+      const out = join(dir, "big.png")
+      const result = await run(["upscale", input, "-o", out, "--offline"], {
+        env: { NOVELAI_API_KEY: undefined }
+      })
+      expect(result).toMatchObject({ code: 0, stdout: `${out}  128x192\n` })
+      expect(pngSize(readFileSync(out))).toEqual({ width: 128, height: 192 })
+      writeFileSync(input, "not a png")
+      const refused = await run(["upscale", input, "--offline"])
+      expect(refused).toMatchObject({ code: 2, stdout: "" })
+      expect(refused.stderr).toBe(
+        "effect-novelai: image must be a PNG image (its first bytes are not a PNG's)\n"
+      )
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
   })
 
   it("without a key it says so and offers --offline; --api-key-file and --offline work", async () => {

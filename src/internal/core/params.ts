@@ -20,11 +20,15 @@ const camel = (name: string) => name.replace(/_([a-z])/g, (_, letter: string) =>
 
 /** The parameter names a request schema takes. */
 export const namesOf = (schema: Schema.Schema<any, any>): ReadonlySet<string> => {
-  // A struct, or a struct refined by a check across its fields.
+  // A struct, a struct refined by a check across its fields, or a union of them (one per kind of
+  // request, told apart by a field): the names any member takes.
   const struct = schema as unknown as {
     readonly fields?: Record<string, unknown>
     readonly from?: { readonly fields?: Record<string, unknown> }
+    readonly members?: ReadonlyArray<Schema.Schema<any, any>>
   }
+  if (struct.fields === undefined && struct.members !== undefined)
+    return new Set(struct.members.flatMap((member) => [...namesOf(member)]))
   return new Set(Object.keys(struct.fields ?? struct.from?.fields ?? {}))
 }
 

@@ -15,6 +15,7 @@ import {
   SuggestedTag,
   SuggestTagsParams
 } from "../../ImageGeneration.js"
+import type { AugmentResult, UpscaledImage } from "../../ImageTools.js"
 import { responseDecoder } from "../core/decode.js"
 import type { ArchiveEndpoint, CallEndpoint, FrameStreamEndpoint, Pricing } from "../core/endpoint.js"
 import { archive, call, frames } from "../core/family.js"
@@ -25,6 +26,7 @@ import { fromBase64, toBase64 } from "./bytes.js"
 import { type CostRequest, cost } from "./cost.js"
 import { models } from "./models.js"
 import * as Params from "./params.js"
+import * as Tools from "./tools.js"
 
 /**
  * The most bytes one frame of an image stream may have: one full-size PNG (a final) with room to
@@ -242,5 +244,9 @@ export const ImageFamily = {
     (event: ImageStreamEvent): FacadeImageStreamEvent => ({ ...event, image: toBase64(event.image) })
   ),
   /** `GET /ai/generate-image/suggest-tags`: tags with counts and confidence; costs nothing. */
-  suggestTags: call(suggestTags)
+  suggestTags: call(suggestTags),
+  /** `POST /ai/augment-image`: a director tool (the facade: the PNGs' bytes, `Buffer`s on Node). */
+  augment: archive(Tools.augment, (result: AugmentResult) => result.images.map(facadeBytes)),
+  /** `POST /ai/upscale`: the ×2 upscaler (the facade: the PNG's bytes, a `Buffer` on Node). */
+  upscale: archive(Tools.upscale, (result: UpscaledImage): Uint8Array => facadeBytes(result.image))
 }

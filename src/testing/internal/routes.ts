@@ -6,6 +6,7 @@ import { handleAccount } from "./account.js"
 import type { Exchange, Routes } from "./exchange.js"
 import { handleImage } from "./image/generate.js"
 import { handleTags } from "./image/tags.js"
+import { handleAugment, handleUpscale } from "./image/tools.js"
 import { handleNative } from "./native.js"
 import { handleOpenAI } from "./openai.js"
 
@@ -16,6 +17,8 @@ export const handle = (routes: Routes, ex: Exchange): Promise<void> => {
     return handleImage(routes, ex, ex.path === "/ai/generate-image-stream")
   }
   if (ex.path === "/ai/generate-image/suggest-tags") return Promise.resolve(handleTags(ex))
+  if (ex.path === "/ai/augment-image") return handleAugment(routes, ex)
+  if (ex.path === "/ai/upscale") return handleUpscale(routes, ex)
   if (ex.path === "/user/subscription") return Promise.resolve(handleAccount(routes.wallets, ex))
   if (ex.path === "/ai/generate" || ex.path === "/ai/generate-stream") {
     return handleNative(routes, ex, ex.path === "/ai/generate-stream")
