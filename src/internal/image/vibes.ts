@@ -428,21 +428,33 @@ export const vibeCompletion = (runner: Runner<Resolved>, cache: VibeCache = make
     isImage(image) ? cache.get(vibeKey(imageOf(image).base64, model, informationExtracted)) : undefined
   return {
     params: (params) => {
-      if (!isRecord(params) || !Array.isArray(params.vibes)) return params
+      if (!isRecord(params)) return params
       const model = idOf(typeof params.model === "string" ? params.model : DEFAULT_IMAGE_MODEL)
       if (modelOf(model).generation === "v3") return params
       let changed = false
-      const vibes = params.vibes.map((vibe: unknown) => {
-        if (!isRecord(vibe) || vibe.encoding !== undefined || vibe.image === undefined) return vibe
-        const ie =
-          typeof vibe.informationExtracted === "number" ? vibe.informationExtracted : INFORMATION_EXTRACTED
-        const found = cached(vibe.image, model, ie)
-        if (found === undefined) return vibe
-        changed = true
-        const { image: _image, ...rest } = vibe
-        return { ...rest, encoding: found }
-      })
-      return changed ? { ...params, vibes } : params
+      const fill = (list: ReadonlyArray<unknown>, ieKey: string, ieDefault: number, keepImage: boolean) =>
+        list.map((vibe: unknown) => {
+          if (!isRecord(vibe) || vibe.encoding !== undefined || vibe.image === undefined) return vibe
+          const ie = typeof vibe[ieKey] === "number" ? (vibe[ieKey] as number) : ieDefault
+          const found = cached(vibe.image, model, ie)
+          if (found === undefined) return vibe
+          changed = true
+          if (keepImage) return { ...vibe, encoding: found }
+          const { image: _image, ...rest } = vibe
+          return { ...rest, encoding: found }
+        })
+      if (Array.isArray(params.vibes)) {
+        const vibes = fill(params.vibes, "informationExtracted", INFORMATION_EXTRACTED, false)
+        return changed ? { ...params, vibes } : params
+      }
+      const controlnet = params.controlnet
+      if (isRecord(controlnet) && Array.isArray(controlnet.images)) {
+        // The SDK's images have no encoding: the one set here is for the price alone (the schema
+        // drops a field it does not know), and the body finds the encoding in the cache again.
+        const images = fill(controlnet.images, "infoExtracted", SDK_INFORMATION_EXTRACTED, true)
+        return changed ? { ...params, controlnet: { ...controlnet, images } } : params
+      }
+      return params
     },
     wire: (_name, wire, options) => {
       const parameters = wire.parameters as Wire | undefined
