@@ -463,7 +463,10 @@ describe("the Promise facade", () => {
       // Kept by the client: the same images again encode nothing, and are priced so.
       await client.image.generate({ ...small, controlnet: { images: [{ image: style }] } }, { maxAnlas: 2 })
       await expect(
-        client.image.generate({ ...small, controlnet: { images: [{ image: makePng(8, 8, 77) }] } }, { maxAnlas: 2 })
+        client.image.generate(
+          { ...small, controlnet: { images: [{ image: makePng(8, 8, 77) }] } },
+          { maxAnlas: 2 }
+        )
       ).rejects.toMatchObject({ _tag: "BudgetExceededError", anlas: 4 })
       const encodes = sim.requests.filter((r) => r.path === "/ai/encode-vibe").map((r) => r.body as any)
       expect(encodes.map((b) => b.information_extracted)).toEqual([0.7, 0.3])
