@@ -146,6 +146,49 @@ export const upscale = (
 }
 
 /**
+ * An image's vibe encoding for a model (`POST /ai/encode-vibe`, 2 Anlas): its bytes, with the model
+ * and `informationExtracted` (0 to 1, default 1) it was made for, to give as `vibes: [{ encoding }]`
+ * to generations on that model, where re-using it is free. `model` defaults to V4.5 Full; V4 and
+ * V4.5 take encodings (V3 takes vibe images as they are, V5 no vibes). A vibe given as an `image`
+ * is encoded this way by the client itself, once: the client keeps the encodings it made. The call
+ * options (`maxAnlas`, `freeOnly`, `timeout`, ...) go beside `model`.
+ *
+ * @since 0.1.0
+ * @category accessors
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Image } from "effect-novelai"
+ *
+ * const program = (style: Uint8Array) =>
+ *   Effect.gen(function* () {
+ *     const encoding = yield* Image.encodeVibe(style, { informationExtracted: 0.8 })
+ *     // Each generation re-uses the encoding for free.
+ *     return yield* Effect.forEach(["1girl, forest", "1girl, beach"], (prompt) =>
+ *       Image.generate({ prompt, vibes: [{ encoding, strength: 0.6 }] })
+ *     )
+ *   })
+ * ```
+ */
+export const encodeVibe = (
+  image: ImageInput,
+  options?: {
+    readonly informationExtracted?: number | undefined
+    readonly model?: string | undefined
+  } & CallOptions
+): ReturnType<Accessors["encodeVibe"]> => {
+  const { informationExtracted, model, ...call } = options ?? {}
+  return accessors.encodeVibe(
+    {
+      image,
+      ...(informationExtracted !== undefined ? { informationExtracted } : {}),
+      ...(model !== undefined ? { model } : {})
+    },
+    Object.keys(call).length === 0 ? undefined : call
+  )
+}
+
+/**
  * Only the final images of a stream, dropping the previews.
  *
  * @since 0.1.0

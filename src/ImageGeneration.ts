@@ -173,6 +173,149 @@ export const Character = Schema.Struct({
  */
 export interface Character extends Schema.Schema.Type<typeof Character> {}
 
+// Guidance by images (issue #24): vibes, the SDK's `controlnet`, character references.
+
+/**
+ * A vibe encoding made by `Image.encodeVibe` (`POST /ai/encode-vibe`): NovelAI's bytes, and the
+ * model and information extracted it was made for. An encoding is for one model; re-using it costs
+ * nothing.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface VibeEncoding {
+  readonly bytes: Uint8Array
+  /** The model it was encoded for. */
+  readonly model: string
+  /** How much of the image it carries, 0 to 1. */
+  readonly informationExtracted: number
+}
+
+/** Whether `u` is a {@link VibeEncoding}. */
+const isVibeEncoding = (u: unknown): u is VibeEncoding =>
+  typeof u === "object" &&
+  u !== null &&
+  (u as VibeEncoding).bytes instanceof Uint8Array &&
+  typeof (u as VibeEncoding).model === "string" &&
+  typeof (u as VibeEncoding).informationExtracted === "number"
+
+const Encoding = Schema.declare(
+  (u: unknown): u is VibeEncoding | ImageInput =>
+    isVibeEncoding(u) ||
+    u instanceof Uint8Array ||
+    u instanceof ArrayBuffer ||
+    (typeof u === "string" && u.length > 0 && BASE64.test(u)),
+  {
+    identifier: "VibeEncoding",
+    message: () =>
+      "must be a vibe encoding: what Image.encodeVibe returned, or its bytes (Uint8Array, ArrayBuffer) or base64 text"
+  }
+)
+
+/**
+ * The parameters of a vibe encoding: the image (a PNG), how much of it to extract (0 to 1, default
+ * 1 as on NovelAI's site) and the model the encoding is for (default V4.5 Full; V4 and V4.5 take
+ * encodings).
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const EncodeVibeParams = Schema.Struct({
+  image: Image,
+  informationExtracted: Schema.optional(S.range(0, 1)),
+  model: Schema.optional(S.nonEmptyString("a model id such as nai-diffusion-4-5-full"))
+})
+
+/**
+ * The parameters of a vibe encoding (see {@link EncodeVibeParams}).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface EncodeVibeParams extends Schema.Schema.Type<typeof EncodeVibeParams> {}
+
+/**
+ * One vibe of a generation (vibe transfer): an `encoding` (from `Image.encodeVibe`, free to re-use)
+ * or an `image`, which the client encodes first (2 Anlas, once: the client keeps the encodings it
+ * made). On V3 the `image` itself is sent, 448x448. `strength` default 0.6; `informationExtracted`
+ * (for an image) default 1; `enabled: false` leaves it out.
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const Vibe = Schema.Struct({
+  encoding: Schema.optional(Encoding),
+  image: Schema.optional(Image),
+  strength: Schema.optional(S.range(0, 1)),
+  informationExtracted: Schema.optional(S.range(0, 1)),
+  enabled: Schema.optional(S.boolean)
+})
+
+/**
+ * One vibe of a generation (see {@link Vibe}).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Vibe extends Schema.Schema.Type<typeof Vibe> {}
+
+/**
+ * The SDK's name for vibe transfer: `images` (each `infoExtracted` default 0.7, `strength` default
+ * 0.6) and an overall `strength` (default 1, sent as `controlnet_strength`).
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const ControlNet = Schema.Struct({
+  images: Schema.Array(
+    Schema.Struct({
+      image: Image,
+      infoExtracted: Schema.optional(S.range(0, 1)),
+      strength: Schema.optional(S.range(0, 1))
+    })
+  ),
+  strength: Schema.optional(S.range(0, 1))
+})
+
+/**
+ * The SDK's vibe transfer (see {@link ControlNet}).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface ControlNet extends Schema.Schema.Type<typeof ControlNet> {}
+
+/**
+ * What a character reference carries over: the character, the style, or both (the default).
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const CHARACTER_REFERENCE_TYPES = ["character", "style", "character&style"] as const
+
+/**
+ * A character reference (V4.5; "Precise Reference" on NovelAI's site): a PNG of 1024x1536,
+ * 1536x1024 or 1472x1472, what it carries over (`type`, default `character&style`), `fidelity` 0 to
+ * 1 (default 0.75) and `strength` 0 to 1 (default 1). 5 Anlas per reference per image.
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const CharacterReference = Schema.Struct({
+  image: Image,
+  type: Schema.optional(Schema.Literal(...CHARACTER_REFERENCE_TYPES)),
+  fidelity: Schema.optional(S.range(0, 1)),
+  strength: Schema.optional(S.range(0, 1))
+})
+
+/**
+ * A character reference (see {@link CharacterReference}).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface CharacterReference extends Schema.Schema.Type<typeof CharacterReference> {}
+
 const fields = {
   /** What to draw. The model's quality tags are appended unless `quality: false`. */
   prompt: S.string("a string"),
@@ -212,6 +355,12 @@ const fields = {
   noise: Schema.optional(S.range(0, 0.99)),
   /** Inpainting mask (PNG at the full size, white = repaint); needs `image`. */
   mask: Schema.optional(Image),
+  /** Vibe transfer (V4, V4.5; V3 with 448x448 images): at most 16, not with a mask or character references. */
+  vibes: Schema.optional(Schema.Array(Vibe)),
+  /** The SDK's name for `vibes` (give one or the other). */
+  controlnet: Schema.optional(ControlNet),
+  /** Character references (V4.5 only, inpainting too): at most 16. */
+  characterReferences: Schema.optional(Schema.Array(CharacterReference)),
   /** Fields NovelAI takes that the library does not know yet, merged into the wire's `parameters`. */
   extraBody: Schema.optional(Schema.Record({ key: Schema.String, value: Schema.Unknown })).pipe(
     // Encoded under a name of its own: the image body merges it into `parameters` itself.

@@ -43,7 +43,17 @@ export const imageOptions = {
   steps: integer("steps", "sampling steps, 1 to 50 (default 23)"),
   negative: text("negative", "the undesired content (negative prompt)"),
   out: text("out", "the file to write (PNG); with several samples, name-2.png and so on follow"),
-  yes: Options.boolean("yes").pipe(Options.withDescription("do not ask before a generation that costs Anlas"))
+  yes: Options.boolean("yes").pipe(
+    Options.withDescription("do not ask before a generation that costs Anlas")
+  ),
+  vibe: Options.file("vibe", { exists: "yes" }).pipe(
+    Options.withDescription("a PNG to take the vibe of (repeatable; encoded once, 2 Anlas each)"),
+    Options.repeated
+  ),
+  vibeStrength: Options.float("vibe-strength").pipe(
+    Options.withDescription("how strongly the vibes guide the image, 0 to 1 (default 0.6)"),
+    Options.optional
+  )
 }
 
 export const imageArgs = Args.text({ name: "prompt" }).pipe(Args.atLeast(1))
@@ -74,6 +84,33 @@ export const imageParams = (prompt: string, options: Given): Record<string, unkn
   set("negativePrompt", options.negative)
   return params
 }
+
+/** The parameters with the `--vibe` files read as vibes (the client encodes each image once). */
+export const withVibes = (
+  params: Record<string, unknown>,
+  options: Pick<Given, "vibe" | "vibeStrength">
+): Effect.Effect<Record<string, unknown>, CliFailure> =>
+  options.vibe.length === 0
+    ? Effect.succeed(params)
+    : Effect.map(
+        Effect.forEach(options.vibe, (file) =>
+          Effect.tryPromise({
+            try: () => Fs.readFile(file),
+            catch: (error) =>
+              new CliFailure(`${file}: ${error instanceof Error ? oneLine(error.message) : String(error)}`, 2)
+          })
+        ),
+        (images) => ({
+          ...params,
+          vibes: images.map((image) => ({
+            image: new Uint8Array(image),
+            ...Option.match(options.vibeStrength, {
+              onNone: () => ({}),
+              onSome: (strength) => ({ strength })
+            })
+          }))
+        })
+      )
 
 /** Why the options would be refused, before anything is sent: by the schema, or by the body's checks (sizes). */
 export const checkImage = (params: Record<string, unknown>): string | undefined => {

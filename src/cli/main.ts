@@ -21,7 +21,7 @@ import type { NovelAIClient } from "../NovelAIClient.js"
 import * as OpenAI from "../OpenAI.js"
 import { TokenCountParams } from "../TokenCount.js"
 import { checkModel, checkParams, describeError, interactive } from "./chat.js"
-import { checkImage, generateImage, imageArgs, imageOptions, imageParams } from "./image.js"
+import { checkImage, generateImage, imageArgs, imageOptions, imageParams, withVibes } from "./image.js"
 import { makeReader } from "./input.js"
 import { chatPieces, completionPieces, show } from "./reply.js"
 import { oneLine } from "./sanitize.js"
@@ -181,7 +181,7 @@ const tokens = Command.make(
 
 const image = Command.make("image", { ...imageOptions, prompt: imageArgs }, (options) =>
   Effect.gen(function* () {
-    const params = imageParams(options.prompt.join(" "), options)
+    const params = yield* withVibes(imageParams(options.prompt.join(" "), options), options)
     yield* refuse(checkImage(params))
     const prompt = yield* textOrStdin(params.prompt as string)
     return yield* Effect.scoped(

@@ -17,9 +17,10 @@ import { NovelAIClient } from "effect-novelai"
 import { startSimulator } from "effect-novelai/testing"
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest"
 import { replyMessage } from "../../src/cli/chat.js"
-import { fileFor, generateImage } from "../../src/cli/image.js"
+import { fileFor, generateImage, withVibes } from "../../src/cli/image.js"
 import { report, run } from "../../src/cli/main.js"
 import { show } from "../../src/cli/reply.js"
+import { makePng } from "../../src/testing/internal/image/png.js"
 
 interface Ran {
   readonly code: number
@@ -368,5 +369,55 @@ describe("image on a terminal asks before spending Anlas", () => {
     expect(fileFor(Option.some("a/cat.png"), 2, 3, 7)).toBe("a/cat-3.png")
     expect(fileFor(Option.some("cat"), 1, 2, 7)).toBe("cat-2.png")
     expect(fileFor(Option.none(), 0, 1, 42)).toBe("novelai-42.png")
+  })
+})
+
+describe("image --vibe", () => {
+  let dir = ""
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), "effect-novelai-vibe-"))
+  })
+  afterEach(() => rmSync(dir, { recursive: true, force: true }))
+
+  it("reads each --vibe file as a vibe, encoded once by the client, at --vibe-strength", async () => {
+    const vibe = join(dir, "style.png")
+    writeFileSync(vibe, makePng(96, 64, 1))
+    const params = await Effect.runPromise(
+      withVibes(
+        { prompt: "x", size: [64, 64], steps: 2 },
+        { vibe: [vibe, vibe], vibeStrength: Option.some(0.3) }
+      )
+    )
+    const sim = await startSimulator()
+    try {
+      const layer = NovelAIClient.layer({ apiKey: sim.apiKey, imageBaseUrl: sim.url }).pipe(
+        Layer.provide(FetchHttpClient.layer)
+      )
+      const exit = await Effect.runPromiseExit(
+        generateImage(params, {
+          out: Option.some(join(dir, "out.png")),
+          timeout: Duration.seconds(10),
+          ask: undefined
+        }).pipe(Effect.provide(layer))
+      )
+      expect(Exit.isSuccess(exit)).toBe(true)
+      expect(sim.requests.map((r) => r.path)).toEqual(["/ai/encode-vibe", "/ai/generate-image-stream"])
+      expect((sim.requests[1]!.body as any).parameters.reference_strength_multiple).toEqual([0.3, 0.3])
+    } finally {
+      await sim.close()
+    }
+  })
+
+  it("a model without vibes, or a file that is not a PNG, is exit status 2 before anything starts", async () => {
+    const vibe = join(dir, "style.png")
+    writeFileSync(vibe, makePng(96, 64, 1))
+    const v5 = await cli("image", "x", "--offline", "--model", "nai-diffusion-5-full", "--vibe", vibe)
+    expect(v5.code).toBe(2)
+    expect(v5.stderr).toContain("V5 models take no vibe transfer")
+    const text = join(dir, "notes.txt")
+    writeFileSync(text, "not an image")
+    const notPng = await cli("image", "x", "--offline", "--vibe", text)
+    expect(notPng.code).toBe(2)
+    expect(notPng.stderr).toContain("must be a PNG image")
   })
 })

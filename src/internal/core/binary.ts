@@ -80,6 +80,8 @@ export const archive = <A>(
     /** A paid generation (see {@link once}). */
     readonly paid: boolean
     readonly keep: (name: string) => boolean
+    /** The body is the answer's bytes themselves, not a ZIP: one entry named `body`. */
+    readonly raw?: boolean | undefined
     readonly decode: (entries: ReadonlyArray<ZipEntry>) => Either.Either<A, Errors.NovelAIError>
   },
   timeout: Duration.Duration
@@ -100,9 +102,12 @@ export const archive = <A>(
           const type = (response.headers["content-type"] ?? "").toLowerCase()
           // An error in a 2xx JSON body, as NovelAI's text API has sent.
           if (type.includes("json")) return readJsonFailure(context, response, exchange.limit)
-          return Effect.flatMap(readZip(context, response, exchange.limit, read.keep), (entries) =>
-            read.decode(entries)
-          )
+          const entries = read.raw
+            ? Effect.map(Encoding.bounded(context, response, exchange.limit), (bytes) => [
+                { name: "body", bytes }
+              ])
+            : readZip(context, response, exchange.limit, read.keep)
+          return Effect.flatMap(entries, (entries) => read.decode(entries))
         }
       )
     })

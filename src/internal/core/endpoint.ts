@@ -10,6 +10,7 @@ import * as Either from "effect/Either"
 import type * as Schema from "effect/Schema"
 import type * as Tracer from "effect/Tracer"
 import type * as Errors from "../../Errors.js"
+import type { Runner } from "./family.js"
 import type { GenerationSlot } from "./gate.js"
 import type { BudgetAccount, Resolved } from "./options.js"
 import type { Progress } from "./progress.js"
@@ -170,6 +171,13 @@ export interface ArchiveEndpoint<P, A, S = Resolved> extends Common<P, S> {
   readonly price?: Pricing | undefined
   /** Which of the archive's entries are the answer. */
   readonly keep: (name: string) => boolean
+  /**
+   * The answer is raw bytes, not a ZIP archive (a vibe encoding): read whole, within the call's
+   * limit, and given to `decode` as one entry named `body`.
+   */
+  readonly raw?: boolean | undefined
+  /** What the call needs from other calls of the client before it is sent (see {@link Completion}). */
+  readonly complete?: ((runner: Runner<S>) => Completion) | undefined
   readonly decode: (
     name: string
   ) => (
@@ -194,6 +202,8 @@ export interface FrameStreamEndpoint<P, A, S = Resolved> extends Common<P, S> {
   readonly paid: boolean
   /** What a call costs, for a budget. */
   readonly price?: Pricing | undefined
+  /** What the call needs from other calls of the client before it is sent (see {@link Completion}). */
+  readonly complete?: ((runner: Runner<S>) => Completion) | undefined
   /** One frame's object into a chunk (undefined: none), knowing the body that was sent. */
   readonly decode: (
     name: string
@@ -203,4 +213,20 @@ export interface FrameStreamEndpoint<P, A, S = Resolved> extends Common<P, S> {
   readonly parts: (sent: Record<string, unknown>) => number
   /** What a complete stream has that a truncated one lacks, for the error's message. */
   readonly ending: string
+}
+
+/**
+ * What a call needs from other calls of the same client before it is sent (a generation's vibes
+ * given as images, encoded by the client's own encode call), made once per client, so that what
+ * it keeps (a cache) is that client's. `params` runs first: the parameters as priced and budgeted,
+ * with what the client already holds filled in; `wire` runs once the body is checked and the
+ * budget passed: the body with the rest fetched, under the call's options.
+ */
+export interface Completion {
+  readonly params: (params: unknown) => unknown
+  readonly wire: (
+    name: string,
+    wire: Record<string, unknown>,
+    options: unknown
+  ) => Effect.Effect<Record<string, unknown>, Errors.NovelAIError>
 }

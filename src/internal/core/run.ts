@@ -17,6 +17,7 @@ import { paramsEncoder } from "./decode.js"
 import {
   type ArchiveEndpoint,
   type CallEndpoint,
+  type Completion,
   DEFAULT_MAX_RESPONSE_BYTES,
   type FrameStreamEndpoint,
   type ModelRegistry,
@@ -366,17 +367,24 @@ export const make = <S extends Resolved>(
     const decode = endpoint.decode(endpoint.name)
     const url = transport.http.url(endpoint.host, endpoint.path)
     const limit = limitOf(endpoint)
+    const completion = endpoint.complete?.(runner)
     return (params: unknown, callOptions: unknown): Effect.Effect<A, Errors.NovelAIError> =>
       Effect.flatMap(settings(endpoint.name, callOptions), (settings) =>
         Effect.flatMap(
-          Effect.tap(prepareWire(endpoint, endpoint.name, encode, names, params, false), () =>
-            budget(endpoint.name, endpoint.price, params, settings)
+          completed(
+            completion,
+            endpoint.name,
+            params,
+            callOptions,
+            (given) => prepareWire(endpoint, endpoint.name, encode, names, given, false),
+            (given) => budget(endpoint.name, endpoint.price, given, settings)
           ),
           (wire) => {
             const request = HttpClientRequest.bodyUnsafeJson(HttpClientRequest.post(url), wire)
             const read = {
               paid: endpoint.paid,
               keep: endpoint.keep,
+              raw: endpoint.raw,
               decode: (entries: ReadonlyArray<ZipEntry>) => decode(entries, wire)
             }
             return retryCall(
@@ -413,12 +421,18 @@ export const make = <S extends Resolved>(
       HttpClientRequest.setHeader("accept", endpoint.accept)
     )
     const limit = limitOf(endpoint)
+    const completion = endpoint.complete?.(runner)
     return (params: unknown, callOptions: unknown): Stream.Stream<A, Errors.NovelAIError> =>
       Stream.unwrap(
         Effect.flatMap(settings(endpoint.name, callOptions), (settings) =>
           Effect.map(
-            Effect.tap(prepareWire(endpoint, endpoint.name, encode, names, params, true), () =>
-              budget(endpoint.name, endpoint.price, params, settings)
+            completed(
+              completion,
+              endpoint.name,
+              params,
+              callOptions,
+              (given) => prepareWire(endpoint, endpoint.name, encode, names, given, true),
+              (given) => budget(endpoint.name, endpoint.price, given, settings)
             ),
             (wire) => {
               const bodyLimit = limit(settings)
@@ -454,5 +468,28 @@ export const make = <S extends Resolved>(
       )
   }
 
-  return { settings: options, call, stream, archive, frames }
+  const runner: Runner<S> = { settings: options, call, stream, archive, frames }
+  return runner
+}
+
+/**
+ * The checked wire body of a call, its budget passed; with a completion (see `Completion`), the
+ * parameters are first filled in from what the client holds (so the price counts it), and the
+ * body's missing parts fetched once the checks and the budget passed, before anything of the
+ * call itself is sent.
+ */
+const completed = (
+  completion: Completion | undefined,
+  name: string,
+  params: unknown,
+  callOptions: unknown,
+  prepare: (params: unknown) => Effect.Effect<Record<string, unknown>, Errors.InvalidRequestError>,
+  budget: (params: unknown) => Effect.Effect<void, Errors.BudgetExceededError>
+): Effect.Effect<Record<string, unknown>, Errors.NovelAIError> => {
+  if (completion === undefined) return Effect.tap(prepare(params), () => budget(params))
+  const given = completion.params(params)
+  return Effect.flatMap(
+    Effect.tap(prepare(given), () => budget(given)),
+    (wire) => completion.wire(name, wire, callOptions)
+  )
 }

@@ -56,6 +56,8 @@ export interface CostInput {
   readonly mask?: unknown
   readonly inpaintImg2ImgStrength?: number | undefined
   readonly vibes?: ReadonlyArray<VibeCostInput> | undefined
+  /** The SDK's name for vibes: each of its `images` is a vibe given as an image. */
+  readonly controlnet?: { readonly images: ReadonlyArray<VibeCostInput> } | undefined
   readonly characterReferences?: ReadonlyArray<unknown> | undefined
 }
 
@@ -390,7 +392,7 @@ export const generationCost = (input: CostInput, account: CostAccount): CostEsti
       detail: `${plural(billed, "image")} × ${each} Anlas (${how})${whyNot === undefined ? "" : `; ${whyNot}`}`
     })
 
-  const vibes = input.vibes ?? []
+  const vibes = input.vibes ?? input.controlnet?.images ?? []
   if (vibes.length > 0 && takesEncodedVibes(family) && !hasMask && references === 0) {
     const toEncode = vibes.filter(
       (vibe) => vibe.enabled !== false && (vibe.encoding === undefined || vibe.encoding === null)

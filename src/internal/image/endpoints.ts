@@ -13,12 +13,19 @@ import {
   type ImageGeneration,
   type ImageStreamEvent,
   SuggestedTag,
-  SuggestTagsParams
+  SuggestTagsParams,
+  type VibeEncoding
 } from "../../ImageGeneration.js"
 import type { AugmentResult, UpscaledImage } from "../../ImageTools.js"
 import { responseDecoder } from "../core/decode.js"
-import type { ArchiveEndpoint, CallEndpoint, FrameStreamEndpoint, Pricing } from "../core/endpoint.js"
-import { archive, call, frames } from "../core/family.js"
+import type {
+  ArchiveEndpoint,
+  CallEndpoint,
+  Completion,
+  FrameStreamEndpoint,
+  Pricing
+} from "../core/endpoint.js"
+import { archive, call, frames, type Runner } from "../core/family.js"
 import type { Resolved } from "../core/options.js"
 import { COMMON_HINTS } from "../core/params.js"
 import type { ZipEntry } from "../core/zip.js"
@@ -27,6 +34,7 @@ import { type CostRequest, cost } from "./cost.js"
 import { models } from "./models.js"
 import * as Params from "./params.js"
 import * as Tools from "./tools.js"
+import { encodeVibe, makeVibeCache, type VibeCache, vibeCompletion } from "./vibes.js"
 
 /**
  * The most bytes one frame of an image stream may have: one full-size PNG (a final) with room to
@@ -42,9 +50,8 @@ export const IMAGE_HINTS: Readonly<Record<string, string>> = {
   height: "give size: [width, height] (or a preset such as portrait)",
   uc: "the image API calls it negativePrompt",
   n: "the image API calls it nSamples",
-  characterReferences:
-    "character references are not supported yet (pass them in extraBody as NovelAI names them)",
-  controlnet: "vibe transfer is not supported yet (pass it in extraBody as NovelAI names it)"
+  reference_image_multiple: "give vibes: [{ encoding } or { image }] (the client encodes images)",
+  director_reference_images: "give characterReferences: [{ image, type?, fidelity?, strength? }]"
 }
 
 /** A generation's price (`cost.ts`); with no account known, as for one no free rule covers. */
@@ -57,9 +64,22 @@ const price: Pricing = (params, account) => {
   }
 }
 
+/** Each client's vibe encodings, one cache for its generations and streams (vibes.ts). */
+const vibeCaches = new WeakMap<object, VibeCache>()
+
+const vibesOf = (runner: Runner<Resolved>): Completion => {
+  let cache = vibeCaches.get(runner)
+  if (cache === undefined) {
+    cache = makeVibeCache()
+    vibeCaches.set(runner, cache)
+  }
+  return vibeCompletion(runner, cache)
+}
+
 const common = {
   host: "image",
   price,
+  complete: vibesOf,
   slot: "image",
   models,
   hints: IMAGE_HINTS,
@@ -248,5 +268,10 @@ export const ImageFamily = {
   /** `POST /ai/augment-image`: a director tool (the facade: the PNGs' bytes, `Buffer`s on Node). */
   augment: archive(Tools.augment, (result: AugmentResult) => result.images.map(facadeBytes)),
   /** `POST /ai/upscale`: the ×2 upscaler (the facade: the PNG's bytes, a `Buffer` on Node). */
-  upscale: archive(Tools.upscale, (result: UpscaledImage): Uint8Array => facadeBytes(result.image))
+  upscale: archive(Tools.upscale, (result: UpscaledImage): Uint8Array => facadeBytes(result.image)),
+  /** `POST /ai/encode-vibe`: an image's vibe encoding for a model (the facade: its bytes a `Buffer` on Node); 2 Anlas. */
+  encodeVibe: archive(
+    encodeVibe,
+    (encoding: VibeEncoding): VibeEncoding => ({ ...encoding, bytes: facadeBytes(encoding.bytes) })
+  )
 }

@@ -18,6 +18,7 @@ import {
 } from "../../ImageGeneration.js"
 import { imageOf, pngSize } from "./bytes.js"
 import { ALIASES, type ImageModel, modelOf, type UcPreset } from "./models.js"
+import { guidanceFields } from "./vibes.js"
 
 /** The most pixels NovelAI draws in one image. */
 export const MAX_PIXELS = 3_145_728
@@ -306,6 +307,9 @@ export const wireBody = (name: string, input: Wire, seed: number): Either.Either
           }
         : {})
     }
+
+    // Vibes and character references, as the model takes them (vibes.ts).
+    Object.assign(parameters, yield* guidanceFields(name, params, caps, id, infill))
 
     let action = "generate"
     if (params.image !== undefined) {

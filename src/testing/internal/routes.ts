@@ -7,6 +7,7 @@ import type { Exchange, Routes } from "./exchange.js"
 import { handleImage } from "./image/generate.js"
 import { handleTags } from "./image/tags.js"
 import { handleAugment, handleUpscale } from "./image/tools.js"
+import { handleEncodeVibe } from "./image/vibes.js"
 import { handleNative } from "./native.js"
 import { handleOpenAI } from "./openai.js"
 
@@ -19,6 +20,7 @@ export const handle = (routes: Routes, ex: Exchange): Promise<void> => {
   if (ex.path === "/ai/generate-image/suggest-tags") return Promise.resolve(handleTags(ex))
   if (ex.path === "/ai/augment-image") return handleAugment(routes, ex)
   if (ex.path === "/ai/upscale") return handleUpscale(routes, ex)
+  if (ex.path === "/ai/encode-vibe") return handleEncodeVibe(routes, ex)
   if (ex.path === "/user/subscription") return Promise.resolve(handleAccount(routes.wallets, ex))
   if (ex.path === "/ai/generate" || ex.path === "/ai/generate-stream") {
     return handleNative(routes, ex, ex.path === "/ai/generate-stream")

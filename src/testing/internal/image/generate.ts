@@ -16,6 +16,7 @@ import { actOnStreamFault, faultAfter, isStreamFault } from "../faults.js"
 import { hold } from "../lock.js"
 import { sendJson } from "../reply.js"
 import { makePng } from "./png.js"
+import { checkGuidance } from "./vibes.js"
 import { makeZip } from "./zip.js"
 
 /** The image models NovelAI serves, and their inpainting ids (V5 Curated has none of its own). */
@@ -63,6 +64,8 @@ interface Job {
   readonly seed: number
   readonly format: "msgpack" | "sse"
   readonly comment: Record<string, unknown>
+  /** Its vibes and character references, as the price reads them (vibes.ts). */
+  readonly guidance: Exclude<ReturnType<typeof checkGuidance>, string>
 }
 
 /** The request checked as NovelAI checks it: the job, or the status and message it answers. */
@@ -101,6 +104,8 @@ const check = (body: unknown, stream: boolean, seedOf: () => number): Job | read
   // V4 and later read v4_prompt; without it NovelAI fails with a bare 500.
   const v3 = model.startsWith("nai-diffusion-3") || model.startsWith("nai-diffusion-furry-3")
   if (!v3 && !isRecord(p.v4_prompt)) return [500, "Internal Server Error"]
+  const guidance = checkGuidance(model, p)
+  if (typeof guidance === "string") return invalid(guidance)
   const seed = typeof p.seed === "number" ? p.seed : seedOf()
   return {
     model,
@@ -111,6 +116,7 @@ const check = (body: unknown, stream: boolean, seedOf: () => number): Job | read
     samples,
     seed,
     format: format as "msgpack" | "sse",
+    guidance,
     comment: {
       prompt: input,
       uc: p.negative_prompt ?? "",
@@ -193,7 +199,10 @@ const priced = (body: Record<string, unknown>, job: Job): CostRequest => {
     ...(body.action === "img2img" ? { image: true, strength: number(p.strength) } : {}),
     ...(body.action === "infill"
       ? { mask: true, inpaintImg2ImgStrength: number(p.inpaintImg2ImgStrength) }
-      : {})
+      : {}),
+    // Vibes arrive encoded (their encoding was charged by /ai/encode-vibe); references per image.
+    vibes: job.guidance.vibes,
+    characterReferences: job.guidance.characterReferences
   }
 }
 
