@@ -9,10 +9,8 @@ import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import type * as Either from "effect/Either"
-import { identity } from "effect/Function"
 import * as Option from "effect/Option"
 import * as Scope from "effect/Scope"
-import * as Stream from "effect/Stream"
 import * as Errors from "../../Errors.js"
 import * as Body from "./body.js"
 import { type Deadline, type Deadlines, Ended } from "./deadline.js"
@@ -333,15 +331,6 @@ export const open = <A>(
       now: () => clock.unsafeCurrentTimeMillis()
     })
   })
-
-/** One attempt of a streaming call, as a `Stream` (see {@link open}). */
-export const stream = <A>(
-  transport: Transport,
-  exchange: Exchange,
-  spec: StreamSpec<A>,
-  timeouts: StreamTimeouts
-): Stream.Stream<A, Errors.NovelAIError> =>
-  Stream.unwrapScoped(Effect.map(open(transport, exchange, spec, timeouts), Stream.repeatEffectChunkOption))
 
 /**
  * One attempt of a streaming call, its chunks handed to `add` as they are decoded, in a scope of

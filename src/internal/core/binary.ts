@@ -12,7 +12,6 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import * as Scope from "effect/Scope"
-import * as Stream from "effect/Stream"
 import * as Errors from "../../Errors.js"
 import {
   type Exchange,
@@ -26,6 +25,7 @@ import {
   sendInScope,
   type Transport
 } from "./attempt.js"
+import * as Body from "./body.js"
 import { Ended } from "./deadline.js"
 import { truncate } from "./decode.js"
 import * as Encoding from "./decompress.js"
@@ -302,7 +302,7 @@ export const openFrames = <A>(
     // The body is read in a scope of its own, closed without waiting (as `attempt.ts` does).
     const reading = yield* Scope.make()
     yield* Effect.addFinalizer((exit) => Effect.asVoid(Effect.forkDaemon(Scope.close(reading, exit))))
-    const read = yield* Scope.extend(Stream.toPull(Encoding.bytes(context, response)), reading)
+    const read = yield* Body.reads(context, response, deadline, reading)
     const clock = yield* Effect.clock
     const failure = (body: unknown) =>
       fromFailure(context, {
@@ -358,7 +358,7 @@ export const openFrames = <A>(
         return Effect.fail(last)
       }
       deadline.set(timeouts.idleTimeout)
-      return Effect.matchEffect(deadline.race(read), {
+      return Effect.matchEffect(read, {
         onSuccess: (bytes) => {
           deadline.pause()
           for (const part of bytes) source.feed(part)
@@ -380,14 +380,3 @@ export const openFrames = <A>(
     })
     return pull
   })
-
-/** One attempt of a frame stream, as a `Stream` (see {@link openFrames}). */
-export const frames = <A>(
-  transport: Transport,
-  exchange: Exchange,
-  spec: FrameSpec<A>,
-  timeouts: StreamTimeouts
-): Stream.Stream<A, Errors.NovelAIError> =>
-  Stream.unwrapScoped(
-    Effect.map(openFrames(transport, exchange, spec, timeouts), Stream.repeatEffectChunkOption)
-  )

@@ -15,7 +15,6 @@ import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
 import * as Schedule from "effect/Schedule"
 import * as Scope from "effect/Scope"
-import * as Stream from "effect/Stream"
 import * as Errors from "../../Errors.js"
 import { InvalidRequestError, type NovelAIError } from "../../Errors.js"
 import {
@@ -207,51 +206,9 @@ export const retryCall = <A, E>(
 
 /**
  * Retries a stream by `policy`, but only while it has emitted nothing: generated text is never
- * repeated or spliced.
- */
-export const retryStream = <A, E>(
-  attempt: Stream.Stream<A, E>,
-  policy: Schedule.Schedule<unknown, E> | undefined,
-  guard: Guard
-): Stream.Stream<A, E | Errors.ClientClosedError> => {
-  if (policy === undefined) return attempt
-  const run = (
-    driver: Schedule.ScheduleDriver<unknown, E, never> | undefined
-  ): Stream.Stream<A, E | Errors.ClientClosedError> =>
-    Stream.suspend(() => {
-      let emitted = false
-      return attempt.pipe(
-        Stream.mapChunks((chunk) => {
-          if (!emitted && chunk.length > 0) emitted = true
-          return chunk
-        }),
-        Stream.catchAll((error) =>
-          emitted
-            ? Stream.fail(error)
-            : Stream.unwrap(
-                guard(
-                  Effect.flatMap(
-                    driver === undefined ? Schedule.driver(policy) : Effect.succeed(driver),
-                    (driver) =>
-                      Effect.match(driver.next(error), {
-                        // The schedule is done: the error stands.
-                        onFailure: () => Stream.fail(error),
-                        onSuccess: () => run(driver)
-                      })
-                  )
-                )
-              )
-        )
-      )
-    })
-  return run(undefined)
-}
-
-/**
- * Retries the opening of a stream by `policy` while it has emitted nothing, as
- * {@link retryStream} does, as one pull: each attempt opens in a scope of its own inside the
- * stream's, closed (its request aborted) before the next one, and the first attempt opens on the
- * first pull. A failure once a chunk has been emitted ends the stream.
+ * repeated or spliced. As one pull: each attempt opens in a scope of its own inside the stream's,
+ * closed (its request aborted) before the next one, and the first attempt opens on the first
+ * pull. A failure once a chunk has been emitted ends the stream.
  */
 export const retryPull = <A, E>(
   open: Pull.Open<A, E>,

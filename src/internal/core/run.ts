@@ -6,7 +6,7 @@ import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Option from "effect/Option"
-import * as Stream from "effect/Stream"
+import type * as Stream from "effect/Stream"
 import type * as Tracer from "effect/Tracer"
 import * as Errors from "../../Errors.js"
 import * as Transport from "./attempt.js"
@@ -30,7 +30,7 @@ import { closedError, type ErrorContext, scrubError } from "./errors.js"
 import type { Runner } from "./family.js"
 import type { Resolved } from "./options.js"
 import { checkNames, mergeExtra, namesOf } from "./params.js"
-import { type CallSettings, type Guard, makeSettings, retryCall, retryPull, retryStream } from "./policy.js"
+import { type CallSettings, type Guard, makeSettings, retryCall, retryPull } from "./policy.js"
 import * as Pull from "./pull.js"
 import { requestSpan } from "./telemetry.js"
 import type { ZipEntry } from "./zip.js"
@@ -422,48 +422,58 @@ export const make = <S extends Resolved>(
     )
     const limit = limitOf(endpoint)
     const completion = endpoint.complete?.(runner)
+    const scrubEnd = Option.map(scrub)
     return (params: unknown, callOptions: unknown): Stream.Stream<A, Errors.NovelAIError> =>
-      Stream.unwrap(
-        Effect.flatMap(settings(endpoint.name, callOptions), (settings) =>
-          Effect.map(
-            completed(
-              completion,
-              endpoint.name,
-              params,
-              callOptions,
-              (given) => prepareWire(endpoint, endpoint.name, encode, names, given, true),
-              (given) => budget(endpoint.name, endpoint.price, given, settings)
-            ),
-            (wire) => {
-              const bodyLimit = limit(settings)
-              const spec: Binary.FrameSpec<A> = {
-                context: exchangeContext,
-                limit: Math.min(endpoint.frameLimit, bodyLimit),
-                paid: endpoint.paid,
-                decode: (frame) => decode(frame, wire),
-                observe: endpoint.observe,
-                parts: endpoint.parts(wire),
-                ending: endpoint.ending
-              }
-              const exchange = {
-                context: exchangeContext,
-                request: HttpClientRequest.bodyUnsafeJson(base, wire),
-                slot: endpoint.slot,
-                limit: bodyLimit
-              }
-              return retryStream(
-                Binary.frames(transport, exchange, spec, settings),
-                settings.policy,
-                guard(exchangeContext)
-              )
-            }
-          )
-        )
-      ).pipe(
-        Stream.mapError(scrub),
-        Stream.withSpan(
-          `NovelAI.${endpoint.name}`,
-          requestSpan(endpoint.operation, modelOf(endpoint, params))
+      Pull.fromOpen(
+        Effect.flatMap(
+          Effect.makeSpanScoped(
+            `NovelAI.${endpoint.name}`,
+            requestSpan(endpoint.operation, modelOf(endpoint, params))
+          ),
+          (span) =>
+            Effect.withParentSpan(
+              Effect.flatMap(settings(endpoint.name, callOptions), (settings) =>
+                Effect.flatMap(
+                  completed(
+                    completion,
+                    endpoint.name,
+                    params,
+                    callOptions,
+                    (given) => prepareWire(endpoint, endpoint.name, encode, names, given, true),
+                    (given) => budget(endpoint.name, endpoint.price, given, settings)
+                  ),
+                  (wire) => {
+                    const bodyLimit = limit(settings)
+                    const spec: Binary.FrameSpec<A> = {
+                      context: exchangeContext,
+                      limit: Math.min(endpoint.frameLimit, bodyLimit),
+                      paid: endpoint.paid,
+                      decode: (frame) => decode(frame, wire),
+                      observe: endpoint.observe,
+                      parts: endpoint.parts(wire),
+                      ending: endpoint.ending
+                    }
+                    const exchange = {
+                      context: exchangeContext,
+                      request: HttpClientRequest.bodyUnsafeJson(base, wire),
+                      slot: endpoint.slot,
+                      limit: bodyLimit
+                    }
+                    return retryPull(
+                      Effect.withParentSpan(Binary.openFrames(transport, exchange, spec, settings), span),
+                      settings.policy,
+                      guard(exchangeContext)
+                    )
+                  }
+                )
+              ),
+              span
+            )
+        ).pipe(
+          Effect.mapBoth({
+            onFailure: scrub,
+            onSuccess: (pull) => Effect.mapError(pull, scrubEnd)
+          })
         )
       )
   }
