@@ -5,10 +5,11 @@
  * client's streams are one `Stream` over one pull, opened in the stream's scope, and keep that
  * opener: the accessors and the facade's iterators open it directly, with no `Stream` at all.
  */
+import * as Channel from "effect/Channel"
 import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
-import type * as Option from "effect/Option"
-import type * as Scope from "effect/Scope"
+import * as Option from "effect/Option"
+import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 
 /** A stream's chunks as they are pulled: the next batch, or `None` at its end, or the error that ended it. */
@@ -25,7 +26,42 @@ interface Opened<A, E, R> extends Stream.Stream<A, E, R> {
 
 /** The stream of the pull `open` gives, which keeps `open` for {@link openOf}. */
 export const fromOpen = <A, E, R = never>(open: Open<A, E, R>): Stream.Stream<A, E, R> =>
-  Object.assign(Stream.unwrapScoped(Effect.map(open, Stream.repeatEffectChunkOption)), { [OPEN]: open })
+  Object.assign(Stream.fromChannel(channelOf(open)), { [OPEN]: open })
+
+/**
+ * The channel of `open`'s chunks: the stream's scope made on the first pull and closed with the
+ * channel's exit, however it ends (its end, a failure, the consumer stopping, an interruption).
+ * `Stream.unwrapScoped` over `Stream.repeatEffectChunkOption` does the same through two more
+ * layers of channel, which cost about a third of a short stream's time to run.
+ */
+const channelOf = <A, E, R>(
+  open: Open<A, E, R>
+): Channel.Channel<Chunk.Chunk<A>, unknown, E, unknown, void, unknown, R> =>
+  Channel.suspend(() => {
+    let scope: Scope.CloseableScope | undefined
+    let pull: Pull<A, E, R> | undefined
+    const next: Effect.Effect<Chunk.Chunk<A> | undefined, E, R> = Effect.suspend(() => {
+      if (pull === undefined) {
+        return Effect.flatMap(Scope.make(), (made) => {
+          scope = made
+          return Effect.flatMap(Scope.extend(open, made), (opened) => {
+            pull = opened
+            return next
+          })
+        })
+      }
+      return Effect.catchAll(pull, (end) =>
+        Option.isNone(end) ? Effect.succeed(undefined) : Effect.fail(end.value)
+      )
+    })
+    const loop: Channel.Channel<Chunk.Chunk<A>, unknown, E, unknown, void, unknown, R> = Channel.flatMap(
+      Channel.fromEffect(next),
+      (chunk) => (chunk === undefined ? Channel.void : Channel.zipRight(Channel.write(chunk), loop))
+    )
+    return Channel.ensuringWith(loop, (exit) =>
+      scope === undefined ? Effect.void : Scope.close(scope, exit)
+    )
+  })
 
 /** How `stream` opens: its own opener if it is one of {@link fromOpen}'s, else `Stream.toPull`. */
 export const openOf = <A, E, R = never>(stream: Stream.Stream<A, E, R>): Open<A, E, R> =>
