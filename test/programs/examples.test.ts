@@ -217,6 +217,18 @@ describe.concurrent("Effect examples", { timeout: 45_000 }, () => {
     expect(run.stdout).toMatch(/wrote final\.png in /)
   })
 
+  it("image-tools: a price before the call, a vibe encoded once, a director tool and the upscaler, the Anlas spent", async () => {
+    const run = await runExample("examples/image-tools.ts", { online: false })
+    expect(run.stderr).toBe("")
+    const [head] = run.stdout.split("\n")
+    const [, total, price] = /^tier \d, (\d+) Anlas; this generation: (\d+) Anlas$/.exec(head ?? "") ?? []
+    expect(total).toBeDefined()
+    expect(run.stdout).toMatch(/wrote vibed\.png\nwrote lineart\.png\nwrote upscaled-1664x2432\.png\n/)
+    // What the simulator charged: two generations, one encoding (2), the tool and the upscale.
+    const spent = Number(/spent (\d+) Anlas/.exec(run.stdout)?.[1])
+    expect(spent).toBeGreaterThanOrEqual(2 * Number(price) + 2)
+  })
+
   it("image-stream: an Effect program saves each preview and the final image", async () => {
     const run = await runExample("examples/image-stream.ts", { online: false })
     expect(run.code).toBe(0)
