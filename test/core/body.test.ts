@@ -65,6 +65,16 @@ describe("a Node readable body read directly", () => {
     })
   )
 
+  it.scoped("once the deadline has ended, what is queued is not handed over", () =>
+    Effect.gen(function* () {
+      const { body, deadline, read } = yield* setup
+      body.write("data: 1\n\n")
+      yield* Effect.yieldNow()
+      deadline.end("closed")
+      expect(yield* Effect.either(read)).toEqual(Either.left(new Ended("closed")))
+    })
+  )
+
   it.scoped("a connection that fails mid-body is the TransportError the platform's stream gives", () =>
     Effect.gen(function* () {
       const { body, read } = yield* setup

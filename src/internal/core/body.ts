@@ -16,7 +16,7 @@ import * as Option from "effect/Option"
 import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import type * as Errors from "../../Errors.js"
-import type { Deadline, Ended } from "./deadline.js"
+import { type Deadline, Ended } from "./deadline.js"
 import * as Encoding from "./decompress.js"
 import { type ErrorContext, toTransportError } from "./errors.js"
 
@@ -92,6 +92,10 @@ export const nodeReads = (
     wake?.()
   })
   const read: Read = Effect.suspend(() => {
+    // A deadline that has ended (the client closed, a collected reply's timeout) ends the reads
+    // at once, as a race against it does, whatever is queued.
+    const reason = deadline.ended()
+    if (reason !== undefined) return Effect.fail(new Ended(reason))
     if (queue.length > 0) {
       const out = queue
       queue = []

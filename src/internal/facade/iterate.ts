@@ -110,7 +110,11 @@ class Iteration<A, E, R, ER> {
   }
 
   /** Closes the stream's scope, and so its HTTP request; later `next()` calls report the end. */
-  close(ended = false): Promise<void> {
+  /**
+   * `exit`: how the stream ended (its end, or the failure that ended it); none when it was left
+   * before its end (a `return()`, an abort, the client's close, a dropped iterator).
+   */
+  close(exit?: Exit.Exit<unknown, unknown>): Promise<void> {
     this.finished = true
     this.unwatch?.()
     this.unwatch = undefined
@@ -122,7 +126,8 @@ class Iteration<A, E, R, ER> {
     // Closing the scope needs nothing of the client: once the client's runtime is gone it runs on
     // the default one, so the request is aborted and its generation slot given back all the same.
     // A stream left before its end was cut: a shared gate keeps its slot as NovelAI keeps the lock.
-    const close = Scope.close(open, ended ? Exit.void : Exit.interrupt(FiberId.none))
+    // Its span ends with this exit, and a shared gate keeps the slot of a stream that was cut.
+    const close = Scope.close(open, exit ?? Exit.interrupt(FiberId.none))
     return (this.closed() === undefined ? this.runtime.runPromise(close) : Effect.runPromise(close)).catch(
       () => undefined
     )
@@ -151,7 +156,11 @@ class Iteration<A, E, R, ER> {
       Scope.extend(Pull.openOf(this.stream), this.scope),
       this.signal
     )
-    if (Exit.isFailure(opened)) throw toThrown(opened.cause, this.signal)
+    if (Exit.isFailure(opened)) {
+      // A failure to open (a 429, a refusal) ends the stream with it; an abort leaves it cut.
+      if (!Cause.isInterruptedOnly(opened.cause)) await this.close(opened)
+      throw toThrown(opened.cause, this.signal)
+    }
     this.pull = opened.value
   }
 
@@ -189,20 +198,14 @@ class Iteration<A, E, R, ER> {
         return { done: false, value: this.buffer[0]! }
       }
       const failed: Option.Option<unknown> = Cause.failureOption(exit.cause)
-      await this.close(true)
-      // The pull fails with None when the stream has ended.
-      if (Option.isSome(failed) && Option.isOption(failed.value) && Option.isNone(failed.value)) {
-        return { done: true, value: undefined }
-      }
+      // The pull fails with an Option of the stream's error: None when the stream has ended.
+      const ended = Option.isSome(failed) && Option.isOption(failed.value) && Option.isNone(failed.value)
+      const cause = Cause.map(exit.cause, (e) => (Option.isOption(e) && Option.isSome(e) ? e.value : e))
+      await this.close(ended ? Exit.void : Cause.isInterruptedOnly(cause) ? undefined : Exit.failCause(cause))
+      if (ended) return { done: true, value: undefined }
       // The abort is thrown once: this error is it, and later calls report the end.
       this.failure = undefined
-      throw (
-        this.closed() ??
-        toThrown(
-          Cause.map(exit.cause, (e) => (Option.isOption(e) && Option.isSome(e) ? e.value : e)),
-          this.signal
-        )
-      )
+      throw this.closed() ?? toThrown(cause, this.signal)
     }
     if (this.failure !== undefined) return this.next()
     return { done: true, value: undefined }
