@@ -6,6 +6,7 @@
  * is charged (402 "Not enough Anlas" when short), and each holds the key's image lock as a
  * generation does (429 "Concurrent generation is locked").
  */
+import { DIRECTOR_TOOLS, EMOTIONS as EMOTION_NAMES, UPSCALE_MODELS } from "../../../ImageTools.js"
 import { pngSize } from "../../../internal/image/bytes.js"
 import type { CostRequest } from "../../../internal/image/cost.js"
 import type { Exchange, Routes } from "../exchange.js"
@@ -13,44 +14,11 @@ import { hold } from "../lock.js"
 import { makePng } from "./png.js"
 import { makeZip } from "./zip.js"
 
-const TOOLS: ReadonlySet<string> = new Set([
-  "lineart",
-  "sketch",
-  "colorize",
-  "emotion",
-  "declutter",
-  "declutter-keep-bubbles",
-  "bg-removal"
-])
+const TOOLS: ReadonlySet<string> = new Set(DIRECTOR_TOOLS)
 
-const EMOTIONS: ReadonlySet<string> = new Set([
-  "neutral",
-  "happy",
-  "sad",
-  "angry",
-  "scared",
-  "surprised",
-  "tired",
-  "excited",
-  "nervous",
-  "thinking",
-  "confused",
-  "shy",
-  "disgusted",
-  "smug",
-  "bored",
-  "laughing",
-  "irritated",
-  "aroused",
-  "embarrassed",
-  "worried",
-  "love",
-  "determined",
-  "hurt",
-  "playful"
-])
+const EMOTIONS: ReadonlySet<string> = new Set(EMOTION_NAMES)
 
-const UPSCALE_MODELS: ReadonlySet<string> = new Set(["nai-diffusion-5-full", "nai-diffusion-5-curated"])
+const UPSCALE_MODEL_IDS: ReadonlySet<string> = new Set(UPSCALE_MODELS)
 
 const MAX_PIXELS = 3_145_728
 
@@ -122,7 +90,7 @@ const checkAugment = (body: unknown): Checked => {
 const checkUpscale = (body: unknown): Checked => {
   if (!isRecord(body)) return invalid("the body must be a JSON object")
   const { image, model } = body
-  if (typeof model !== "string" || !UPSCALE_MODELS.has(model))
+  if (typeof model !== "string" || !UPSCALE_MODEL_IDS.has(model))
     return invalid(`model ${String(model)} doesn't exist`)
   const size = imageSize(image)
   if (size === undefined) return invalid("image must be a base64 PNG")
