@@ -181,6 +181,23 @@ export const make = <S extends Resolved>(
         error instanceof Ended ? closedError(context) : error
       )
 
+  const scrubEnd = Option.map(scrub)
+
+  /**
+   * A stream in a span named `NovelAI.<name>` that ends with it: one `Stream` over the pull `open`
+   * gives in the stream's scope (see `pull.ts`), its errors scrubbed.
+   */
+  const spanned = <A>(
+    name: string,
+    spanOptions: Tracer.SpanOptions,
+    open: (span: Tracer.Span) => Pull.Open<A, Errors.NovelAIError>
+  ): Stream.Stream<A, Errors.NovelAIError> =>
+    Pull.fromOpen(
+      Effect.flatMap(Effect.makeSpanScoped(`NovelAI.${name}`, spanOptions), open).pipe(
+        Effect.mapBoth({ onFailure: scrub, onSuccess: (pull) => Effect.mapError(pull, scrubEnd) })
+      )
+    )
+
   /** The attempts of a call whose answer is one JSON document, retried by its policy. */
   const callAttempts = <P, A>(endpoint: CallEndpoint<P, A, S>) => {
     const exchangeContext = context(endpoint.name)
@@ -340,20 +357,10 @@ export const make = <S extends Resolved>(
    */
   const stream = <P, A>(endpoint: StreamEndpoint<P, A, S>) => {
     const attempts = streamAttempts(endpoint, endpoint.name)
-    const scrubEnd = Option.map(scrub)
-    return (params: unknown, callOptions: unknown): Stream.Stream<A, Errors.NovelAIError> => {
-      const spanOptions = requestSpan(endpoint.operation, modelOf(endpoint, params))
-      return Pull.fromOpen(
-        Effect.flatMap(Effect.makeSpanScoped(`NovelAI.${endpoint.name}`, spanOptions), (span) =>
-          Effect.flatMap(settings(endpoint.name, callOptions), (settings) => attempts(params, settings, span))
-        ).pipe(
-          Effect.mapBoth({
-            onFailure: scrub,
-            onSuccess: (pull) => Effect.mapError(pull, scrubEnd)
-          })
-        )
+    return (params: unknown, callOptions: unknown): Stream.Stream<A, Errors.NovelAIError> =>
+      spanned(endpoint.name, requestSpan(endpoint.operation, modelOf(endpoint, params)), (span) =>
+        Effect.flatMap(settings(endpoint.name, callOptions), (settings) => attempts(params, settings, span))
       )
-    }
   }
 
   /**
@@ -422,58 +429,45 @@ export const make = <S extends Resolved>(
     )
     const limit = limitOf(endpoint)
     const completion = endpoint.complete?.(runner)
-    const scrubEnd = Option.map(scrub)
     return (params: unknown, callOptions: unknown): Stream.Stream<A, Errors.NovelAIError> =>
-      Pull.fromOpen(
-        Effect.flatMap(
-          Effect.makeSpanScoped(
-            `NovelAI.${endpoint.name}`,
-            requestSpan(endpoint.operation, modelOf(endpoint, params))
-          ),
-          (span) =>
-            Effect.withParentSpan(
-              Effect.flatMap(settings(endpoint.name, callOptions), (settings) =>
-                Effect.flatMap(
-                  completed(
-                    completion,
-                    endpoint.name,
-                    params,
-                    callOptions,
-                    (given) => prepareWire(endpoint, endpoint.name, encode, names, given, true),
-                    (given) => budget(endpoint.name, endpoint.price, given, settings)
-                  ),
-                  (wire) => {
-                    const bodyLimit = limit(settings)
-                    const spec: Binary.FrameSpec<A> = {
-                      context: exchangeContext,
-                      limit: Math.min(endpoint.frameLimit, bodyLimit),
-                      paid: endpoint.paid,
-                      decode: (frame) => decode(frame, wire),
-                      observe: endpoint.observe,
-                      parts: endpoint.parts(wire),
-                      ending: endpoint.ending
-                    }
-                    const exchange = {
-                      context: exchangeContext,
-                      request: HttpClientRequest.bodyUnsafeJson(base, wire),
-                      slot: endpoint.slot,
-                      limit: bodyLimit
-                    }
-                    return retryPull(
-                      Effect.withParentSpan(Binary.openFrames(transport, exchange, spec, settings), span),
-                      settings.policy,
-                      guard(exchangeContext)
-                    )
-                  }
-                )
+      spanned(endpoint.name, requestSpan(endpoint.operation, modelOf(endpoint, params)), (span) =>
+        Effect.withParentSpan(
+          Effect.flatMap(settings(endpoint.name, callOptions), (settings) =>
+            Effect.flatMap(
+              completed(
+                completion,
+                endpoint.name,
+                params,
+                callOptions,
+                (given) => prepareWire(endpoint, endpoint.name, encode, names, given, true),
+                (given) => budget(endpoint.name, endpoint.price, given, settings)
               ),
-              span
+              (wire) => {
+                const bodyLimit = limit(settings)
+                const spec: Binary.FrameSpec<A> = {
+                  context: exchangeContext,
+                  limit: Math.min(endpoint.frameLimit, bodyLimit),
+                  paid: endpoint.paid,
+                  decode: (frame) => decode(frame, wire),
+                  observe: endpoint.observe,
+                  parts: endpoint.parts(wire),
+                  ending: endpoint.ending
+                }
+                const exchange = {
+                  context: exchangeContext,
+                  request: HttpClientRequest.bodyUnsafeJson(base, wire),
+                  slot: endpoint.slot,
+                  limit: bodyLimit
+                }
+                return retryPull(
+                  Effect.withParentSpan(Binary.openFrames(transport, exchange, spec, settings), span),
+                  settings.policy,
+                  guard(exchangeContext)
+                )
+              }
             )
-        ).pipe(
-          Effect.mapBoth({
-            onFailure: scrub,
-            onSuccess: (pull) => Effect.mapError(pull, scrubEnd)
-          })
+          ),
+          span
         )
       )
   }
