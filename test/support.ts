@@ -224,3 +224,15 @@ export const importSnippet = async <A = Record<string, any>>(
   writeFileSync(path, source)
   return import(/* @vite-ignore */ path)
 }
+
+/** A generation gate of the user's own that never waits and records how each generation ended. */
+export const recordingGate = (): { gate: NovelAIClient.GenerationGate; outcomes: Array<string> } => {
+  const outcomes: Array<string> = []
+  const gate: NovelAIClient.GenerationGate = {
+    _tag: "effect-novelai/GenerationGate",
+    concurrency: 1,
+    acquire: () => Effect.succeed({ release: (outcome) => Effect.sync(() => void outcomes.push(outcome)) }),
+    close: () => Promise.resolve()
+  }
+  return { gate, outcomes }
+}

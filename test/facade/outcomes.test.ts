@@ -2,22 +2,16 @@
  * How a facade stream ended, as its generation gate hears it: a shared gate (Redis) keeps the
  * account's slot after a stream that was cut (NovelAI goes on generating), and only then.
  */
-import { Effect } from "effect"
-import { NovelAI, type NovelAIClient } from "effect-novelai"
+import { NovelAI } from "effect-novelai"
 import { startSimulator } from "effect-novelai/testing"
 import { expect, it } from "vitest"
+import { recordingGate } from "../support.js"
 
 const hi = { messages: [{ role: "user" as const, content: "Tell me a story" }] }
 
 it("a whole stream is 'done', one refused before its first chunk 'failed', one aborted midway 'interrupted'", async () => {
   const sim = await startSimulator({ chunkDelayMs: 5, quirks: { lockOutlivesCancel: false } })
-  const outcomes: Array<string> = []
-  const generationGate: NovelAIClient.GenerationGate = {
-    _tag: "effect-novelai/GenerationGate",
-    concurrency: 1,
-    acquire: () => Effect.succeed({ release: (outcome) => Effect.sync(() => void outcomes.push(outcome)) }),
-    close: () => Promise.resolve()
-  }
+  const { gate: generationGate, outcomes } = recordingGate()
   const client = new NovelAI({ apiKey: sim.apiKey, baseUrl: sim.url, maxRetries: 0, generationGate })
   try {
     for await (const _ of client.openai.chatCompletionStream({ ...hi, maxTokens: 4 })) {

@@ -1,43 +1,12 @@
 import { FetchHttpClient } from "@effect/platform"
-import { Chunk, Effect, Exit, Fiber, Layer, Stream } from "effect"
+import { Chunk, Effect, Fiber, Stream } from "effect"
 import { Image, NovelAI, NovelAIClient } from "effect-novelai"
-import { type Simulator, startSimulator } from "effect-novelai/testing"
-import { afterEach, describe, expect, it } from "vitest"
+import { describe, expect, it } from "vitest"
 import { pngSize } from "../../src/internal/image/bytes.js"
-import { traced } from "../support.js"
+import { recordingGate, traced } from "../support.js"
+import { failure, layer, run, simulators, success } from "./support.js"
 
-const sims: Array<Simulator> = []
-afterEach(async () => {
-  await Promise.all(sims.splice(0).map((sim) => sim.close()))
-})
-
-const simulator = async (options?: Parameters<typeof startSimulator>[0]) => {
-  const sim = await startSimulator(options)
-  sims.push(sim)
-  return sim
-}
-
-const layer = (sim: Simulator, options?: Partial<NovelAIClient.Options>) =>
-  NovelAIClient.layer({ apiKey: sim.apiKey, imageBaseUrl: sim.url, maxRetries: 0, ...options }).pipe(
-    Layer.provide(FetchHttpClient.layer)
-  )
-
-const run = <A, E>(
-  sim: Simulator,
-  effect: Effect.Effect<A, E, NovelAIClient.NovelAIClient>,
-  options?: Partial<NovelAIClient.Options>
-) => Effect.runPromiseExit(Effect.provide(effect, layer(sim, options)))
-
-const success = <A, E>(exit: Exit.Exit<A, E>): A => {
-  if (Exit.isFailure(exit)) throw new Error(`failed: ${JSON.stringify(exit.cause)}`)
-  return exit.value
-}
-const failure = <A, E>(exit: Exit.Exit<A, E>): E => {
-  if (Exit.isSuccess(exit)) throw new Error("succeeded")
-  const error = exit.cause._tag === "Fail" ? exit.cause.error : undefined
-  if (error === undefined) throw new Error(`not a failure: ${JSON.stringify(exit.cause)}`)
-  return error
-}
+const simulator = simulators()
 
 /** Waits until `check` holds, as the simulator's sockets move (each turn lets I/O run). */
 const until = async (check: () => boolean) => {
@@ -146,13 +115,7 @@ describe("a gate of the user's own hears how each image generation ended", () =>
   it("a stream stopped before its finals is 'interrupted' (NovelAI goes on generating); a whole one 'done'", async () => {
     // Steps a few ms apart, so that the stream is stopped while the server is still generating.
     const sim = await simulator({ chunkDelayMs: 5, quirks: { lockOutlivesCancel: false } })
-    const outcomes: Array<string> = []
-    const generationGate: NovelAIClient.GenerationGate = {
-      _tag: "effect-novelai/GenerationGate",
-      concurrency: 1,
-      acquire: () => Effect.succeed({ release: (outcome) => Effect.sync(() => void outcomes.push(outcome)) }),
-      close: () => Promise.resolve()
-    }
+    const { gate: generationGate, outcomes } = recordingGate()
     const params = { prompt: "x", size: [256, 256] as const, steps: 40 }
     success(await run(sim, Stream.runDrain(Stream.take(Image.generateStream(params), 2)), { generationGate }))
     success(await run(sim, Stream.runDrain(Image.generateStream(params)), { generationGate }))

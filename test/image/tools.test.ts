@@ -1,48 +1,12 @@
-/**
- * The image tools against the simulator: the director tools (`Image.augment`, `/ai/augment-image`)
- * and the ×2 upscaler (`Image.upscale`, `/ai/upscale`): what goes over the wire, what comes back,
- * what they cost, and what is refused before anything is sent.
- */
-import { FetchHttpClient } from "@effect/platform"
-import { Effect, Exit, Fiber, Layer } from "effect"
-import { Image, type ImageTools, NovelAI, NovelAIClient } from "effect-novelai"
-import { type Simulator, startSimulator } from "effect-novelai/testing"
-import { afterEach, describe, expect, it } from "vitest"
+import { Effect, Fiber } from "effect"
+import { Image, type ImageTools, NovelAI } from "effect-novelai"
+import type { Simulator } from "effect-novelai/testing"
+import { describe, expect, it } from "vitest"
 import { pngSize, toBase64 } from "../../src/internal/image/bytes.js"
 import { makePng } from "../../src/testing/internal/image/png.js"
+import { failure, layer, run, simulators, success } from "./support.js"
 
-const sims: Array<Simulator> = []
-afterEach(async () => {
-  await Promise.all(sims.splice(0).map((sim) => sim.close()))
-})
-
-const simulator = async (options?: Parameters<typeof startSimulator>[0]) => {
-  const sim = await startSimulator(options)
-  sims.push(sim)
-  return sim
-}
-
-const layer = (sim: Simulator, options?: Partial<NovelAIClient.Options>) =>
-  NovelAIClient.layer({ apiKey: sim.apiKey, imageBaseUrl: sim.url, maxRetries: 0, ...options }).pipe(
-    Layer.provide(FetchHttpClient.layer)
-  )
-
-const run = <A, E>(
-  sim: Simulator,
-  effect: Effect.Effect<A, E, NovelAIClient.NovelAIClient>,
-  options?: Partial<NovelAIClient.Options>
-) => Effect.runPromiseExit(Effect.provide(effect, layer(sim, options)))
-
-const success = <A, E>(exit: Exit.Exit<A, E>): A => {
-  if (Exit.isFailure(exit)) throw new Error(`failed: ${JSON.stringify(exit.cause)}`)
-  return exit.value
-}
-const failure = <A, E>(exit: Exit.Exit<A, E>): E => {
-  if (Exit.isSuccess(exit)) throw new Error("succeeded")
-  const error = exit.cause._tag === "Fail" ? exit.cause.error : undefined
-  if (error === undefined) throw new Error(`not a failure: ${JSON.stringify(exit.cause)}`)
-  return error
-}
+const simulator = simulators()
 
 /** The first bytes of a PNG of any size: all the client reads of an image it refuses. */
 const pngHeader = (width: number, height: number) => {

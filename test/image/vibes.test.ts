@@ -1,45 +1,13 @@
-import { FetchHttpClient } from "@effect/platform"
-import { Effect, Exit, Layer, Stream } from "effect"
-import { Image, NovelAI, NovelAIClient } from "effect-novelai"
-import { type Simulator, startSimulator } from "effect-novelai/testing"
-import { afterEach, describe, expect, it } from "vitest"
+import { Effect, Exit, Stream } from "effect"
+import { Image, NovelAI } from "effect-novelai"
+import type { Simulator } from "effect-novelai/testing"
+import { describe, expect, it } from "vitest"
 import { makeVibeCache, VIBE_CACHE_SIZE } from "../../src/internal/image/vibes.js"
 import { makePng } from "../../src/testing/internal/image/png.js"
 import { traced } from "../support.js"
+import { failure, layer, run, simulators, success } from "./support.js"
 
-const sims: Array<Simulator> = []
-afterEach(async () => {
-  await Promise.all(sims.splice(0).map((sim) => sim.close()))
-})
-
-const simulator = async (options?: Parameters<typeof startSimulator>[0]) => {
-  const sim = await startSimulator(options)
-  sims.push(sim)
-  return sim
-}
-
-const layer = (sim: Simulator, options?: Partial<NovelAIClient.Options>) =>
-  NovelAIClient.layer({ apiKey: sim.apiKey, imageBaseUrl: sim.url, maxRetries: 0, ...options }).pipe(
-    Layer.provide(FetchHttpClient.layer)
-  )
-
-/** `effect` on one client: what it encodes, it keeps for the whole effect. */
-const run = <A, E>(
-  sim: Simulator,
-  effect: Effect.Effect<A, E, NovelAIClient.NovelAIClient>,
-  options?: Partial<NovelAIClient.Options>
-) => Effect.runPromiseExit(Effect.provide(effect, layer(sim, options)))
-
-const success = <A, E>(exit: Exit.Exit<A, E>): A => {
-  if (Exit.isFailure(exit)) throw new Error(`failed: ${JSON.stringify(exit.cause)}`)
-  return exit.value
-}
-const failure = <A, E>(exit: Exit.Exit<A, E>): E => {
-  if (Exit.isSuccess(exit)) throw new Error("succeeded")
-  const error = exit.cause._tag === "Fail" ? exit.cause.error : undefined
-  if (error === undefined) throw new Error(`not a failure: ${JSON.stringify(exit.cause)}`)
-  return error
-}
+const simulator = simulators()
 
 const paths = (sim: Simulator) => sim.requests.map((r) => r.path)
 const parameters = (sim: Simulator, index: number) => (sim.requests[index]!.body as any).parameters
