@@ -6,7 +6,7 @@
 import { PassThrough } from "node:stream"
 import { HttpClientRequest, HttpClientResponse } from "@effect/platform"
 import { describe, expect, it } from "@effect/vitest"
-import { Chunk, Duration, Effect, Either, Fiber, Option, TestClock } from "effect"
+import { Chunk, Duration, Effect, Either, Exit, Fiber, Option, Scope, TestClock } from "effect"
 import * as Body from "../../src/internal/core/body.js"
 import { Ended, makeDeadlines } from "../../src/internal/core/deadline.js"
 
@@ -18,7 +18,23 @@ const setup = Effect.gen(function* () {
   const deadlines = yield* makeDeadlines
   const deadline = yield* deadlines.make
   const body = new PassThrough()
-  return { body, deadline, read: Body.nodeReads(context, response, body, deadline) }
+  const reader = Body.nodeReads(context, response, body, deadline)
+  return { body, deadline, deadlines, reader, read: reader.read }
+})
+
+/** Lets the body's queued events (data, end) run: they come on later ticks of Node's loop. */
+const ticks = Effect.promise(() => new Promise((resolve) => setImmediate(resolve)))
+
+/** A request's scope, as a stream sends it in, and whether it has been closed (its request aborted). */
+const requestScope = Effect.gen(function* () {
+  const request = yield* Scope.make()
+  const reading = yield* Scope.make()
+  let closed = false
+  yield* Scope.addFinalizer(
+    request,
+    Effect.sync(() => (closed = true))
+  )
+  return { scopes: { request, reading }, closed: () => closed }
 })
 
 const text = (chunks: Chunk.Chunk<Uint8Array>) =>
@@ -90,4 +106,76 @@ describe("a Node readable body read directly", () => {
       })
     })
   )
+
+  // Body.settle: the end of a complete stream's body is awaited, so that its connection is kept.
+  describe("once the stream is over", () => {
+    it.scoped("a complete stream's body that has not ended: the request closes when it ends", () =>
+      Effect.gen(function* () {
+        const { body, deadlines, reader } = yield* setup
+        const { scopes, closed } = yield* requestScope
+        body.write("data: [DONE]\n\n")
+        yield* Effect.yieldNow()
+        yield* Body.settle(deadlines, scopes, reader, true, Exit.void)
+        yield* Effect.yieldNow()
+        expect(closed()).toBe(false)
+        // What follows the last event is dropped, not queued.
+        body.write("data: late\n\n")
+        yield* ticks
+        expect(closed()).toBe(false)
+        body.end()
+        yield* ticks
+        expect(closed()).toBe(true)
+      })
+    )
+
+    it.scoped("a body that does not end: the request closes 500 ms later, on the client's clock", () =>
+      Effect.gen(function* () {
+        const { deadlines, reader } = yield* setup
+        const { scopes, closed } = yield* requestScope
+        yield* Body.settle(deadlines, scopes, reader, true, Exit.void)
+        yield* TestClock.adjust("499 millis")
+        expect(closed()).toBe(false)
+        yield* TestClock.adjust("1 milli")
+        expect(closed()).toBe(true)
+      })
+    )
+
+    it.scoped("a body that keeps sending after the stream is over is cut after 64 KiB", () =>
+      Effect.gen(function* () {
+        const { body, deadlines, reader } = yield* setup
+        const { scopes, closed } = yield* requestScope
+        yield* Body.settle(deadlines, scopes, reader, true, Exit.void)
+        yield* ticks
+        for (let i = 0; i < 64; i++) {
+          body.write(Buffer.alloc(1024))
+          yield* ticks
+        }
+        expect(closed()).toBe(false)
+        body.write(Buffer.alloc(1))
+        yield* ticks
+        expect(closed()).toBe(true)
+      })
+    )
+
+    it.effect("closing the client ends the wait at once", () =>
+      Effect.gen(function* () {
+        const client = yield* Scope.make()
+        const { deadlines, reader } = yield* Effect.provideService(setup, Scope.Scope, client)
+        const { scopes, closed } = yield* Effect.provideService(requestScope, Scope.Scope, client)
+        yield* Body.settle(deadlines, scopes, reader, true, Exit.void)
+        yield* Scope.close(client, Exit.void)
+        for (let i = 0; i < 10 && !closed(); i++) yield* Effect.yieldNow()
+        expect(closed()).toBe(true)
+      })
+    )
+
+    it.scoped("an incomplete stream (cut by its consumer, failed) aborts its request at once", () =>
+      Effect.gen(function* () {
+        const { deadlines, reader } = yield* setup
+        const { scopes, closed } = yield* requestScope
+        yield* Body.settle(deadlines, scopes, reader, false, Exit.void)
+        expect(closed()).toBe(true)
+      })
+    )
+  })
 })

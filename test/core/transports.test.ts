@@ -6,7 +6,7 @@ import { FetchHttpClient, type HttpClient } from "@effect/platform"
 import { NodeHttpClient } from "@effect/platform-node"
 import { describe, expect, it } from "@effect/vitest"
 import { Chunk, Duration, Effect, Either, Fiber, Layer, Stream, Supervisor } from "effect"
-import { NovelAIClient, OpenAI, RateLimitError } from "effect-novelai"
+import { Image, NovelAIClient, OpenAI, RateLimitError } from "effect-novelai"
 import {
   type Fault,
   layerSimulatorWithClient,
@@ -236,6 +236,46 @@ for (const [name, http] of clients) {
         }),
         { keepAliveTimeoutMs: 5000 }
       )
+    )
+
+    // A stream is over at its last event (`[DONE]`, each sample's `final`), often before the end of
+    // its body arrives (here 30 ms later): the client waits for that end instead of aborting, so
+    // the connection is kept for the next call rather than reset.
+    it.live("a complete stream's connection is not aborted when its body ends after the last event", () =>
+      withSim(
+        http,
+        Effect.gen(function* () {
+          const sim = yield* NovelAISimulator
+          const ended = (index: number) => Effect.promise(() => sim.closed(index))
+          for (let i = 0; i < 4; i++) {
+            yield* Stream.runDrain(OpenAI.chatCompletionStream({ ...hi, maxTokens: 8 }))
+            yield* ended(3 * i)
+            yield* Stream.runDrain(Image.generateStream({ prompt: "a cat", size: [64, 64], steps: 4 }))
+            yield* ended(3 * i + 1)
+            yield* OpenAI.chatCompletion({ ...hi, maxTokens: 8 })
+          }
+          expect(sim.requests.map((r) => r.status)).toEqual(Array(12).fill(200))
+          expect(sim.requests.filter((r) => r.clientClosedEarly)).toEqual([])
+        }),
+        { keepAliveTimeoutMs: 5000, headers: { "x-simulator-fault": "linger;ms=30" } }
+      )
+    )
+
+    it.live(
+      "a stream whose body never ends after its last event: complete at once, its connection closed soon after",
+      () =>
+        withSim(
+          http,
+          Effect.gen(function* () {
+            const sim = yield* NovelAISimulator
+            const chunks = yield* Stream.runCollect(OpenAI.chatCompletionStream({ ...hi, maxTokens: 8 }))
+            expect(Chunk.size(chunks)).toBeGreaterThan(1)
+            // The server still holds the body open: the stream did not wait for its end.
+            expect(sim.openConnections()).toBe(1)
+            expect(yield* noOpenConnections).toBe(0)
+          }),
+          { headers: { "x-simulator-fault": "linger;ms=60000" } }
+        )
     )
 
     it.live(

@@ -143,6 +143,7 @@ export const sendInScope = (
   exchange: Exchange,
   deadline: Deadline,
   scope: Scope.Scope,
+  request: Scope.Scope,
   on: {
     readonly ended: (error: Ended) => Errors.NovelAIError
     readonly sending: () => void
@@ -156,7 +157,7 @@ export const sendInScope = (
       transport.gate.enter(exchange.slot, scope, on.cut),
       Effect.suspend(() => {
         on.sending()
-        return Effect.provideService(transport.http.scoped.execute(exchange.request), Scope.Scope, scope)
+        return Effect.provideService(transport.http.scoped.execute(exchange.request), Scope.Scope, request)
       })
     )
   ).pipe(
@@ -273,9 +274,14 @@ export const open = <A>(
     // Whether the server may still be generating when the stream ends: set once its body is read,
     // cleared when it ends complete. A shared gate keeps the slot a while after such an end.
     let cut = false
+    // The request is sent in a scope of its own and its body read in another, both closed once
+    // the stream is over (Body.settle).
+    const scopes = { request: yield* Scope.make(), reading: yield* Scope.make() }
+    let reader: Body.Reader | undefined
+    yield* Effect.addFinalizer((exit) => Body.settle(transport.deadlines, scopes, reader, !cut, exit))
 
     deadline.set(timeouts.timeout)
-    const response = yield* sendInScope(transport, exchange, deadline, scope, {
+    const response = yield* sendInScope(transport, exchange, deadline, scope, scopes.request, {
       ended,
       sending: () => {
         phase = "request"
@@ -305,12 +311,8 @@ export const open = <A>(
     phase = "idle"
     cut = true
     deadline.pause()
-    // The body is read in a scope of its own, closed without waiting: a transport whose body
-    // never ends a read, even when cancelled, cannot hold the stream's end either.
-    const reading = yield* Scope.make()
-    yield* Effect.addFinalizer((exit) => Effect.asVoid(Effect.forkDaemon(Scope.close(reading, exit))))
-    const read = yield* Body.reads(context, response, deadline, reading)
-    return decodeEvents(spec, spec.rewrite?.(), progress, read, deadline, {
+    reader = yield* Body.reads(context, response, deadline, scopes.reading)
+    return decodeEvents(spec, spec.rewrite?.(), progress, reader.read, deadline, {
       failure: (body) =>
         fromFailure(context, {
           status: undefined,

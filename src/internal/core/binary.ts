@@ -262,8 +262,13 @@ export const openFrames = <A>(
     // Whether the server may still be generating when the stream ends (as in `attempt.ts`): set
     // once the body is read, cleared when every part finished. A shared gate keeps the slot then.
     let cut = false
+    // The request is sent in a scope of its own and its body read in another, both closed once
+    // the stream is over (Body.settle).
+    const scopes = { request: yield* Scope.make(), reading: yield* Scope.make() }
+    let reader: Body.Reader | undefined
+    yield* Effect.addFinalizer((exit) => Body.settle(transport.deadlines, scopes, reader, !cut, exit))
     deadline.set(timeouts.timeout)
-    const response = yield* sendInScope(transport, exchange, deadline, scope, {
+    const response = yield* sendInScope(transport, exchange, deadline, scope, scopes.request, {
       ended,
       sending: () => {
         phase = "request"
@@ -299,10 +304,8 @@ export const openFrames = <A>(
     phase = "idle"
     cut = true
     deadline.pause()
-    // The body is read in a scope of its own, closed without waiting (as `attempt.ts` does).
-    const reading = yield* Scope.make()
-    yield* Effect.addFinalizer((exit) => Effect.asVoid(Effect.forkDaemon(Scope.close(reading, exit))))
-    const read = yield* Body.reads(context, response, deadline, reading)
+    reader = yield* Body.reads(context, response, deadline, scopes.reading)
+    const read = reader.read
     const clock = yield* Effect.clock
     const failure = (body: unknown) =>
       fromFailure(context, {

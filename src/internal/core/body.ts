@@ -11,17 +11,34 @@
 import * as HttpClientError from "@effect/platform/HttpClientError"
 import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import * as Chunk from "effect/Chunk"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
 import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import type * as Errors from "../../Errors.js"
-import { type Deadline, Ended } from "./deadline.js"
+import { type Deadline, type Deadlines, Ended } from "./deadline.js"
 import * as Encoding from "./decompress.js"
 import { type ErrorContext, toTransportError } from "./errors.js"
 
 /** The next bytes of a body (`None` at its end), or the error that ended it, or the deadline's end. */
 export type Read = Effect.Effect<Chunk.Chunk<Uint8Array>, Option.Option<Errors.NovelAIError> | Ended>
+
+/** A body's reads, and what is needed to wait for its end once the stream is over. */
+export interface Reader {
+  readonly read: Read
+  /** Whether the body has ended or failed: nothing is left to wait for. */
+  readonly over: () => boolean
+  /**
+   * Waits under `deadline` for the body's end, dropping its bytes; gives up early (succeeds) once it
+   * has sent more than {@link AFTER_END_BYTES}. Called once the stream is over, so that its
+   * connection can be kept rather than reset.
+   */
+  readonly rest: (deadline: Deadline) => Effect.Effect<void, Ended>
+  /** Whether the reads live in the `reading` scope (the platform's stream), closed apart. */
+  readonly scoped: boolean
+}
 
 /** What the reader needs of a Node readable. */
 interface Readable {
@@ -40,6 +57,9 @@ const isReadable = (u: unknown): u is Readable =>
 /** Chunks queued before the socket is paused until the consumer reads them. */
 const HIGH_WATER = 64
 
+/** Bytes a body may send after its stream is over, while its end is awaited, before it is cut. */
+const AFTER_END_BYTES = 64 * 1024
+
 /**
  * The reads of `response`'s body under `deadline`: direct when the body is the undici response's
  * Node readable and not compressed, else the platform's stream, opened in `reading` (a scope the
@@ -50,14 +70,35 @@ export const reads = (
   response: HttpClientResponse.HttpClientResponse,
   deadline: Deadline,
   reading: Scope.Scope
-): Effect.Effect<Read> => {
+): Effect.Effect<Reader> => {
   const body = (response as { readonly source?: { readonly body?: unknown } }).source?.body
   if (isReadable(body) && Encoding.encodingOf(response) === undefined) {
     return Effect.succeed(nodeReads(context, response, body, deadline))
   }
-  return Effect.map(Scope.extend(Stream.toPull(Encoding.bytes(context, response)), reading), (read) =>
-    deadline.race(read)
-  )
+  return Effect.map(Scope.extend(Stream.toPull(Encoding.bytes(context, response)), reading), (pull) => {
+    let over = false
+    const read = Effect.catchAll(pull, (error) => {
+      over = true
+      return Effect.fail(error)
+    })
+    const rest = Effect.suspend(() => {
+      let dropped = 0
+      const loop: Effect.Effect<void> = Effect.matchEffect(read, {
+        onSuccess: (chunk) => {
+          for (const bytes of chunk) dropped += bytes.length
+          return dropped > AFTER_END_BYTES ? Effect.void : loop
+        },
+        onFailure: () => Effect.void
+      })
+      return loop
+    })
+    return {
+      read: deadline.race(read),
+      over: () => over,
+      rest: (until: Deadline) => until.race(rest),
+      scoped: true
+    }
+  })
 }
 
 /** The reads of a Node readable body (exported for its tests). */
@@ -66,13 +107,21 @@ export const nodeReads = (
   response: HttpClientResponse.HttpClientResponse,
   body: Readable,
   deadline: Deadline
-): Read => {
+): Reader => {
   let queue: Array<Uint8Array> = []
   let paused = false
   let ended = false
   let failure: Errors.NovelAIError | undefined
   let wake: (() => void) | undefined
+  // While the end is awaited after the stream is over: called at the end, and the bytes dropped.
+  let atEnd: (() => void) | undefined
+  let dropped = 0
   body.on("data", (bytes: Uint8Array) => {
+    if (atEnd !== undefined) {
+      dropped += bytes.length
+      if (dropped > AFTER_END_BYTES) atEnd()
+      return
+    }
     queue.push(bytes)
     if (queue.length >= HIGH_WATER && !paused) {
       paused = true
@@ -83,6 +132,7 @@ export const nodeReads = (
   body.on("end", () => {
     ended = true
     wake?.()
+    atEnd?.()
   })
   body.on("error", (cause: unknown) => {
     // As the platform's stream reports it, so the error reads the same on either path.
@@ -90,6 +140,7 @@ export const nodeReads = (
       new HttpClientError.ResponseError({ request: response.request, response, reason: "Decode", cause })
     )
     wake?.()
+    atEnd?.()
   })
   const read: Read = Effect.suspend(() => {
     // A deadline that has ended (the client closed, a collected reply's timeout) ends the reads
@@ -117,5 +168,66 @@ export const nodeReads = (
       }
     })
   })
-  return read
+  const rest = (until: Deadline) =>
+    until.wait<void, never>((resume) => {
+      queue = []
+      atEnd = () => {
+        atEnd = undefined
+        resume(Effect.void)
+      }
+      if (paused) {
+        paused = false
+        body.resume()
+      }
+      return () => {
+        atEnd = undefined
+      }
+    })
+  return { read, over: () => ended || failure !== undefined, rest, scoped: false }
+}
+
+/** How long a complete stream's body may take to end before its connection is reset. */
+const SETTLE = Duration.millis(500)
+
+/**
+ * Closes a stream's `reading` scope (its body's reads) and `request` scope (closing it aborts the
+ * request) once the stream is over. A server sends the end of its body after the stream's last
+ * event, often in a packet of its own: aborting before it arrives resets the connection, and the
+ * next call pays for a new one. So when the stream completed (`complete`) and its body has not yet
+ * ended, the rest of the body is awaited (and dropped) for at most {@link SETTLE}, on a daemon fiber
+ * under a deadline of the client's (closing the client ends it at once): the stream's end never
+ * waits for it. Otherwise both close at once, `reading` without waiting: a transport whose body
+ * never ends a read, even when cancelled, cannot hold the stream's end.
+ */
+export const settle = (
+  deadlines: Deadlines,
+  scopes: { readonly request: Scope.CloseableScope; readonly reading: Scope.CloseableScope },
+  reader: Reader | undefined,
+  complete: boolean,
+  exit: Exit.Exit<unknown, unknown>
+): Effect.Effect<void> => {
+  if (!complete || reader === undefined || reader.over()) {
+    const reading = Scope.close(scopes.reading, exit)
+    return Effect.zipRight(
+      reader?.scoped ? Effect.forkDaemon(reading) : reading,
+      Scope.close(scopes.request, exit)
+    )
+  }
+  return Effect.flatMap(deadlines.make, (deadline) => {
+    deadline.set(SETTLE)
+    return Effect.asVoid(
+      Effect.forkDaemon(
+        Effect.ensuring(
+          Effect.ignore(reader.rest(deadline)),
+          Effect.suspend(() => {
+            deadline.cancel()
+            return Effect.zipRight(
+              Scope.close(scopes.reading, Exit.void),
+              Scope.close(scopes.request, Exit.void)
+            )
+          })
+        )
+      )
+    )
+  })
 }

@@ -34,6 +34,11 @@ export type Fault =
   | { readonly kind: "redirect"; readonly status?: number; readonly location: string }
   /** Compress the answer (`gzip`, `deflate` or `br`) whatever the client asked for, as a proxy might. */
   | { readonly kind: "compress"; readonly format?: "gzip" | "deflate" | "br" }
+  /**
+   * End a stream's body `ms` after its last event (`[DONE]`, the last `final`), as a server does
+   * whose end arrives in a packet of its own, or that holds the connection open a while.
+   */
+  | { readonly kind: "linger"; readonly ms: number }
 
 /** Faults that act inside a stream, after some chunks. */
 export type StreamFault = Extract<
@@ -45,6 +50,9 @@ const STREAM_KINDS: ReadonlySet<string> = new Set(["reset", "malformed", "error-
 
 export const isStreamFault = (fault: Fault | undefined): fault is StreamFault =>
   fault !== undefined && STREAM_KINDS.has(fault.kind)
+
+/** How long a stream's body stays open after its last event: `linger`'s `ms`, else none. */
+export const lingerMs = (fault: Fault | undefined): number => (fault?.kind === "linger" ? fault.ms : 0)
 
 /** After how many chunks a stream fault acts. */
 export const faultAfter = (fault: StreamFault): number => fault.after ?? (fault.kind === "stall" ? 1 : 2)

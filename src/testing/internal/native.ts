@@ -13,7 +13,7 @@ import { loadLlama3 } from "#llama3"
 import { describeIssues } from "../../internal/core/decode.js"
 import { TextGenerateParams } from "../../TextGeneration.js"
 import type { Exchange, Routes } from "./exchange.js"
-import { actOnStreamFault, faultAfter, isStreamFault } from "./faults.js"
+import { actOnStreamFault, faultAfter, isStreamFault, lingerMs } from "./faults.js"
 import { hold } from "./lock.js"
 import type { Tier } from "./quirks.js"
 import { sendJson } from "./reply.js"
@@ -188,6 +188,11 @@ export const handleNative = async (routes: Routes, ex: Exchange, stream: boolean
       if (routes.chunkDelayMs > 0 && ptr < tokens.length - 1) await routes.timers.sleep(routes.chunkDelayMs)
     }
     finished = !res.destroyed
+    if (lingerMs(ex.fault) > 0) {
+      // The generation is over: its lock is free while the body lingers.
+      release(finished)
+      await routes.timers.sleep(lingerMs(ex.fault))
+    }
     res.end()
   } finally {
     release(finished)

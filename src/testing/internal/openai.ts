@@ -12,7 +12,7 @@ import { CompletionParams } from "../../Completions.js"
 import { describeIssues } from "../../internal/core/decode.js"
 import { TokenCountParams } from "../../TokenCount.js"
 import type { Exchange, Routes } from "./exchange.js"
-import { actOnStreamFault, faultAfter, isStreamFault } from "./faults.js"
+import { actOnStreamFault, faultAfter, isStreamFault, lingerMs } from "./faults.js"
 import { findSchema, jsonReply } from "./json.js"
 import { hold } from "./lock.js"
 import { OPUS_ONLY } from "./quirks.js"
@@ -380,6 +380,11 @@ const generation = async (
     }
     await sse.data("[DONE]")
     finished = !res.destroyed
+    if (lingerMs(fault) > 0) {
+      // The generation is over: its lock is free while the body lingers.
+      release(finished)
+      await routes.timers.sleep(lingerMs(fault))
+    }
     res.end()
   } finally {
     release(finished)

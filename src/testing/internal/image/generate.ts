@@ -12,7 +12,7 @@ import type * as Http from "node:http"
 import { encode } from "@msgpack/msgpack"
 import type { CostRequest } from "../../../internal/image/cost.js"
 import type { Exchange, Routes } from "../exchange.js"
-import { actOnStreamFault, faultAfter, isStreamFault } from "../faults.js"
+import { actOnStreamFault, faultAfter, isStreamFault, lingerMs } from "../faults.js"
 import { hold } from "../lock.js"
 import { sendJson } from "../reply.js"
 import { makePng } from "./png.js"
@@ -299,6 +299,11 @@ export const handleImage = async (routes: Routes, ex: Exchange, stream: boolean)
       }
     }
     finished = !res.destroyed
+    if (lingerMs(ex.fault) > 0) {
+      // The generation is over: its lock is free while the body lingers.
+      release(finished)
+      await routes.timers.sleep(lingerMs(ex.fault))
+    }
     res.end()
   } finally {
     release(finished)
