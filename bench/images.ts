@@ -15,6 +15,8 @@ import type { Target } from "./contenders.js"
 /** What each contender does, resolving to the bytes it got (checked to agree). */
 export interface ImageContender {
   readonly name: string
+  /** A reference row, not a client: shown, held to no target. */
+  readonly reference?: boolean
   /** One 4-sample generation: the total bytes of its PNGs. */
   readonly generate: () => Promise<number>
   /** One 28-step stream: the events received. */
@@ -95,6 +97,43 @@ export const rawImages = async (target: Target): Promise<ImageContender> => {
   }
 }
 
+/**
+ * The same frames as raw fetch reads them, consumed as an Effect `Stream`
+ * (`Stream.fromAsyncIterable`, `Stream.runCount`): what any Effect stream of these 28 events costs,
+ * whoever makes it. The Effect API is consumed the same way, so this is its floor in Effect.
+ */
+export const rawAsEffectStream = async (target: Target): Promise<ImageContender> => {
+  const raw = await rawImages(target)
+  const streamBody = await bodyOf(target, true)
+  const frames = async function* () {
+    const response = await fetch(`${target.url}/ai/generate-image-stream`, {
+      method: "POST",
+      headers: headers(target, "application/msgpack"),
+      body: streamBody
+    })
+    let buffer = new Uint8Array(0)
+    for await (const bytes of response.body as unknown as AsyncIterable<Uint8Array>) {
+      const joined = new Uint8Array(buffer.length + bytes.length)
+      joined.set(buffer)
+      joined.set(bytes, buffer.length)
+      buffer = joined
+      while (buffer.length >= 4) {
+        const length = new DataView(buffer.buffer, buffer.byteOffset).getUint32(0)
+        if (buffer.length < 4 + length) break
+        yield decode(buffer.subarray(4, 4 + length))
+        buffer = buffer.subarray(4 + length)
+      }
+    }
+  }
+  return {
+    name: "raw fetch + @msgpack/msgpack as an Effect Stream (reference)",
+    reference: true,
+    generate: raw.generate,
+    stream: () => Effect.runPromise(Stream.runCount(Stream.fromAsyncIterable(frames(), (error) => error))),
+    close: raw.close
+  }
+}
+
 const settings = { generationConcurrency: "unbounded", maxRetries: 0 } as const
 
 export const effectImages = async (target: Target): Promise<ImageContender> => {
@@ -133,4 +172,4 @@ export const facadeImages = async (target: Target): Promise<ImageContender> => {
   }
 }
 
-export const allImages = [rawImages, effectImages, facadeImages]
+export const allImages = [rawImages, rawAsEffectStream, effectImages, facadeImages]

@@ -1,5 +1,5 @@
 /**
- * `node bench/.out/profile.mjs [--op whole|first|plain|image|image-stream] [--calls N] [--only <name>]`:
+ * `node bench/.out/profile.mjs [--op whole|whole+first|first|plain|image|image-stream] [--calls N] [--only <name>]`:
  * one operation of the benchmark for one contender or each, against the simulator in its own
  * process, in blocks of 50 calls that alternate between the contenders; prints each one's median
  * and what it adds over the floor (raw fetch). Run with `--only` under `node --cpu-prof` to see
@@ -47,7 +47,14 @@ const contendersFor = async (target: { url: string; apiKey: string }): Promise<A
       once:
         op === "first"
           ? async () => ((await c.stream(16)) as StreamResult).firstChunkMs
-          : () => timed(op === "plain" ? c.chat : c.whole),
+          : op === "whole+first"
+            ? // As the benchmark's whole-reply phase runs it: each reply followed by a 16-token stream.
+              async () => {
+                const ms = await timed(c.whole)
+                await c.stream(16)
+                return ms
+              }
+            : () => timed(op === "plain" ? c.chat : c.whole),
       close: c.close
     }))
 }

@@ -290,6 +290,7 @@ const main = async () => {
   }
   const images = [...imageRows].map(([name, row]) => ({
     name,
+    reference: imageContenders.find((c) => c.name === name)?.reference === true,
     generate: median(row.generate),
     stream: median(row.stream)
   }))
@@ -298,7 +299,7 @@ const main = async () => {
     "",
     `### Images: a ${SAMPLES}-sample generation (512×512, a ZIP of PNGs) and a ${STEPS}-step stream (msgpack frames)`,
     "",
-    "The floor is raw fetch with `fflate` (unzip) or `@msgpack/msgpack` (the frames) sending the same body. The facade's stream events carry base64 images, as the SDK documents them.",
+    "The floor is raw fetch with `fflate` (unzip) or `@msgpack/msgpack` (the frames) sending the same body. The facade's stream events carry base64 images, as the SDK documents them. The reference row reads the floor's frames through an Effect `Stream` (`Stream.fromAsyncIterable`, then `Stream.runCount`, as the Effect API is consumed here): what running any Effect stream of these events costs; its generation is the floor's own.",
     ""
   )
   lines.push("| contender | generation (ms) | ratio to floor | stream (ms) | ratio to floor |")
@@ -361,18 +362,21 @@ const main = async () => {
       }
     ])
     .concat(
-      images.slice(1).flatMap((i) => [
-        {
-          what: `${i.name}: a ${SAMPLES}-sample generation at most 10 % over raw fetch + fflate`,
-          ok: i.generate <= floor.generate * 1.1,
-          detail: `${fmt((i.generate / floor.generate - 1) * 100, 1)} %`
-        },
-        {
-          what: `${i.name}: a ${STEPS}-step stream at most 10 % over raw fetch + msgpack`,
-          ok: i.stream <= floor.stream * 1.1,
-          detail: `${fmt((i.stream / floor.stream - 1) * 100, 1)} %`
-        }
-      ])
+      images
+        .slice(1)
+        .filter((i) => !i.reference)
+        .flatMap((i) => [
+          {
+            what: `${i.name}: a ${SAMPLES}-sample generation at most 10 % over raw fetch + fflate`,
+            ok: i.generate <= floor.generate * 1.1,
+            detail: `${fmt((i.generate / floor.generate - 1) * 100, 1)} %`
+          },
+          {
+            what: `${i.name}: a ${STEPS}-step stream at most 10 % over raw fetch + msgpack`,
+            ok: i.stream <= floor.stream * 1.1,
+            detail: `${fmt((i.stream / floor.stream - 1) * 100, 1)} %`
+          }
+        ])
     )
     .concat(
       open.slice(0, 2).map((o) => ({
