@@ -61,7 +61,8 @@ export const measureOpenStreams = async (
   for (const [name, label] of [
     ["effect", "Effect API (Node undici, as an async iterable)"],
     ["facade", "Promise facade"],
-    ["openai", "openai package"]
+    ["openai", "openai package"],
+    ["effect-floor", "reference: an Effect Stream of one chunk held open, as an async iterable (no request)"]
   ] as const) {
     const perStream = await new Promise<number>((resolve, reject) => {
       execFile(

@@ -5,7 +5,7 @@
  * relaying chats would.
  */
 import { NodeHttpClient } from "@effect/platform-node"
-import { Layer, ManagedRuntime, Stream } from "effect"
+import { Layer, ManagedRuntime, Runtime, Stream } from "effect"
 import { NovelAI, NovelAIClient, OpenAI } from "effect-novelai"
 import OpenAIPackage from "openai"
 
@@ -34,6 +34,19 @@ const opener = async (): Promise<{ open: () => Promise<Opened>; close: () => Pro
           Symbol.asyncIterator
         ](),
       close: () => managed.dispose()
+    }
+  }
+  if (name === "effect-floor") {
+    // What Effect's own machinery holds for a stream consumed as an async iterable: a stream of one
+    // chunk that never ends, held after it, with no request, socket or client under it.
+    const chunk = { choices: [{ delta: { content: "x" } }] }
+    return {
+      open: async () =>
+        Stream.toAsyncIterableRuntime(
+          Stream.concat(Stream.succeed(chunk), Stream.never),
+          Runtime.defaultRuntime
+        )[Symbol.asyncIterator](),
+      close: async () => undefined
     }
   }
   if (name === "facade") {

@@ -313,7 +313,7 @@ const main = async () => {
     "",
     `### Memory per open stream: ${fmt(config.open)} chat streams held after their first chunk`,
     "",
-    "Heap after a GC, less the heap before they were opened, per stream (the simulator stalls each after its first chunks).",
+    "Heap after a GC, less the heap before they were opened, per stream (the simulator stalls each after its first chunks). The reference row holds no request: what `Stream.toAsyncIterableRuntime` and Effect's stream runtime keep for any stream held open, a floor the Effect API's row includes.",
     "",
     "| contender | per open stream (KB) |",
     "|---|---|"
