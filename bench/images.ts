@@ -55,6 +55,23 @@ const headers = (target: Target, accept: string) => ({
   accept
 })
 
+/**
+ * The floor's framing: `bytes` appended to what is held, each whole frame (a 4-byte big-endian
+ * length, then that many bytes) handed to `each`; returns what is left held.
+ */
+const takeFrames = (held: Uint8Array, bytes: Uint8Array, each: (frame: Uint8Array) => void): Uint8Array => {
+  let buffer: Uint8Array = new Uint8Array(held.length + bytes.length)
+  buffer.set(held)
+  buffer.set(bytes, held.length)
+  while (buffer.length >= 4) {
+    const length = new DataView(buffer.buffer, buffer.byteOffset).getUint32(0)
+    if (buffer.length < 4 + length) break
+    each(buffer.subarray(4, 4 + length))
+    buffer = buffer.subarray(4 + length)
+  }
+  return buffer
+}
+
 export const rawImages = async (target: Target): Promise<ImageContender> => {
   const generateBody = await bodyOf(target, false)
   const streamBody = await bodyOf(target, true)
@@ -76,20 +93,13 @@ export const rawImages = async (target: Target): Promise<ImageContender> => {
         headers: headers(target, "application/msgpack"),
         body: streamBody
       })
-      let buffer = new Uint8Array(0)
+      let buffer: Uint8Array = new Uint8Array(0)
       let events = 0
       for await (const bytes of response.body as unknown as AsyncIterable<Uint8Array>) {
-        const joined = new Uint8Array(buffer.length + bytes.length)
-        joined.set(buffer)
-        joined.set(bytes, buffer.length)
-        buffer = joined
-        while (buffer.length >= 4) {
-          const length = new DataView(buffer.buffer, buffer.byteOffset).getUint32(0)
-          if (buffer.length < 4 + length) break
-          decode(buffer.subarray(4, 4 + length))
+        buffer = takeFrames(buffer, bytes, (frame) => {
+          decode(frame)
           events++
-          buffer = buffer.subarray(4 + length)
-        }
+        })
       }
       return events
     },
@@ -111,18 +121,11 @@ export const rawAsEffectStream = async (target: Target): Promise<ImageContender>
       headers: headers(target, "application/msgpack"),
       body: streamBody
     })
-    let buffer = new Uint8Array(0)
+    let buffer: Uint8Array = new Uint8Array(0)
     for await (const bytes of response.body as unknown as AsyncIterable<Uint8Array>) {
-      const joined = new Uint8Array(buffer.length + bytes.length)
-      joined.set(buffer)
-      joined.set(bytes, buffer.length)
-      buffer = joined
-      while (buffer.length >= 4) {
-        const length = new DataView(buffer.buffer, buffer.byteOffset).getUint32(0)
-        if (buffer.length < 4 + length) break
-        yield decode(buffer.subarray(4, 4 + length))
-        buffer = buffer.subarray(4 + length)
-      }
+      const events: Array<unknown> = []
+      buffer = takeFrames(buffer, bytes, (frame) => events.push(decode(frame)))
+      yield* events
     }
   }
   return {
