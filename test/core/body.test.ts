@@ -128,6 +128,26 @@ describe("a Node readable body read directly", () => {
       })
     )
 
+    it.scoped("a body that ends before the wait has started: the request closes at once", () =>
+      Effect.gen(function* () {
+        // A readable whose events the test fires itself, synchronously.
+        const listeners = new Map<string, (...args: Array<any>) => void>()
+        const body = {
+          on: (event: string, f: () => void) => listeners.set(event, f),
+          pause: () => {},
+          resume: () => {}
+        }
+        const deadlines = yield* makeDeadlines
+        const reader = Body.nodeReads(context, response, body, yield* deadlines.make)
+        const { scopes, closed } = yield* requestScope
+        yield* Body.settle(deadlines, scopes, reader, true, Exit.void)
+        // The wait runs on a daemon fiber, not started yet: the body ends in between.
+        listeners.get("end")!()
+        for (let i = 0; i < 5 && !closed(); i++) yield* Effect.yieldNow()
+        expect(closed()).toBe(true)
+      })
+    )
+
     it.scoped("a body that does not end: the request closes 500 ms later, on the client's clock", () =>
       Effect.gen(function* () {
         const { deadlines, reader } = yield* setup

@@ -198,6 +198,50 @@ describe("timeouts", () => {
   )
 
   it.effect(
+    "a complete stream whose body never ends, nor its cancel: its request is aborted 500 ms after the stream's end",
+    () =>
+      Effect.gen(function* () {
+        let signal: AbortSignal | undefined
+        const deaf = HttpClient.make((request, _url, given) => {
+          signal = given
+          return Effect.succeed(
+            HttpClientResponse.fromWeb(
+              request,
+              new Response(
+                new ReadableStream<Uint8Array>({
+                  start(controller) {
+                    controller.enqueue(
+                      new TextEncoder().encode(
+                        'data: {"choices":[{"index":0,"delta":{"content":"a"},"finish_reason":"stop"}]}\n\ndata: [DONE]\n\n'
+                      )
+                    )
+                  },
+                  // The end of the body never comes, and a cancel does not end the read.
+                  pull: () => new Promise<void>(() => {}),
+                  cancel: () => new Promise<void>(() => {})
+                }),
+                { headers: { "content-type": "text/event-stream" } }
+              )
+            )
+          )
+        })
+        const layer = NovelAIClient.layer({ apiKey: API_KEY, maxRetries: 0 }).pipe(
+          Layer.provide(Layer.succeed(HttpClient.HttpClient, deaf))
+        )
+        const text = yield* OpenAI.chatCompletionStream(hi).pipe(
+          OpenAI.textDeltas,
+          Stream.mkString,
+          Effect.provide(layer)
+        )
+        expect(text).toBe("a")
+        expect(signal?.aborted).toBe(false)
+        yield* TestClock.adjust("500 millis")
+        for (let i = 0; i < 5 && signal?.aborted !== true; i++) yield* Effect.yieldNow()
+        expect(signal?.aborted).toBe(true)
+      })
+  )
+
+  it.effect(
     "a stream body that never answers a read, even when cancelled, still ends at the idle deadline",
     () =>
       Effect.gen(function* () {

@@ -261,6 +261,49 @@ for (const [name, http] of clients) {
       )
     )
 
+    // A shared gate's release can be slow (a Redis round trip): a stream stopped early must have its
+    // request aborted first, so that the server stops sending while the slot is given back.
+    it.live("a stream stopped early is aborted before its generation slot is released", () =>
+      Effect.gen(function* () {
+        const sim = yield* Effect.acquireRelease(
+          Effect.promise(() => startSimulator({ chunkDelayMs: 20 })),
+          (s) => Effect.promise(() => s.close())
+        )
+        // The release waits until the simulator has seen the request closed: it would wait forever
+        // if the abort came after it.
+        const released: Array<string> = []
+        const generationGate: NovelAIClient.GenerationGate = {
+          _tag: "effect-novelai/GenerationGate",
+          concurrency: 1,
+          acquire: () =>
+            Effect.succeed({
+              release: (outcome) =>
+                Effect.promise(() => sim.closed(0)).pipe(
+                  Effect.timeout("5 seconds"),
+                  Effect.match({
+                    onFailure: () => void released.push("released before the abort"),
+                    onSuccess: (request) =>
+                      void released.push(
+                        `${outcome} after ${request.clientClosedEarly ? "the abort" : "the end"}`
+                      )
+                  })
+                )
+            }),
+          close: () => Promise.resolve()
+        }
+        yield* OpenAI.chatCompletionStream({ ...hi, maxTokens: 40 }).pipe(
+          Stream.take(2),
+          Stream.runDrain,
+          Effect.provide(
+            NovelAIClient.layer({ apiKey: sim.apiKey, baseUrl: sim.url, maxRetries: 0, generationGate }).pipe(
+              Layer.provide(http)
+            )
+          )
+        )
+        expect(released).toEqual(["interrupted after the abort"])
+      }).pipe(Effect.scoped)
+    )
+
     it.live(
       "a stream whose body never ends after its last event: complete at once, its connection closed soon after",
       () =>

@@ -274,14 +274,17 @@ export const open = <A>(
     // Whether the server may still be generating when the stream ends: set once its body is read,
     // cleared when it ends complete. A shared gate keeps the slot a while after such an end.
     let cut = false
-    // The request is sent in a scope of its own and its body read in another, both closed once
-    // the stream is over (Body.settle).
-    const scopes = { request: yield* Scope.make(), reading: yield* Scope.make() }
+    // The slot is held in a scope of its own, the request sent in another and its body read in a
+    // third, closed once the stream is over (Body.settle). Finalizers run last added first: the
+    // request is closed (a cut one aborted) before the slot is given back, however slow a shared
+    // gate's release is.
+    const scopes = { gate: yield* Scope.make(), request: yield* Scope.make(), reading: yield* Scope.make() }
+    yield* Effect.addFinalizer((exit) => Scope.close(scopes.gate, exit))
     let reader: Body.Reader | undefined
     yield* Effect.addFinalizer((exit) => Body.settle(transport.deadlines, scopes, reader, !cut, exit))
 
     deadline.set(timeouts.timeout)
-    const response = yield* sendInScope(transport, exchange, deadline, scope, scopes.request, {
+    const response = yield* sendInScope(transport, exchange, deadline, scopes.gate, scopes.request, {
       ended,
       sending: () => {
         phase = "request"

@@ -169,7 +169,12 @@ export const nodeReads = (
     })
   })
   const rest = (until: Deadline) =>
+    // The body may have ended between the stream's end and this wait's start (a daemon's).
     until.wait<void, never>((resume) => {
+      if (ended || failure !== undefined) {
+        resume(Effect.void)
+        return () => undefined
+      }
       queue = []
       atEnd = () => {
         atEnd = undefined
@@ -199,6 +204,22 @@ const SETTLE = Duration.millis(500)
  * waits for it. Otherwise both close at once, `reading` without waiting: a transport whose body
  * never ends a read, even when cancelled, cannot hold the stream's end.
  */
+/**
+ * Closes the reading scope, without waiting when the platform's stream is in it (a transport whose
+ * body never ends a read, even when cancelled, cannot hold the request's abort), then the request.
+ */
+const closeBoth = (
+  scopes: { readonly request: Scope.CloseableScope; readonly reading: Scope.CloseableScope },
+  reader: Reader | undefined,
+  exit: Exit.Exit<unknown, unknown>
+): Effect.Effect<void> => {
+  const reading = Scope.close(scopes.reading, exit)
+  return Effect.zipRight(
+    reader?.scoped ? Effect.forkDaemon(reading) : reading,
+    Scope.close(scopes.request, exit)
+  )
+}
+
 export const settle = (
   deadlines: Deadlines,
   scopes: { readonly request: Scope.CloseableScope; readonly reading: Scope.CloseableScope },
@@ -206,13 +227,7 @@ export const settle = (
   complete: boolean,
   exit: Exit.Exit<unknown, unknown>
 ): Effect.Effect<void> => {
-  if (!complete || reader === undefined || reader.over()) {
-    const reading = Scope.close(scopes.reading, exit)
-    return Effect.zipRight(
-      reader?.scoped ? Effect.forkDaemon(reading) : reading,
-      Scope.close(scopes.request, exit)
-    )
-  }
+  if (!complete || reader === undefined || reader.over()) return closeBoth(scopes, reader, exit)
   return Effect.flatMap(deadlines.make, (deadline) => {
     deadline.set(SETTLE)
     return Effect.asVoid(
@@ -221,10 +236,7 @@ export const settle = (
           Effect.ignore(reader.rest(deadline)),
           Effect.suspend(() => {
             deadline.cancel()
-            return Effect.zipRight(
-              Scope.close(scopes.reading, Exit.void),
-              Scope.close(scopes.request, Exit.void)
-            )
+            return closeBoth(scopes, reader, Exit.void)
           })
         )
       )
