@@ -7,6 +7,9 @@
  * readable: that body is read here directly, its chunks queued as they arrive and each wait a
  * {@link Deadline.wait}, with no fiber and no `Stream`. Any other response (the Fetch client, a
  * user's own client, a compressed body) is read through the platform's stream as before.
+ *
+ * Once a stream is over, {@link settle} closes its request, waiting first (off the consumer's path)
+ * for the end of a complete stream's body, so that its connection is kept rather than reset.
  */
 import * as HttpClientError from "@effect/platform/HttpClientError"
 import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
