@@ -367,45 +367,56 @@ export const make = <S extends Resolved>(
    * A call answered by a ZIP archive, in a span: checked and encoded once, each attempt through the
    * gate, the result made from the archive's entries and the body that was sent.
    */
-  const archive = <P, A>(endpoint: ArchiveEndpoint<P, A, S>) => {
-    const exchangeContext = context(endpoint.name)
+  /**
+   * How an archive or frame-stream endpoint's wire body is made for a call: its parameters checked and encoded, its
+   * price checked against the budget, and any completion (see `completed`) run. `stream`: whether
+   * the body is sent to a streaming endpoint.
+   */
+  const wireFor = (
+    endpoint: ArchiveEndpoint<any, any, S> | FrameStreamEndpoint<any, any, S>,
+    stream: boolean
+  ) => {
     const encode = paramsEncoder(endpoint.params!, endpoint.name)
     const names = namesOf(endpoint.params!)
+    const completion = endpoint.complete?.(runner)
+    return (params: unknown, callOptions: unknown, settings: CallSettings) =>
+      completed(
+        completion,
+        endpoint.name,
+        params,
+        callOptions,
+        (given) => prepareWire(endpoint, endpoint.name, encode, names, given, stream),
+        (given) => budget(endpoint.name, endpoint.price, given, settings)
+      )
+  }
+
+  const archive = <P, A>(endpoint: ArchiveEndpoint<P, A, S>) => {
+    const exchangeContext = context(endpoint.name)
+    const wireOf = wireFor(endpoint, false)
     const decode = endpoint.decode(endpoint.name)
     const url = transport.http.url(endpoint.host, endpoint.path)
     const limit = limitOf(endpoint)
-    const completion = endpoint.complete?.(runner)
     return (params: unknown, callOptions: unknown): Effect.Effect<A, Errors.NovelAIError> =>
       Effect.flatMap(settings(endpoint.name, callOptions), (settings) =>
-        Effect.flatMap(
-          completed(
-            completion,
-            endpoint.name,
-            params,
-            callOptions,
-            (given) => prepareWire(endpoint, endpoint.name, encode, names, given, false),
-            (given) => budget(endpoint.name, endpoint.price, given, settings)
-          ),
-          (wire) => {
-            const request = HttpClientRequest.bodyUnsafeJson(HttpClientRequest.post(url), wire)
-            const read = {
-              paid: endpoint.paid,
-              keep: endpoint.keep,
-              raw: endpoint.raw,
-              decode: (entries: ReadonlyArray<ZipEntry>) => decode(entries, wire)
-            }
-            return retryCall(
-              Binary.archive(
-                transport,
-                { context: exchangeContext, request, slot: endpoint.slot, limit: limit(settings) },
-                read,
-                settings.timeout
-              ),
-              settings.policy,
-              guard(exchangeContext)
-            )
+        Effect.flatMap(wireOf(params, callOptions, settings), (wire) => {
+          const request = HttpClientRequest.bodyUnsafeJson(HttpClientRequest.post(url), wire)
+          const read = {
+            paid: endpoint.paid,
+            keep: endpoint.keep,
+            raw: endpoint.raw,
+            decode: (entries: ReadonlyArray<ZipEntry>) => decode(entries, wire)
           }
-        )
+          return retryCall(
+            Binary.archive(
+              transport,
+              { context: exchangeContext, request, slot: endpoint.slot, limit: limit(settings) },
+              read,
+              settings.timeout
+            ),
+            settings.policy,
+            guard(exchangeContext)
+          )
+        })
       ).pipe(
         Effect.mapError(scrub),
         Effect.withSpan(
@@ -421,51 +432,39 @@ export const make = <S extends Resolved>(
    */
   const frames = <P, A>(endpoint: FrameStreamEndpoint<P, A, S>) => {
     const exchangeContext = context(endpoint.name)
-    const encode = paramsEncoder(endpoint.params!, endpoint.name)
-    const names = namesOf(endpoint.params!)
+    const wireOf = wireFor(endpoint, true)
     const decode = endpoint.decode(endpoint.name)
     const base = HttpClientRequest.post(transport.http.url(endpoint.host, endpoint.path)).pipe(
       HttpClientRequest.setHeader("accept", endpoint.accept)
     )
     const limit = limitOf(endpoint)
-    const completion = endpoint.complete?.(runner)
     return (params: unknown, callOptions: unknown): Stream.Stream<A, Errors.NovelAIError> =>
       spanned(endpoint.name, requestSpan(endpoint.operation, modelOf(endpoint, params)), (span) =>
         Effect.withParentSpan(
           Effect.flatMap(settings(endpoint.name, callOptions), (settings) =>
-            Effect.flatMap(
-              completed(
-                completion,
-                endpoint.name,
-                params,
-                callOptions,
-                (given) => prepareWire(endpoint, endpoint.name, encode, names, given, true),
-                (given) => budget(endpoint.name, endpoint.price, given, settings)
-              ),
-              (wire) => {
-                const bodyLimit = limit(settings)
-                const spec: Binary.FrameSpec<A> = {
-                  context: exchangeContext,
-                  limit: Math.min(endpoint.frameLimit, bodyLimit),
-                  paid: endpoint.paid,
-                  decode: (frame) => decode(frame, wire),
-                  observe: endpoint.observe,
-                  parts: endpoint.parts(wire),
-                  ending: endpoint.ending
-                }
-                const exchange = {
-                  context: exchangeContext,
-                  request: HttpClientRequest.bodyUnsafeJson(base, wire),
-                  slot: endpoint.slot,
-                  limit: bodyLimit
-                }
-                return retryPull(
-                  Effect.withParentSpan(Binary.openFrames(transport, exchange, spec, settings), span),
-                  settings.policy,
-                  guard(exchangeContext)
-                )
+            Effect.flatMap(wireOf(params, callOptions, settings), (wire) => {
+              const bodyLimit = limit(settings)
+              const spec: Binary.FrameSpec<A> = {
+                context: exchangeContext,
+                limit: Math.min(endpoint.frameLimit, bodyLimit),
+                paid: endpoint.paid,
+                decode: (frame) => decode(frame, wire),
+                observe: endpoint.observe,
+                parts: endpoint.parts(wire),
+                ending: endpoint.ending
               }
-            )
+              const exchange = {
+                context: exchangeContext,
+                request: HttpClientRequest.bodyUnsafeJson(base, wire),
+                slot: endpoint.slot,
+                limit: bodyLimit
+              }
+              return retryPull(
+                Effect.withParentSpan(Binary.openFrames(transport, exchange, spec, settings), span),
+                settings.policy,
+                guard(exchangeContext)
+              )
+            })
           ),
           span
         )
