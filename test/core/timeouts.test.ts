@@ -4,6 +4,30 @@ import { Clock, Effect, Exit, Fiber, Layer, Stream, Supervisor, TestClock } from
 import { NovelAIClient, OpenAI, TimeoutError } from "effect-novelai"
 import { API_KEY, runFor, settle } from "../support.js"
 
+/**
+ * A client whose answer is an event stream that sends `text`, then never answers a read, and whose
+ * cancel never settles either; `sent` gets each request's abort signal.
+ */
+const deafClient = (text: string, sent?: (signal: AbortSignal) => void) =>
+  HttpClient.make((request, _url, signal) => {
+    sent?.(signal)
+    return Effect.succeed(
+      HttpClientResponse.fromWeb(
+        request,
+        new Response(
+          new ReadableStream<Uint8Array>({
+            start(controller) {
+              controller.enqueue(new TextEncoder().encode(text))
+            },
+            pull: () => new Promise<void>(() => {}),
+            cancel: () => new Promise<void>(() => {})
+          }),
+          { headers: { "content-type": "text/event-stream" } }
+        )
+      )
+    )
+  })
+
 const hi = { messages: [{ role: "user" as const, content: "Hi" }] }
 
 type Behaviour = "no-headers" | "stalled-body" | "stalled-stream"
@@ -202,29 +226,12 @@ describe("timeouts", () => {
     () =>
       Effect.gen(function* () {
         let signal: AbortSignal | undefined
-        const deaf = HttpClient.make((request, _url, given) => {
-          signal = given
-          return Effect.succeed(
-            HttpClientResponse.fromWeb(
-              request,
-              new Response(
-                new ReadableStream<Uint8Array>({
-                  start(controller) {
-                    controller.enqueue(
-                      new TextEncoder().encode(
-                        'data: {"choices":[{"index":0,"delta":{"content":"a"},"finish_reason":"stop"}]}\n\ndata: [DONE]\n\n'
-                      )
-                    )
-                  },
-                  // The end of the body never comes, and a cancel does not end the read.
-                  pull: () => new Promise<void>(() => {}),
-                  cancel: () => new Promise<void>(() => {})
-                }),
-                { headers: { "content-type": "text/event-stream" } }
-              )
-            )
-          )
-        })
+        const deaf = deafClient(
+          'data: {"choices":[{"index":0,"delta":{"content":"a"},"finish_reason":"stop"}]}\n\ndata: [DONE]\n\n',
+          (given) => {
+            signal = given
+          }
+        )
         const layer = NovelAIClient.layer({ apiKey: API_KEY, maxRetries: 0 }).pipe(
           Layer.provide(Layer.succeed(HttpClient.HttpClient, deaf))
         )
@@ -245,27 +252,8 @@ describe("timeouts", () => {
     "a stream body that never answers a read, even when cancelled, still ends at the idle deadline",
     () =>
       Effect.gen(function* () {
-        const deaf = HttpClient.make((request) =>
-          Effect.succeed(
-            HttpClientResponse.fromWeb(
-              request,
-              new Response(
-                new ReadableStream<Uint8Array>({
-                  start(controller) {
-                    controller.enqueue(
-                      new TextEncoder().encode(
-                        'data: {"choices":[{"index":0,"delta":{"content":"a"},"finish_reason":null}]}\n\n'
-                      )
-                    )
-                  },
-                  // Every later read waits forever, and a cancel does not end it.
-                  pull: () => new Promise<void>(() => {}),
-                  cancel: () => new Promise<void>(() => {})
-                }),
-                { headers: { "content-type": "text/event-stream" } }
-              )
-            )
-          )
+        const deaf = deafClient(
+          'data: {"choices":[{"index":0,"delta":{"content":"a"},"finish_reason":null}]}\n\n'
         )
         const layer = NovelAIClient.layer({ apiKey: API_KEY, maxRetries: 0, idleTimeout: "10 seconds" }).pipe(
           Layer.provide(Layer.succeed(HttpClient.HttpClient, deaf))
