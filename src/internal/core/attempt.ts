@@ -266,7 +266,10 @@ export const open = <A>(
         finishReasons: [...progress.finished.values()]
       })
     const deadline = yield* transport.deadlines.make
-    yield* Effect.addFinalizer(() => Effect.sync(() => deadline.cancel()))
+    yield* Scope.addFinalizer(
+      scope,
+      Effect.sync(() => deadline.cancel())
+    )
     let phase: Phase = "queue"
     const ended = (error: Ended) =>
       endedError(context, error, phase, phase === "idle" ? timeouts.idleTimeout : timeouts.timeout)
@@ -279,9 +282,11 @@ export const open = <A>(
     // request is closed (a cut one aborted) before the slot is given back, however slow a shared
     // gate's release is.
     const scopes = { gate: yield* Scope.make(), request: yield* Scope.make(), reading: yield* Scope.make() }
-    yield* Effect.addFinalizer((exit) => Scope.close(scopes.gate, exit))
+    yield* Scope.addFinalizerExit(scope, (exit) => Scope.close(scopes.gate, exit))
     let reader: Body.Reader | undefined
-    yield* Effect.addFinalizer((exit) => Body.settle(transport.deadlines, scopes, reader, !cut, exit))
+    yield* Scope.addFinalizerExit(scope, (exit) =>
+      Body.settle(transport.deadlines, scopes, reader, !cut, exit)
+    )
 
     deadline.set(timeouts.timeout)
     const response = yield* sendInScope(transport, exchange, deadline, scopes.gate, scopes.request, {

@@ -127,7 +127,7 @@ class Iteration<A, E, R, ER> {
     // the default one, so the request is aborted and its generation slot given back all the same.
     // A stream left before its end was cut: a shared gate keeps its slot as NovelAI keeps the lock.
     // Its span ends with this exit, and a shared gate keeps the slot of a stream that was cut.
-    const close = Scope.close(open, exit ?? Exit.interrupt(FiberId.none))
+    const close = Effect.uninterruptible(Scope.close(open, exit ?? Exit.interrupt(FiberId.none)))
     return (this.closed() === undefined ? this.runtime.runPromise(close) : Effect.runPromise(close)).catch(
       () => undefined
     )
