@@ -268,12 +268,13 @@ export const openFrames = <A>(
     // The slot is held in a scope of its own, the request sent in another and its body read in a
     // third, closed once the stream is over (Body.settle). Finalizers run last added first: the
     // request is closed (a cut one aborted) before the slot is given back, however slow a shared
-    // gate's release is.
+    // gate's release is. They go into the scope directly, each uninterruptible: `Effect.addFinalizer`
+    // would keep a copy of the fiber's refs per finalizer for as long as the stream is open.
     const scopes = { gate: yield* Scope.make(), request: yield* Scope.make(), reading: yield* Scope.make() }
-    yield* Scope.addFinalizerExit(scope, (exit) => Scope.close(scopes.gate, exit))
+    yield* Scope.addFinalizerExit(scope, (exit) => Effect.uninterruptible(Scope.close(scopes.gate, exit)))
     let reader: Body.Reader | undefined
     yield* Scope.addFinalizerExit(scope, (exit) =>
-      Body.settle(transport.deadlines, scopes, reader, !cut, exit)
+      Effect.uninterruptible(Body.settle(transport.deadlines, scopes, reader, !cut, exit))
     )
     deadline.set(timeouts.timeout)
     const response = yield* sendInScope(transport, exchange, deadline, scopes.gate, scopes.request, {
