@@ -51,6 +51,27 @@ describe("an abort, as fetch has it", () => {
     expect(await iterator.next()).toEqual({ done: true, value: undefined })
   })
 
+  it("an abort while a stream waits to open rejects once, and the slot it waited for stays free", async () => {
+    const sim = await simulator()
+    const client = clientOn(sim)
+    // The first stream holds the account's one generation slot; the second waits behind it.
+    const holder = client.openai.chatCompletionStream({ ...hi, maxTokens: 20 })
+    await holder.next()
+    const controller = new AbortController()
+    const reason = new Error("the user left")
+    const waiting = client.openai.chatCompletionStream({ ...hi, maxTokens: 20 }, controller.signal)
+    const first = waiting.next()
+    controller.abort(reason)
+    await expect(first).rejects.toBe(reason)
+    expect(await waiting.next()).toEqual({ done: true, value: undefined })
+    for await (const _ of holder) {
+      // Read to its end: the slot goes back.
+    }
+    const after = client.openai.chatCompletionStream({ ...hi, maxTokens: 5 })
+    expect((await after.next()).done).toBe(false)
+    await after.return?.()
+  })
+
   it("after an abort no further chunk is handed over, even one already received", async () => {
     // No delay: the chunks arrive together and the second read hands over two at once.
     const sim = await startSimulator({ chunkDelayMs: 0 })
