@@ -13,6 +13,7 @@ import type * as Errors from "../../Errors.js"
 import type { Runner } from "./family.js"
 import type { GenerationSlot } from "./gate.js"
 import type { BudgetAccount, Resolved } from "./options.js"
+import type { FastFields } from "./params.js"
 import type { Progress } from "./progress.js"
 import type { ZipEntry } from "./zip.js"
 
@@ -73,6 +74,8 @@ interface Common<P, S> {
    * registry's; undefined: no body.
    */
   readonly params: Schema.Schema<P, any> | undefined
+  /** The encoders of the fields whose common values skip the schema, when it cannot tell (see `Params.fastEncoder`). */
+  readonly fastFields?: FastFields | undefined
   /** The generation slot it takes (it runs a generation), or undefined. */
   readonly slot: GenerationSlot | undefined
   /** Its own default cap on the body it reads, when not its host's (`DEFAULT_MAX_RESPONSE_BYTES`). */

@@ -1,9 +1,13 @@
 /**
  * Parameters checked before anything is sent: unknown names are refused (with the camelCase name
- * when a snake_case one was meant), and `extraBody` is merged into the wire body.
+ * when a snake_case one was meant), the common ones encoded without the schema's interpreter when
+ * the schema says that is the same, and `extraBody` is merged into the wire body.
  */
 import * as Either from "effect/Either"
-import type * as Schema from "effect/Schema"
+import { identity } from "effect/Function"
+import * as Option from "effect/Option"
+import * as Schema from "effect/Schema"
+import type * as SchemaAST from "effect/SchemaAST"
 import { InvalidRequestError } from "../../Errors.js"
 
 /** Names people bring from other LLM APIs that NovelAI has no place for, and why. */
@@ -81,4 +85,137 @@ export const mergeExtra = (
     return invalid("extraBody must be JSON (no BigInt, no cycles)", "extraBody")
   }
   return Either.right({ ...wire, ...extra })
+}
+
+/**
+ * Encoders of the fields {@link fastEncoder} cannot read off the schema (a transformation, a nested
+ * struct): each gives the field's encoded value, or undefined to leave the input to the schema.
+ */
+export type FastFields = Readonly<Record<string, (value: unknown) => unknown>>
+
+/**
+ * Whether values of `ast` encode to themselves: no transformation on the way, and no object in them
+ * but arrays (whose encoding is a copy of the same values).
+ */
+const encodesToItself = (ast: SchemaAST.AST): boolean => {
+  switch (ast._tag) {
+    case "StringKeyword":
+    case "NumberKeyword":
+    case "BooleanKeyword":
+    case "UndefinedKeyword":
+    case "Literal":
+      return true
+    case "Refinement":
+      return encodesToItself(ast.from)
+    case "Union":
+      return ast.types.every(encodesToItself)
+    case "TupleType":
+      return (
+        ast.elements.every((element) => encodesToItself(element.type)) &&
+        ast.rest.every((rest) => encodesToItself(rest.type))
+      )
+    default:
+      return false
+  }
+}
+
+interface Field {
+  readonly key: string
+  readonly wire: string
+  readonly required: boolean
+  /** The encoded value, or undefined when the schema must have the input. */
+  readonly encode: (value: unknown) => unknown
+}
+
+/** One field of a struct, if its values encode to themselves (under a name of their own on the wire). */
+const plainField = (key: string, field: unknown): Field | undefined => {
+  const ast = (field as { readonly ast: SchemaAST.AST | Schema.PropertySignature.AST }).ast
+  let type: SchemaAST.AST
+  let wire = key
+  let required = true
+  if (ast._tag === "PropertySignatureDeclaration") {
+    type = ast.type
+    required = !ast.isOptional
+  } else if (ast._tag === "PropertySignatureTransformation") {
+    // Only a rename (`Schema.fromKey`): the value itself passes through both ways.
+    if (ast.decode !== identity || ast.encode !== identity) return undefined
+    type = ast.from.type
+    const from = ast.from.fromKey ?? key
+    if (typeof from !== "string") return undefined
+    wire = from
+    required = !ast.from.isOptional
+  } else {
+    type = ast
+  }
+  if (!encodesToItself(type)) return undefined
+  const is = Schema.is(Schema.make(type))
+  return { key, wire, required, encode: (value) => (is(value) ? value : undefined) }
+}
+
+/**
+ * What `Schema.encodeUnknownEither(schema)` gives for the inputs it is quick to check, without
+ * running the schema: for a struct (fields renamed or not, no check across them), an input whose
+ * fields are each of a type whose values encode to themselves (numbers, strings, booleans and
+ * literals, refined or not, and arrays of them) or have an encoder in `fast`, and pass their
+ * field's own check, then the struct's check across its fields if it has one. Any
+ * other input (an undefined value, a field of another kind, a value the field refuses) gives
+ * undefined, and the schema has it and words the refusal. Undefined when `schema` is not such a
+ * struct. Running the schema's interpreter over a chat's parameters costs 8 µs in a hot loop and
+ * several times that on a call's path; these checks cost a fraction of a microsecond.
+ */
+export const fastEncoder = (
+  schema: Schema.Schema<any, any>,
+  fast: FastFields = {}
+): ((input: Record<string, unknown>) => Record<string, unknown> | undefined) | undefined => {
+  const struct = schema as unknown as {
+    readonly fields?: Record<string, unknown>
+    readonly from?: { readonly fields?: Record<string, unknown> }
+  }
+  // A check across the fields (a refinement of the struct) runs on the input once its fields pass.
+  const checks: Array<SchemaAST.Refinement> = []
+  let ast = schema.ast
+  while (ast._tag === "Refinement") {
+    checks.push(ast)
+    ast = ast.from
+  }
+  const isStruct =
+    ast._tag === "TypeLiteral" ||
+    (ast._tag === "Transformation" && ast.transformation._tag === "TypeLiteralTransformation")
+  const structFields = checks.length === 0 ? struct.fields : struct.from?.fields
+  if (structFields === undefined || !isStruct || checks.length > 1) return undefined
+  const fields: Array<Field> = []
+  for (const [key, field] of Object.entries(structFields)) {
+    const special = fast[key]
+    const plain = plainField(key, field)
+    if (special !== undefined) {
+      const required = plain?.required ?? !(field as { ast: { isOptional?: boolean } }).ast.isOptional
+      fields.push({ key, wire: plain?.wire ?? key, required, encode: special })
+    } else if (plain !== undefined) {
+      fields.push(plain)
+    } else {
+      // A field of another kind: the schema has every input that gives it.
+      fields.push({ key, wire: key, required: false, encode: () => undefined })
+    }
+  }
+  return (input) => {
+    const out: Record<string, unknown> = {}
+    let seen = 0
+    for (const field of fields) {
+      if (!Object.hasOwn(input, field.key)) {
+        if (field.required) return undefined
+        continue
+      }
+      const value = input[field.key]
+      if (value === undefined) return undefined
+      const encoded = field.encode(value)
+      if (encoded === undefined) return undefined
+      out[field.wire] = encoded
+      seen++
+    }
+    // A name the struct does not have (checkNames refuses them before; this keeps it exact).
+    if (seen !== Object.keys(input).length) return undefined
+    // Fields that encode to themselves: the input is the struct's value the check is made on.
+    for (const check of checks) if (Option.isSome(check.filter(input, {}, check))) return undefined
+    return out
+  }
 }

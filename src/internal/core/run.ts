@@ -201,7 +201,10 @@ export const make = <S extends Resolved>(
   /** The attempts of a call whose answer is one JSON document, retried by its policy. */
   const callAttempts = <P, A>(endpoint: CallEndpoint<P, A, S>) => {
     const exchangeContext = context(endpoint.name)
-    const encode = endpoint.params === undefined ? undefined : paramsEncoder(endpoint.params, endpoint.name)
+    const encode =
+      endpoint.params === undefined
+        ? undefined
+        : paramsEncoder(endpoint.params, endpoint.name, endpoint.fastFields)
     const names = endpoint.params === undefined ? new Set<string>() : namesOf(endpoint.params)
     const decode = endpoint.decode(endpoint.name)
     const limit = limitOf(endpoint)
@@ -246,7 +249,8 @@ export const make = <S extends Resolved>(
   /** What each attempt of a streaming endpoint needs: its request, its spec, its guard. */
   const streamExchange = <P, A>(endpoint: StreamEndpoint<P, A, S>, name: string) => {
     const exchangeContext = context(name)
-    const encode = endpoint.params === undefined ? undefined : paramsEncoder(endpoint.params, name)
+    const encode =
+      endpoint.params === undefined ? undefined : paramsEncoder(endpoint.params, name, endpoint.fastFields)
     const names = endpoint.params === undefined ? new Set<string>() : namesOf(endpoint.params)
     const decode = endpoint.decode(name)
     const limit = limitOf(endpoint)
@@ -376,7 +380,7 @@ export const make = <S extends Resolved>(
     endpoint: ArchiveEndpoint<any, any, S> | FrameStreamEndpoint<any, any, S>,
     stream: boolean
   ) => {
-    const encode = paramsEncoder(endpoint.params!, endpoint.name)
+    const encode = paramsEncoder(endpoint.params!, endpoint.name, endpoint.fastFields)
     const names = namesOf(endpoint.params!)
     const completion = endpoint.complete?.(runner)
     return (params: unknown, callOptions: unknown, settings: CallSettings) =>

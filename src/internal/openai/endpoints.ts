@@ -13,6 +13,7 @@ import type { Resolved } from "../core/options.js"
 import { COMMON_HINTS } from "../core/params.js"
 import { annotateResult } from "../core/telemetry.js"
 import { chatCollector, completionCollector } from "./collect.js"
+import { chatFastFields } from "./messages.js"
 import { models } from "./models.js"
 import type { OpenAISettings } from "./options.js"
 import { observeChoices } from "./progress.js"
@@ -98,6 +99,7 @@ export const chatCompletion: CallEndpoint<ChatCompletionParams, ChatCompletion, 
   method: "POST",
   path: "/oa/v1/chat/completions",
   params: ChatCompletionParams,
+  fastFields: chatFastFields,
   slot: "text",
   decode: withFastPath(
     commonChatCompletion,
@@ -128,6 +130,7 @@ export const chatCompletionStream: StreamEndpoint<ChatCompletionParams, ChatComp
   operation: "chat",
   path: "/oa/v1/chat/completions",
   params: ChatCompletionParams,
+  fastFields: chatFastFields,
   slot: "text",
   decode: withFastPath(commonChatChunk, responseDecoder(ChatWire, "chat chunk", normaliseChatChunk)),
   rewrite: chatThinking

@@ -1,0 +1,180 @@
+/**
+ * The parameters' fast path: the common inputs are encoded without the schema's interpreter, and
+ * for every input it takes it gives what the schema gives; every other input (a value out of range,
+ * of the wrong type, a kind of field it cannot read) is left to the schema, which words the refusal.
+ */
+import { Either, Schema } from "effect"
+import { describe, expect, it } from "vitest"
+import { ChatCompletionParams } from "../../src/ChatCompletions.js"
+import { CompletionParams } from "../../src/Completions.js"
+import { ImageGenerateParams, ImageGenerateStreamParams } from "../../src/ImageGeneration.js"
+import { paramsEncoder } from "../../src/internal/core/decode.js"
+import { type FastFields, fastEncoder } from "../../src/internal/core/params.js"
+import { chatFastFields } from "../../src/internal/openai/messages.js"
+import { TextGenerateParams } from "../../src/TextGeneration.js"
+import { TokenCountParams } from "../../src/TokenCount.js"
+
+/** Values that probe each field's type and range: bounds, just past them, non-integers, other types. */
+const PROBES: ReadonlyArray<unknown> = [
+  0,
+  1,
+  -1,
+  0.5,
+  0.99,
+  2,
+  10,
+  16,
+  50,
+  51,
+  2048,
+  2049,
+  4_294_967_295,
+  4_294_967_296,
+  2 ** 53,
+  Number.NaN,
+  Number.POSITIVE_INFINITY,
+  Number.NEGATIVE_INFINITY,
+  "",
+  "x",
+  "glm-4-6",
+  "portrait",
+  "karras",
+  "native",
+  "k_euler",
+  "light",
+  true,
+  false,
+  null,
+  [],
+  ["a"],
+  [512, 512],
+  {},
+  { a: 1 }
+]
+
+const cases: ReadonlyArray<{
+  readonly name: string
+  readonly schema: Schema.Schema<any, any>
+  readonly fast?: FastFields
+  readonly base: Record<string, unknown>
+}> = [
+  {
+    name: "chat",
+    schema: ChatCompletionParams,
+    fast: chatFastFields,
+    base: { messages: [{ role: "user", content: "Hi" }], model: "glm-4-6", maxTokens: 16 }
+  },
+  { name: "completion", schema: CompletionParams, base: { prompt: "Once", model: "glm-4-6", maxTokens: 16 } },
+  {
+    name: "native text",
+    schema: TextGenerateParams,
+    base: { input: "Once upon", model: "llama-3-erato-v1", maxLength: 40, temperature: 1 }
+  },
+  { name: "token count", schema: TokenCountParams, base: { prompt: "Once", model: "glm-4-6" } },
+  {
+    name: "image",
+    schema: ImageGenerateParams,
+    base: { prompt: "1girl, cat ears", model: "nai-diffusion-4-5-full", size: [512, 512], seed: 1, steps: 28 }
+  },
+  {
+    name: "image stream",
+    schema: ImageGenerateStreamParams,
+    base: { prompt: "1girl", model: "nai-diffusion-4-5-full", steps: 28, seed: 1 }
+  }
+]
+
+/** The struct's fields (of the struct under its check across them, if it has one). */
+const fieldsOf = (schema: Schema.Schema<any, any>) => {
+  const struct = schema as unknown as { fields?: object; from?: { fields: object } }
+  return Object.keys(struct.fields ?? struct.from!.fields)
+}
+
+describe("the parameters' fast path", () => {
+  for (const { name, schema, fast, base } of cases) {
+    const quick = fastEncoder(schema, fast)
+    const slow = Schema.encodeUnknownEither(schema)
+    /** The fast path's answer for `input`, held to the schema's whenever it gives one. */
+    const agree = (input: Record<string, unknown>) => {
+      const quickly = quick?.(input)
+      if (quickly === undefined) return undefined
+      const result = slow(input)
+      expect(Either.isRight(result), `${name}: the schema refuses ${JSON.stringify(input)}`).toBe(true)
+      expect(quickly).toEqual(Either.getOrThrow(result))
+      return quickly
+    }
+
+    it(`${name}: the common parameters take it, and give what the schema gives`, () => {
+      expect(quick).toBeDefined()
+      expect(agree(base)).toBeDefined()
+    })
+
+    it(`${name}: any value of any field either gives what the schema gives or is left to it`, () => {
+      for (const field of fieldsOf(schema)) {
+        for (const value of PROBES) agree({ ...base, [field]: value })
+        // Present but undefined, and absent.
+        agree({ ...base, [field]: undefined })
+        const { [field]: _, ...without } = base
+        agree(without)
+      }
+      // A name the schema does not have.
+      expect(quick?.({ ...base, max_tokens: 5 })).toBeUndefined()
+    })
+  }
+
+  it("chat messages: plain ones take it; parts, unknown keys and bad roles go to the schema", () => {
+    const quick = fastEncoder(ChatCompletionParams, chatFastFields)!
+    const chat = (messages: unknown) => quick({ messages, model: "glm-4-6" })
+    expect(
+      chat([
+        { role: "system", content: "Be brief" },
+        { role: "user", content: "Hi", name: "ann" }
+      ])
+    ).toEqual({
+      messages: [
+        { role: "system", content: "Be brief" },
+        { role: "user", content: "Hi", name: "ann" }
+      ],
+      model: "glm-4-6"
+    })
+    expect(chat([{ role: "user", content: [{ type: "text", text: "Hi" }] }])).toBeUndefined()
+    expect(chat([{ role: "user", content: "Hi", extra: 1 }])).toBeUndefined()
+    expect(chat([{ role: "tool", content: "Hi" }])).toBeUndefined()
+    expect(chat([{ role: "user", content: "Hi", name: 3 }])).toBeUndefined()
+    expect(chat([])).toBeUndefined()
+    expect(chat("Hi")).toBeUndefined()
+  })
+
+  it("a refusal is still the schema's, naming the field", () => {
+    const encode = paramsEncoder(ChatCompletionParams, "chatCompletion", chatFastFields)
+    const refused = encode({ messages: [{ role: "user", content: "Hi" }], maxTokens: 4096 })
+    expect(Either.isLeft(refused) && refused.left).toMatchObject({
+      _tag: "InvalidRequestError",
+      field: "maxTokens",
+      message: expect.stringContaining("an integer from 1 to 2048")
+    })
+    const parts = encode({
+      messages: [
+        {
+          role: "user",
+          content: [
+            { type: "text", text: "a" },
+            { type: "text", text: "b" }
+          ]
+        }
+      ]
+    })
+    expect(parts).toEqual(Either.right({ messages: [{ role: "user", content: "a\nb" }] }))
+  })
+
+  it("a struct with a check across its fields: the check still runs on the fast path", () => {
+    const checked = Schema.Struct({
+      a: Schema.Number,
+      b: Schema.optional(Schema.Number).pipe(Schema.fromKey("the_b"))
+    }).pipe(Schema.filter((s) => s.b === undefined || s.a < s.b))
+    const quick = fastEncoder(checked)!
+    expect(quick({ a: 1, b: 2 })).toEqual({ a: 1, the_b: 2 })
+    expect(quick({ a: 3, b: 2 })).toBeUndefined()
+    // Two checks stacked: left to the schema.
+    expect(fastEncoder(checked.pipe(Schema.filter(() => true)))).toBeUndefined()
+  })
+})
