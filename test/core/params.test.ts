@@ -174,6 +174,12 @@ describe("the parameters' fast path", () => {
     const quick = fastEncoder(checked)!
     expect(quick({ a: 1, b: 2 })).toEqual({ a: 1, the_b: 2 })
     expect(quick({ a: 3, b: 2 })).toBeUndefined()
+    // A required field of a kind it cannot read: an input without it is the schema's to refuse.
+    const nested = fastEncoder(
+      Schema.Struct({ a: Schema.Number, items: Schema.Array(Schema.Struct({ x: Schema.Number })) })
+    )!
+    expect(nested({ a: 1 })).toBeUndefined()
+    expect(nested({ a: 1, items: [] })).toBeUndefined()
     // Two checks stacked: left to the schema.
     expect(fastEncoder(checked.pipe(Schema.filter(() => true)))).toBeUndefined()
   })

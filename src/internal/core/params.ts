@@ -152,6 +152,14 @@ const plainField = (key: string, field: unknown): Field | undefined => {
   return { key, wire, required, encode: (value) => (is(value) ? value : undefined) }
 }
 
+/** Whether a struct's field must be in the value it encodes (its type side is not optional). */
+const requiredOf = (field: unknown): boolean => {
+  const ast = (field as { readonly ast: SchemaAST.AST | Schema.PropertySignature.AST }).ast
+  if (ast._tag === "PropertySignatureDeclaration") return !ast.isOptional
+  if (ast._tag === "PropertySignatureTransformation") return !ast.to.isOptional
+  return true
+}
+
 /**
  * What `Schema.encodeUnknownEither(schema)` gives for the inputs it is quick to check, without
  * running the schema: for a struct (fields renamed or not, no check across them), an input whose
@@ -188,13 +196,13 @@ export const fastEncoder = (
     const special = fast[key]
     const plain = plainField(key, field)
     if (special !== undefined) {
-      const required = plain?.required ?? !(field as { ast: { isOptional?: boolean } }).ast.isOptional
-      fields.push({ key, wire: plain?.wire ?? key, required, encode: special })
+      fields.push({ key, wire: plain?.wire ?? key, required: requiredOf(field), encode: special })
     } else if (plain !== undefined) {
       fields.push(plain)
     } else {
-      // A field of another kind: the schema has every input that gives it.
-      fields.push({ key, wire: key, required: false, encode: () => undefined })
+      // A field of another kind: the schema has every input that gives it, or lacks it when the
+      // field's type requires it.
+      fields.push({ key, wire: key, required: requiredOf(field), encode: () => undefined })
     }
   }
   return (input) => {
