@@ -27,6 +27,8 @@ export interface StreamResult {
 
 export interface Contender {
   readonly name: string
+  /** A reference row, not a client: measured in the whole-reply phase only, held to no target. */
+  readonly reference?: boolean
   /** One non-streaming chat completion; resolves when the result is decoded. */
   readonly chat: () => Promise<unknown>
   /** Consumes a chat stream of `tokens` chunks (forced by the simulator). */
@@ -57,23 +59,26 @@ const rawChunks = async function* (response: Response): AsyncGenerator<any> {
   }
 }
 
-export const raw = (target: Target): Contender => {
-  const post = (stream: boolean, tokens?: number) =>
-    fetch(`${target.url}/oa/v1/chat/completions`, {
-      method: "POST",
-      headers: {
-        authorization: `Bearer ${target.apiKey}`,
-        "content-type": "application/json",
-        accept: stream ? "text/event-stream" : "application/json",
-        ...(tokens ? { "x-simulator-tokens": String(tokens) } : {})
-      },
-      body: JSON.stringify({
-        model: "glm-4-6",
-        messages,
-        max_tokens: 16,
-        ...(stream ? { stream: true } : {})
-      })
+/** Raw fetch's chat request: streamed or not, its reply's size forced when `tokens` is given. */
+const rawPost = (target: Target, stream: boolean, tokens?: number) =>
+  fetch(`${target.url}/oa/v1/chat/completions`, {
+    method: "POST",
+    headers: {
+      authorization: `Bearer ${target.apiKey}`,
+      "content-type": "application/json",
+      accept: stream ? "text/event-stream" : "application/json",
+      ...(tokens ? { "x-simulator-tokens": String(tokens) } : {})
+    },
+    body: JSON.stringify({
+      model: "glm-4-6",
+      messages,
+      max_tokens: 16,
+      ...(stream ? { stream: true } : {})
     })
+  })
+
+export const raw = (target: Target): Contender => {
+  const post = (stream: boolean, tokens?: number) => rawPost(target, stream, tokens)
   return {
     name: "raw fetch",
     chat: async () => JSON.parse(await (await post(false)).text()),
@@ -154,6 +159,54 @@ const effectContender = (
       await runtime.dispose()
       for (const r of streamRuntimes.values()) await r.dispose()
     }
+  }
+}
+
+/**
+ * Raw fetch's own chunks consumed as an Effect `Stream` (`Stream.fromAsyncIterable`, then
+ * `Stream.runForEach`, as the Effect API's stream is consumed here): what running any Effect stream
+ * of a reply costs, whoever makes it, with nothing of ours in it. A reference row for the
+ * whole-reply phase only (and its time to first chunk): it sends what raw fetch sends.
+ */
+export const rawAsEffectStream = (target: Target): Contender => {
+  const base = raw(target)
+  const chunks = (tokens: number) =>
+    Stream.fromAsyncIterable(
+      (async function* () {
+        yield* rawChunks(await rawPost(target, true, tokens))
+      })(),
+      (error) => error
+    )
+  return {
+    name: "raw fetch's chunks as an Effect Stream (reference)",
+    reference: true,
+    chat: base.chat,
+    stream: (tokens) => {
+      const started = now()
+      let firstChunkMs = -1
+      let count = 0
+      return Effect.runPromise(
+        Stream.runForEach(chunks(tokens), (chunk) =>
+          Effect.sync(() => {
+            if (chunk.choices[0]?.delta?.content) {
+              if (firstChunkMs < 0) firstChunkMs = now() - started
+              count++
+            }
+          })
+        ).pipe(Effect.map(() => ({ chunks: count, firstChunkMs })))
+      )
+    },
+    whole: () => {
+      let text = ""
+      return Effect.runPromise(
+        Stream.runForEach(chunks(0), (chunk) =>
+          Effect.sync(() => {
+            text += chunk.choices[0]?.delta?.content ?? ""
+          })
+        ).pipe(Effect.map(() => text))
+      )
+    },
+    close: base.close
   }
 }
 

@@ -5,7 +5,7 @@
  * and what it adds over the floor (raw fetch). Run with `--only` under `node --cpu-prof` to see
  * where a contender spends its time (the benchmark bundles it: `node bench/main.mjs --build-only`).
  */
-import { all, type StreamResult } from "./contenders.js"
+import { all, rawAsEffectStream, type StreamResult } from "./contenders.js"
 import { allImages } from "./images.js"
 import { spawnSimulator } from "./simulator.js"
 import { median, rotate } from "./stats.js"
@@ -40,7 +40,8 @@ const contendersFor = async (target: { url: string; apiKey: string }): Promise<A
       close: c.close
     }))
   }
-  return all
+  // Raw fetch first (the floor), then the reference row: raw fetch's chunks as an Effect Stream.
+  return [all[0]!, rawAsEffectStream, ...all.slice(1)]
     .map((make) => make(target))
     .map((c) => ({
       name: c.name,
