@@ -74,7 +74,7 @@ const Content = Schema.transform(
 export const ChatMessage = Schema.Struct({
   role: S.string('"system", "user" or "assistant"').pipe(
     Schema.filter((role): role is "system" | "user" | "assistant" => ROLES.has(role), {
-      message: (issue) => `must be "system", "user" or "assistant" (got ${JSON.stringify(issue.actual)})`
+      message: (issue) => `must be "system", "user" or "assistant" (got ${S.show(issue.actual)})`
     })
   ),
   content: Content,

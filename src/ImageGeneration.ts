@@ -124,7 +124,7 @@ const Size = Schema.Union(
   Schema.Tuple(S.range(64, 16_384, { integer: true }), S.range(64, 16_384, { integer: true }))
 ).annotations({
   message: (issue) => ({
-    message: `must be one of ${Object.keys(SIZES).join(", ")}, or [width, height] in multiples of 64 (got ${JSON.stringify(issue.actual) ?? String(issue.actual)})`,
+    message: `must be one of ${Object.keys(SIZES).join(", ")}, or [width, height] in multiples of 64 (got ${S.show(issue.actual)})`,
     override: true
   })
 })
@@ -145,7 +145,7 @@ const Position = Schema.Union(
   Schema.Tuple(S.range(0, 1), S.range(0, 1))
 ).annotations({
   message: (issue) => ({
-    message: `must be a grid cell "A1".."E5" or [x, y] with x and y from 0 to 1 (got ${JSON.stringify(issue.actual) ?? String(issue.actual)})`,
+    message: `must be a grid cell "A1".."E5" or [x, y] with x and y from 0 to 1 (got ${S.show(issue.actual)})`,
     override: true
   })
 })

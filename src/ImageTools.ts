@@ -200,7 +200,7 @@ export const EmotionParams = Schema.Struct({
   image: Image,
   emotion: Schema.Literal(...EMOTIONS).annotations({
     message: (issue) => ({
-      message: `must be one of ${EMOTIONS.join(", ")} (got ${JSON.stringify(issue.actual) ?? String(issue.actual)})`,
+      message: `must be one of ${EMOTIONS.join(", ")} (got ${S.show(issue.actual)})`,
       override: true
     })
   }),
@@ -296,7 +296,7 @@ export const UpscaleParams = Schema.Struct({
   model: Schema.optional(
     Schema.Literal(...UPSCALE_MODELS).annotations({
       message: (issue) => ({
-        message: `must be ${UPSCALE_MODELS.join(" or ")}, the upscaler's models (got ${JSON.stringify(issue.actual) ?? String(issue.actual)})`,
+        message: `must be ${UPSCALE_MODELS.join(" or ")}, the upscaler's models (got ${S.show(issue.actual)})`,
         override: true
       })
     })

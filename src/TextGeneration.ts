@@ -66,7 +66,7 @@ const Order = Schema.transform(
       identifier: "ReadonlyArray<Sampler>",
       message: (issue) => {
         const bad = Array.isArray(issue.actual) ? issue.actual.find((s) => !SAMPLER_IDS.has(s)) : issue.actual
-        return `must be an array of samplers, by name (${Object.keys(SAMPLERS).join(", ")}) or id 0..10 (got ${JSON.stringify(bad) ?? String(bad)})`
+        return `must be an array of samplers, by name (${Object.keys(SAMPLERS).join(", ")}) or id 0..10 (got ${S.show(bad)})`
       }
     }
   ).pipe(
@@ -142,7 +142,8 @@ export const TextGenerateParams = Schema.Struct({
   /** The text to continue, up to 100,000 characters. */
   input: S.string("a string").pipe(
     Schema.filter((s) => s.length <= 100_000, {
-      message: (issue) => `must be at most 100,000 characters (got ${(issue.actual as string).length})`
+      message: (issue) =>
+        `must be at most 100,000 characters (got ${typeof issue.actual === "string" ? issue.actual.length : S.show(issue.actual)})`
     })
   ),
   /** Model id; `llama-3-erato-v1` when omitted. */
@@ -193,7 +194,7 @@ export const TextGenerateParams = Schema.Struct({
   phraseRepPen: Schema.optional(
     Schema.Literal(...PHRASE_REP_PEN).annotations({
       message: (issue) => ({
-        message: `must be one of ${PHRASE_REP_PEN.map((p) => JSON.stringify(p)).join(", ")} (got ${JSON.stringify(issue.actual) ?? String(issue.actual)})`,
+        message: `must be one of ${PHRASE_REP_PEN.map((p) => JSON.stringify(p)).join(", ")} (got ${S.show(issue.actual)})`,
         override: true
       })
     })

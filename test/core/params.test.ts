@@ -7,6 +7,7 @@ import { Either, Schema } from "effect"
 import { describe, expect, it } from "vitest"
 import { ChatCompletionParams } from "../../src/ChatCompletions.js"
 import { CompletionParams } from "../../src/Completions.js"
+import type { InvalidRequestError } from "../../src/Errors.js"
 import { ImageGenerateParams, ImageGenerateStreamParams } from "../../src/ImageGeneration.js"
 import { paramsEncoder } from "../../src/internal/core/decode.js"
 import { type FastFields, fastEncoder } from "../../src/internal/core/params.js"
@@ -182,5 +183,102 @@ describe("the parameters' fast path", () => {
     expect(nested({ a: 1, items: [] })).toBeUndefined()
     // Two checks stacked: left to the schema.
     expect(fastEncoder(checked.pipe(Schema.filter(() => true)))).toBeUndefined()
+  })
+
+  it("only the caller's own fields are read, each once, and no array of the caller's reaches the wire", () => {
+    const chat = paramsEncoder(ChatCompletionParams, "chatCompletion", chatFastFields)
+    const wire = (result: Either.Either<unknown, unknown>) => Either.getOrThrow(result) as Record<string, any>
+    // A name inherited from a prototype or a class's getter is not the message's.
+    const inherited = Object.assign(Object.create({ name: "eve" }), { role: "user", content: "Hi" })
+    class Message {
+      role = "user"
+      content = "Hi"
+      get name() {
+        return "eve"
+      }
+    }
+    for (const message of [inherited, new Message()]) {
+      expect(wire(chat({ messages: [message] })).messages).toEqual([{ role: "user", content: "Hi" }])
+    }
+    // A getter that changes its answer is asked once: what was checked is what is sent.
+    let reads = 0
+    const shifty = {
+      role: "user",
+      get content() {
+        reads++
+        return reads === 1 ? "Hi" : ["not", "text"]
+      }
+    }
+    expect(wire(chat({ messages: [shifty] })).messages).toEqual([{ role: "user", content: "Hi" }])
+    expect(reads).toBe(1)
+    // A getter that throws is a typed refusal, not an exception out of the call.
+    const throwing = {
+      messages: [{ role: "user", content: "Hi" }],
+      get maxTokens(): number {
+        throw new Error("boom")
+      }
+    }
+    expect(
+      Either.isLeft(chat(throwing)) && chat(throwing).pipe(Either.flip, Either.getOrThrow)
+    ).toMatchObject({
+      _tag: "InvalidRequestError",
+      message: expect.stringContaining("could not be read")
+    })
+    // The check across the native API's fields sees the caller's fields, not a prototype's: an
+    // inherited maxLength of 100 is not sent, so minLength 50 exceeds the default of 40.
+    const generate = paramsEncoder(TextGenerateParams, "generate")
+    const params = Object.assign(Object.create({ maxLength: 100 }), { input: "Once", minLength: 50 })
+    const refused = generate(params)
+    expect(Either.isLeft(refused) && refused.left).toMatchObject({ field: "minLength" })
+    expect(wire(generate({ input: "Once", minLength: 50, maxLength: 100 }))).toEqual({
+      input: "Once",
+      min_length: 50,
+      max_length: 100
+    })
+    // Arrays are copied into plain ones: not the caller's, nor its subclass, nor its extra fields.
+    class Stops extends Array<string> {}
+    const stops = Object.assign(Stops.from(["\n\n"]), { extra: 1 })
+    const sent = wire(generate({ input: "Once", stopSequences: stops })).stop_sequences
+    expect(sent).not.toBe(stops)
+    expect(Object.getPrototypeOf(sent)).toBe(Array.prototype)
+    expect(sent).toEqual(["\n\n"])
+    expect(Object.keys(sent)).toEqual(["0"])
+    const size = [512, 512]
+    const image = paramsEncoder(ImageGenerateParams, "generate")
+    const imageWire = wire(image({ prompt: "1girl", model: "nai-diffusion-4-5-full", size }))
+    expect(Object.values(imageWire)).not.toContain(size)
+  })
+
+  it("any value is refused with a message, none throws (null, a BigInt, a cycle)", () => {
+    const cycle: Record<string, unknown> = {}
+    cycle.self = cycle
+    const encoders: ReadonlyArray<
+      readonly [
+        string,
+        (input: unknown) => Either.Either<unknown, InvalidRequestError>,
+        Record<string, unknown>
+      ]
+    > = [
+      ["input", paramsEncoder(TextGenerateParams, "generate"), { input: "Once" }],
+      ["messages", paramsEncoder(ChatCompletionParams, "chatCompletion", chatFastFields), { messages: [] }],
+      ["size", paramsEncoder(ImageGenerateParams, "generate"), { prompt: "1girl" }]
+    ]
+    for (const [field, encode, base] of encoders) {
+      for (const value of [null, 1n, cycle, Symbol("s"), [1n], "x".repeat(200_000)]) {
+        const result = encode({ ...base, [field]: value })
+        expect(Either.isLeft(result), `${field}: ${String(typeof value)}`).toBe(true)
+        const error = Either.isLeft(result) ? result.left : undefined
+        expect(error?._tag).toBe("InvalidRequestError")
+        expect(error?.message.length).toBeLessThan(600)
+      }
+    }
+    const role = paramsEncoder(
+      ChatCompletionParams,
+      "chatCompletion",
+      chatFastFields
+    )({
+      messages: [{ role: 1n, content: "Hi" }]
+    })
+    expect(Either.isLeft(role) && role.left.message).toContain("(got bigint)")
   })
 })

@@ -2,7 +2,7 @@ import * as Either from "effect/Either"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 import * as Errors from "../../Errors.js"
-import { type FastFields, fastEncoder } from "./params.js"
+import { type FastFields, fastEncoder, isPlainObject } from "./params.js"
 
 const formatPath = (path: ReadonlyArray<PropertyKey>): string =>
   path.reduce<string>(
@@ -68,11 +68,25 @@ export const paramsEncoder = <A, I>(schema: Schema.Schema<A, I>, endpoint: strin
         new Errors.InvalidRequestError({ message: `${endpoint}: parameters must be an object`, endpoint })
       )
     }
-    const quickly = quick?.(input as Record<string, unknown>)
-    if (quickly !== undefined) return Either.right(quickly as I)
-    const result = encode(input, { errors: "first" })
-    if (Either.isRight(result)) return Either.right(result.right)
-    const [first] = describeIssues(result.left, 1)
+    let first: { field: string; message: string } | undefined
+    try {
+      // The caller's own fields only, each read once: a class instance's or a prototype's are not
+      // parameters (the schema's check across fields would see them, the wire would not).
+      const own = isPlainObject(input) ? input : { ...input }
+      const quickly = quick?.(own)
+      if (quickly !== undefined) return Either.right(quickly as I)
+      const result = encode(own, { errors: "first" })
+      if (Either.isRight(result)) return Either.right(result.right)
+      first = describeIssues(result.left, 1)[0]
+    } catch {
+      // A getter of the caller's that throws, a proxy: refused, never thrown into the call.
+      return Either.left(
+        new Errors.InvalidRequestError({
+          message: `${endpoint}: parameters could not be read (reading them threw)`,
+          endpoint
+        })
+      )
+    }
     const field = first?.field === "" ? undefined : first?.field
     return Either.left(
       new Errors.InvalidRequestError({

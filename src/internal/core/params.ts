@@ -149,7 +149,32 @@ const plainField = (key: string, field: unknown): Field | undefined => {
   }
   if (!encodesToItself(type)) return undefined
   const is = Schema.is(Schema.make(type))
-  return { key, wire, required, encode: (value) => (is(value) ? value : undefined) }
+  // The schema encodes an array into a new plain one; so does this, so that the wire never holds
+  // the caller's array (nor its subclass or extra properties).
+  const encode = hasArray(type)
+    ? (value: unknown) => (is(value) ? copy(value) : undefined)
+    : (value: unknown) => (is(value) ? value : undefined)
+  return { key, wire, required, encode }
+}
+
+/** Whether values of `ast` (one that encodes to itself) may be arrays. */
+const hasArray = (ast: SchemaAST.AST): boolean =>
+  ast._tag === "TupleType" ||
+  (ast._tag === "Refinement" && hasArray(ast.from)) ||
+  (ast._tag === "Union" && ast.types.some(hasArray))
+
+/** A value that encodes to itself, its arrays copied into plain ones. */
+const copy = (value: unknown): unknown => (Array.isArray(value) ? Array.from(value, copy) : value)
+
+/**
+ * Whether `value` is an object literal's kind (its prototype `Object.prototype` or none): the only
+ * inputs the fast paths take, so that no inherited property (a class's getter, a prototype's field)
+ * is read as a parameter.
+ */
+export const isPlainObject = (value: unknown): value is Record<string, unknown> => {
+  if (typeof value !== "object" || value === null) return false
+  const proto = Object.getPrototypeOf(value)
+  return proto === Object.prototype || proto === null
 }
 
 /** Whether a struct's field must be in the value it encodes (its type side is not optional). */
@@ -206,7 +231,10 @@ export const fastEncoder = (
     }
   }
   return (input) => {
+    if (!isPlainObject(input)) return undefined
     const out: Record<string, unknown> = {}
+    // The fields as read, each once: what the struct's check across them is made on.
+    const read: Record<string, unknown> | undefined = checks.length === 0 ? undefined : {}
     let seen = 0
     for (const field of fields) {
       if (!Object.hasOwn(input, field.key)) {
@@ -218,12 +246,13 @@ export const fastEncoder = (
       const encoded = field.encode(value)
       if (encoded === undefined) return undefined
       out[field.wire] = encoded
+      if (read !== undefined) read[field.key] = value
       seen++
     }
     // A name the struct does not have (checkNames refuses them before; this keeps it exact).
     if (seen !== Object.keys(input).length) return undefined
-    // Fields that encode to themselves: the input is the struct's value the check is made on.
-    for (const check of checks) if (Option.isSome(check.filter(input, {}, check))) return undefined
+    // Fields that encode to themselves: as read, they are the struct's value the check is made on.
+    for (const check of checks) if (Option.isSome(check.filter(read, {}, check))) return undefined
     return out
   }
 }

@@ -1,9 +1,16 @@
 import * as Schema from "effect/Schema"
 
-const show = (u: unknown): string => {
+/**
+ * A value a caller passed, for an error message: short, and safe for any value (a BigInt, a cycle,
+ * a long string); a short array of numbers or short strings is spelled out.
+ */
+export const show = (u: unknown): string => {
   if (typeof u === "string") return JSON.stringify(u.length > 40 ? `${u.slice(0, 40)}…` : u)
   if (typeof u === "number" || typeof u === "boolean" || u === null || u === undefined) return String(u)
-  return Array.isArray(u) ? "an array" : typeof u
+  if (!Array.isArray(u)) return typeof u
+  const short =
+    u.length <= 4 && u.every((x) => typeof x === "number" || (typeof x === "string" && x.length <= 20))
+  return short ? `[${u.map(show).join(", ")}]` : "an array"
 }
 
 const number = (description: string) =>

@@ -4,9 +4,9 @@
  */
 import * as Schema from "effect/Schema"
 import { ChatMessage } from "../../ChatCompletions.js"
-import type { FastFields } from "../core/params.js"
+import { type FastFields, isPlainObject } from "../core/params.js"
 
-const isMessage = Schema.is(ChatMessage)
+const isRole = Schema.is(ChatMessage.fields.role)
 
 /** `messages` encoded, or undefined for the schema to have: parts, an unknown key, a bad message. */
 const messages = (value: unknown): unknown => {
@@ -14,10 +14,30 @@ const messages = (value: unknown): unknown => {
   const encoded = new Array<unknown>(value.length)
   for (let i = 0; i < value.length; i++) {
     const message: unknown = value[i]
-    if (!isMessage(message) || typeof message.content !== "string") return undefined
-    const { role, content, name } = message
-    if (Object.keys(message).length !== (name === undefined ? 2 : 3)) return undefined
-    encoded[i] = name === undefined ? { role, content } : { role, content, name }
+    // An object literal's own fields, each read once (a getter is not asked twice).
+    if (!isPlainObject(message)) return undefined
+    const keys = Object.keys(message).length
+    if (keys === 2) {
+      if (!Object.hasOwn(message, "role") || !Object.hasOwn(message, "content")) return undefined
+      const role = message.role
+      const content = message.content
+      if (!isRole(role) || typeof content !== "string") return undefined
+      encoded[i] = { role, content }
+    } else if (keys === 3) {
+      if (
+        !Object.hasOwn(message, "role") ||
+        !Object.hasOwn(message, "content") ||
+        !Object.hasOwn(message, "name")
+      )
+        return undefined
+      const role = message.role
+      const content = message.content
+      const name = message.name
+      if (!isRole(role) || typeof content !== "string" || typeof name !== "string") return undefined
+      encoded[i] = { role, content, name }
+    } else {
+      return undefined
+    }
   }
   return encoded
 }
