@@ -12,8 +12,9 @@ import type * as HttpClientError from "@effect/platform/HttpClientError"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import * as Effect from "effect/Effect"
 import { flow, identity } from "effect/Function"
+import { globalValue } from "effect/GlobalValue"
 import * as Option from "effect/Option"
-import type * as Scope from "effect/Scope"
+import * as Scope from "effect/Scope"
 import type { Host } from "./endpoint.js"
 import { DEFAULT_USER_AGENT, type Resolved } from "./options.js"
 
@@ -54,8 +55,43 @@ export const configure = (base: HttpClient.HttpClient, options: Resolved): Clien
     options.transformClient ?? identity
   )
   const hosts: Readonly<Record<Host, string>> = { text: options.baseUrl, image: options.imageBaseUrl }
-  return { client, scoped: HttpClient.withScope(client), url: (host, path) => hosts[host] + path }
+  return { client, scoped: withScope(client), url: (host, path) => hosts[host] + path }
 }
+
+/**
+ * The platform's own map from a request to the controller whose signal its transports use, which
+ * `HttpClient.withScope` fills (the platform's `globalValue`, shared by this key).
+ */
+const scopedRequests = globalValue(
+  "@effect/platform/HttpClient/scopedRequests",
+  () => new WeakMap<HttpClientRequest.HttpClientRequest, AbortController>()
+)
+
+/** The reason a request is aborted with when its scope closes: made once. */
+const SCOPE_CLOSED = new DOMException("The request's scope closed", "AbortError")
+
+/**
+ * `HttpClient.withScope`, but the request is aborted with one reason made once: the platform's
+ * `abort()` builds a `DOMException` and its stack trace on every close, 10 to 17 µs of each call's
+ * CPU under Effect's deep stacks. test/core/pipeline.test.ts holds the map to the platform's: were
+ * it renamed, the transport would make a controller of its own that closing the scope never aborts.
+ */
+const withScope = (
+  client: HttpClient.HttpClient
+): HttpClient.HttpClient.With<HttpClientError.HttpClientError, Scope.Scope> =>
+  HttpClient.transform(client, (effect, request) => {
+    const controller = new AbortController()
+    scopedRequests.set(request, controller)
+    return Effect.zipRight(
+      Effect.scopeWith((scope) =>
+        Scope.addFinalizer(
+          scope,
+          Effect.sync(() => controller.abort(SCOPE_CLOSED))
+        )
+      ),
+      effect
+    )
+  })
 
 /**
  * Runs `effect` with the Fetch client told not to follow redirects (other `RequestInit` options
