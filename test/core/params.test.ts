@@ -3,14 +3,14 @@
  * for every input it takes it gives what the schema gives; every other input (a value out of range,
  * of the wrong type, a kind of field it cannot read) is left to the schema, which words the refusal.
  */
-import { Either, Schema } from "effect"
+import { Either, Schema, type SchemaAST } from "effect"
 import { describe, expect, it } from "vitest"
 import { ChatCompletionParams } from "../../src/ChatCompletions.js"
 import { CompletionParams } from "../../src/Completions.js"
 import type { InvalidRequestError } from "../../src/Errors.js"
 import { ImageGenerateParams, ImageGenerateStreamParams } from "../../src/ImageGeneration.js"
 import { paramsEncoder } from "../../src/internal/core/decode.js"
-import { type FastFields, fastEncoder } from "../../src/internal/core/params.js"
+import { type FastFields, fastEncoder, guardOf } from "../../src/internal/core/params.js"
 import { chatFastFields } from "../../src/internal/openai/messages.js"
 import { TextGenerateParams } from "../../src/TextGeneration.js"
 import { TokenCountParams } from "../../src/TokenCount.js"
@@ -280,5 +280,39 @@ describe("the parameters' fast path", () => {
       messages: [{ role: 1n, content: "Hi" }]
     })
     expect(Either.isLeft(role) && role.left.message).toContain("(got bigint)")
+  })
+
+  it("the compiled field guards answer as Schema.is does, for every field of every request schema", () => {
+    const values = [
+      ...PROBES,
+      [512, 512, 512],
+      [512],
+      [1, "a"],
+      ["a", 1],
+      // biome-ignore lint/suspicious/noSparseArray: a hole, as a caller's array may have
+      [, "a"],
+      [undefined],
+      1n,
+      Symbol("s")
+    ]
+    let compiled = 0
+    for (const { schema } of cases) {
+      const struct = schema as unknown as { fields?: object; from?: { fields: object } }
+      for (const field of Object.values(struct.fields ?? struct.from!.fields)) {
+        const ast = (field as { ast: any }).ast
+        const type: SchemaAST.AST =
+          ast._tag === "PropertySignatureDeclaration"
+            ? ast.type
+            : ast._tag === "PropertySignatureTransformation"
+              ? ast.from.type
+              : ast
+        const guard = guardOf(type)
+        if (guard === undefined) continue
+        compiled++
+        const is = Schema.is(Schema.make(type))
+        for (const value of values) expect(guard(value), `${String(type)}: ${String(value)}`).toBe(is(value))
+      }
+    }
+    expect(compiled).toBeGreaterThan(40)
   })
 })

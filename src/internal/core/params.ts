@@ -119,6 +119,61 @@ const encodesToItself = (ast: SchemaAST.AST): boolean => {
   }
 }
 
+/** The options `Schema.is` validates with (its refinements' filters are given them). */
+const IS_OPTIONS = { exact: true } as const
+
+/**
+ * The guard `Schema.is` makes for a type that encodes to itself, compiled to plain checks: the
+ * interpreter's validator costs 1 to 3 µs a field on a call's path (7 to 16 µs a call in the CPU
+ * profiles), these a few nanoseconds. A refinement still runs its own filter, as `Schema.is` does.
+ * Undefined for a shape it does not compile (an optional tuple element): `Schema.is` has it.
+ */
+export const guardOf = (ast: SchemaAST.AST): ((u: unknown) => boolean) | undefined => {
+  switch (ast._tag) {
+    case "StringKeyword":
+      return (u) => typeof u === "string"
+    case "NumberKeyword":
+      return (u) => typeof u === "number"
+    case "BooleanKeyword":
+      return (u) => typeof u === "boolean"
+    case "UndefinedKeyword":
+      return (u) => u === undefined
+    case "Literal": {
+      const literal = ast.literal
+      return (u) => u === literal
+    }
+    case "Refinement": {
+      const from = guardOf(ast.from)
+      if (from === undefined) return undefined
+      return (u) => from(u) && Option.isNone(ast.filter(u, IS_OPTIONS, ast))
+    }
+    case "Union": {
+      const members = ast.types.map(guardOf)
+      if (!members.every((member) => member !== undefined)) return undefined
+      if (ast.types.every((type) => type._tag === "Literal")) {
+        const literals = new Set<unknown>(ast.types.map((type) => (type as SchemaAST.Literal).literal))
+        return (u) => literals.has(u)
+      }
+      return (u) => members.some((member) => member(u))
+    }
+    case "TupleType": {
+      if (ast.elements.some((element) => element.isOptional) || ast.rest.length > 1) return undefined
+      const elements = ast.elements.map((element) => guardOf(element.type))
+      const rest = ast.rest.length === 1 ? guardOf(ast.rest[0]!.type) : null
+      if (!elements.every((element) => element !== undefined) || rest === undefined) return undefined
+      const n = elements.length
+      return (u) => {
+        if (!Array.isArray(u) || (rest === null ? u.length !== n : u.length < n)) return false
+        for (let i = 0; i < n; i++) if (!elements[i]!(u[i])) return false
+        if (rest !== null) for (let i = n; i < u.length; i++) if (!rest(u[i])) return false
+        return true
+      }
+    }
+    default:
+      return undefined
+  }
+}
+
 interface Field {
   readonly key: string
   readonly wire: string
@@ -148,7 +203,7 @@ const plainField = (key: string, field: unknown): Field | undefined => {
     type = ast
   }
   if (!encodesToItself(type)) return undefined
-  const is = Schema.is(Schema.make(type))
+  const is = guardOf(type) ?? Schema.is(Schema.make(type))
   // The schema encodes an array into a new plain one; so does this, so that the wire never holds
   // the caller's array (nor its subclass or extra properties).
   const encode = hasArray(type)

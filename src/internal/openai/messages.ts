@@ -4,9 +4,9 @@
  */
 import * as Schema from "effect/Schema"
 import { ChatMessage } from "../../ChatCompletions.js"
-import { type FastFields, isPlainObject } from "../core/params.js"
+import { type FastFields, guardOf, isPlainObject } from "../core/params.js"
 
-const isRole = Schema.is(ChatMessage.fields.role)
+const isRole = guardOf(ChatMessage.fields.role.ast) ?? Schema.is(ChatMessage.fields.role)
 
 /** `messages` encoded, or undefined for the schema to have: parts, an unknown key, a bad message. */
 const messages = (value: unknown): unknown => {
