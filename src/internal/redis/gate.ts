@@ -156,14 +156,19 @@ export const make = (options: Resolved, store: Store = makeStore(options)): Gene
           if (released) return Effect.void
           released = true
           const hold = outcome === "interrupted" ? holdMillis : 0
-          return Fiber.interrupt(renewal).pipe(
-            // Closed: its connection is gone; the slot ends with its lease.
-            Effect.zipRight(closed ? Effect.void : leave(slot, ticket, hold)),
+          // Given back in the background: a generation that has its result is not held up by a
+          // slow Redis (nor failed by its deadline). The process's next ticket goes on the same
+          // connection after this one, so Redis frees the slot before it sees the next ask.
+          const giveBack = leave(slot, ticket, hold).pipe(
             Effect.catchAll((error) =>
               Effect.logWarning(
                 `RedisGenerationGate: a slot could not be given back (${error.message}); it frees itself when its lease ends`
               )
-            ),
+            )
+          )
+          return Fiber.interrupt(renewal).pipe(
+            // Closed: its connection is gone; the slot ends with its lease.
+            Effect.zipRight(closed ? Effect.void : Effect.forkIn(giveBack, scope)),
             Effect.ensuring(locals[slot].release(1))
           )
         })
@@ -191,6 +196,8 @@ export const make = (options: Resolved, store: Store = makeStore(options)): Gene
         return Effect.zipRight(
           restore(locals[slot].take(1)),
           Effect.suspend(() => {
+            // Closed while this waited for the process's own permit (closing wakes them all).
+            if (closed) return Effect.zipRight(locals[slot].release(1), Effect.fail(closedError()))
             const ticket = randomUUID()
             return Effect.matchCauseEffect(restore(enter(slot, ticket)), {
               onSuccess: () => {
@@ -232,6 +239,8 @@ export const make = (options: Resolved, store: Store = makeStore(options)): Gene
       // The waiters fail; their tickets leave the queues before the connection ends.
       const leaving = [...queued].map(([ticket, slot]) => Effect.ignore(leave(slot, ticket, 0)))
       for (const slot of SLOTS) wake(slot)
+      // The waiters for this process's own permits wake, and fail as closed.
+      for (const slot of SLOTS) Effect.runSync(locals[slot].resize(Number.MAX_SAFE_INTEGER))
       await Effect.runPromise(Effect.all(leaving, { concurrency: "unbounded", discard: true }))
       // Leases held now stop being renewed and end with their lease: a generation still running
       // keeps its slot that long.

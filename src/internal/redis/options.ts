@@ -79,6 +79,25 @@ const refuse = (message: string): never => {
 const isClient = (u: unknown): u is Redis =>
   isRecord(u) && typeof u.evalsha === "function" && typeof u.duplicate === "function"
 
+/**
+ * Refuses a URL ioredis could not use (it would throw a `TypeError` holding the URL, password and
+ * all, or crash the process selecting a database that is not a number); never shows the URL.
+ */
+const checkUrl = (url: string): void => {
+  const parsed = URL.canParse(url) ? new URL(url) : undefined
+  if (parsed === undefined) {
+    refuse(
+      "url is not a URL its host and port can be read from (the URL is not shown: it may carry a password)"
+    )
+    return
+  }
+  const db = parsed.pathname.replace(/^\//, "")
+  const queryDb = parsed.searchParams.get("db")
+  if ((db !== "" && !/^\d+$/.test(db)) || (queryDb !== null && !/^\d+$/.test(queryDb))) {
+    refuse("url's database must be a number, as in redis://127.0.0.1:6379/0")
+  }
+}
+
 /** Checks the options; throws a `ConfigurationError` naming the first one refused. */
 export const resolve = (input: unknown): Resolved => {
   if (!isRecord(input)) return refuse(`options must be an object (got ${show(input)})`)
@@ -91,6 +110,7 @@ export const resolve = (input: unknown): Resolved => {
       `url must be a redis:// or rediss:// URL (got ${typeof url === "string" ? "another scheme" : show(url)})`
     )
   }
+  if (typeof url === "string") checkUrl(url)
   if (client !== undefined && !isClient(client))
     return refuse("client must be an ioredis client (new Redis(...))")
   if ((apiKey === undefined) === (key === undefined)) {

@@ -25,10 +25,32 @@ export interface Store {
   readonly close: () => Promise<void>
 }
 
-const describe = (cause: unknown): string => {
-  const message = cause instanceof Error ? cause.message : String(cause)
-  // ioredis's messages name the host and port at most; keep them short.
-  return message.length > 200 ? `${message.slice(0, 200)}...` : message
+/**
+ * What Redis or ioredis said, short and without the password: ioredis's errors name the host and
+ * port at most, but a command's error carries the command's arguments (`AUTH`'s is the password),
+ * so the cause kept is a plain error with the message alone.
+ */
+const describe = (cause: unknown, secrets: ReadonlyArray<string>): Error => {
+  let message = cause instanceof Error ? cause.message : String(cause)
+  for (const secret of secrets) message = message.split(secret).join("<redacted>")
+  const error = new Error(message.length > 200 ? `${message.slice(0, 200)}...` : message)
+  if (cause instanceof Error) error.name = cause.name
+  return error
+}
+
+/** The password (and user) of the connection, in the forms an error could show them. */
+const secretsOf = (options: Resolved, client: Redis): ReadonlyArray<string> => {
+  const found = new Set<string>()
+  const add = (value: unknown) => {
+    if (typeof value === "string" && value.length >= 4) found.add(value)
+  }
+  if (options.connection._tag === "url") {
+    const url = new URL(options.connection.url)
+    add(url.password)
+    add(decodeURIComponent(url.password))
+  }
+  add((client.options as { password?: unknown }).password)
+  return [...found]
 }
 
 export const gateError = (message: string, cause?: unknown): GenerationGateError =>
@@ -50,6 +72,7 @@ export const makeStore = (options: Resolved): Store => {
         })
   // Without a listener, ioredis prints every connection error; the gate reports them as
   // GenerationGateError where a call meets them.
+  const secrets = secretsOf(options, client)
   const quiet = () => {}
   if (owned) client.on("error", quiet)
   let subscriber: Redis | undefined
@@ -93,10 +116,11 @@ export const makeStore = (options: Resolved): Store => {
           (cause: unknown) =>
             settle(
               Effect.fail(
-                gateError(
-                  `the Redis generation gate could not reach Redis (${describe(cause)}); nothing was sent`,
-                  cause
-                )
+                ((said) =>
+                  gateError(
+                    `the Redis generation gate could not reach Redis (${said.message}); nothing was sent`,
+                    said
+                  ))(describe(cause, secrets))
               )
             )
         )
