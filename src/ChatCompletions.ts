@@ -31,7 +31,7 @@ const kind = (u: unknown): string =>
   typeof u === "object" && u !== null && typeof (u as { type?: unknown }).type === "string"
     ? (u as { type: string }).type === "text"
       ? "a text part without a string text"
-      : `a part of type ${JSON.stringify((u as { type: string }).type)}`
+      : `a part of type ${S.show((u as { type: string }).type)}`
     : Array.isArray(u)
       ? "an array"
       : u === null

@@ -12,6 +12,7 @@ import { ImageGenerateParams, ImageGenerateStreamParams } from "../../src/ImageG
 import { paramsEncoder } from "../../src/internal/core/decode.js"
 import { type FastFields, fastEncoder, guardOf } from "../../src/internal/core/params.js"
 import { chatFastFields } from "../../src/internal/openai/messages.js"
+import { NovelAI } from "../../src/NovelAI.js"
 import { TextGenerateParams } from "../../src/TextGeneration.js"
 import { TokenCountParams } from "../../src/TokenCount.js"
 
@@ -314,5 +315,57 @@ describe("the parameters' fast path", () => {
       }
     }
     expect(compiled).toBeGreaterThan(40)
+  })
+
+  it("an array is read by index, each element once, and what was checked is what is sent", () => {
+    const generate = paramsEncoder(TextGenerateParams, "generate")
+    const stops = ["\n\n"]
+    // An iterator of its own, which Array.from would follow.
+    Object.defineProperty(stops, Symbol.iterator, {
+      value: function* () {
+        yield 42
+      }
+    })
+    let reads = 0
+    const shifty: Array<unknown> = []
+    Object.defineProperty(shifty, 0, {
+      enumerable: true,
+      get: () => (++reads === 1 ? "\n" : 12345)
+    })
+    for (const [given, sent] of [
+      [stops, ["\n\n"]],
+      [shifty, ["\n"]]
+    ] as const) {
+      const result = generate({ input: "Once", stopSequences: given })
+      expect(Either.getOrThrow(result)).toEqual({ input: "Once", stop_sequences: sent })
+    }
+    expect(reads).toBe(1)
+  })
+
+  it("through the client, a getter that throws is an InvalidRequestError and nothing is sent", async () => {
+    let sent = 0
+    const client = new NovelAI({
+      apiKey: "pst-test",
+      baseUrl: "http://127.0.0.1:1",
+      fetch: async () => {
+        sent++
+        throw new Error("not to be called")
+      }
+    })
+    for (const field of ["maxTokens", "model"]) {
+      const params = { messages: [{ role: "user", content: "Hi" }] }
+      Object.defineProperty(params, field, {
+        enumerable: true,
+        get: () => {
+          throw new Error("boom")
+        }
+      })
+      await expect(client.openai.chatCompletion(params as never)).rejects.toMatchObject({
+        _tag: "InvalidRequestError",
+        message: expect.stringContaining("could not be read")
+      })
+    }
+    expect(sent).toBe(0)
+    await client.close()
   })
 })

@@ -150,7 +150,8 @@ export const guardOf = (ast: SchemaAST.AST): ((u: unknown) => boolean) | undefin
     case "Union": {
       const members = ast.types.map(guardOf)
       if (!members.every((member) => member !== undefined)) return undefined
-      if (ast.types.every((type) => type._tag === "Literal")) {
+      // A set matches as SameValueZero (NaN too); Schema.is compares with ===.
+      if (ast.types.every((type) => type._tag === "Literal" && !Number.isNaN(type.literal))) {
         const literals = new Set<unknown>(ast.types.map((type) => (type as SchemaAST.Literal).literal))
         return (u) => literals.has(u)
       }
@@ -206,8 +207,13 @@ const plainField = (key: string, field: unknown): Field | undefined => {
   const is = guardOf(type) ?? Schema.is(Schema.make(type))
   // The schema encodes an array into a new plain one; so does this, so that the wire never holds
   // the caller's array (nor its subclass or extra properties).
+  // The copy is made first, each element read once by index (as the schema reads them), and the
+  // copy is what is checked and sent: an array's own iterator or getters cannot make them differ.
   const encode = hasArray(type)
-    ? (value: unknown) => (is(value) ? copy(value) : undefined)
+    ? (value: unknown) => {
+        const copied = copy(value)
+        return is(copied) ? copied : undefined
+      }
     : (value: unknown) => (is(value) ? value : undefined)
   return { key, wire, required, encode }
 }
@@ -219,7 +225,13 @@ const hasArray = (ast: SchemaAST.AST): boolean =>
   (ast._tag === "Union" && ast.types.some(hasArray))
 
 /** A value that encodes to itself, its arrays copied into plain ones. */
-const copy = (value: unknown): unknown => (Array.isArray(value) ? Array.from(value, copy) : value)
+const copy = (value: unknown): unknown => {
+  if (!Array.isArray(value)) return value
+  const length = value.length
+  const out = new Array<unknown>(length)
+  for (let i = 0; i < length; i++) out[i] = copy(value[i])
+  return out
+}
 
 /**
  * Whether `value` is an object literal's kind (its prototype `Object.prototype` or none): the only

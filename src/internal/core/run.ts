@@ -54,8 +54,15 @@ export const make = <S extends Resolved>(
   const scrub = scrubError(options.scrub)
 
   /** The model a call names, or its family's default. */
-  const modelOf = (endpoint: Pick<Common<S>, "models">, params: unknown): unknown =>
-    isRecord(params) && params.model !== undefined ? params.model : endpoint.models.defaultModel(options)
+  const modelOf = (endpoint: Pick<Common<S>, "models">, params: unknown): unknown => {
+    let model: unknown
+    try {
+      model = isRecord(params) ? params.model : undefined
+    } catch {
+      // A getter that throws: prepareWire refuses the parameters.
+    }
+    return model !== undefined ? model : endpoint.models.defaultModel(options)
+  }
 
   /**
    * The body to send, or the InvalidRequestError that keeps it from being sent: a name the
@@ -67,11 +74,24 @@ export const make = <S extends Resolved>(
     name: string,
     encode: (input: unknown) => Either.Either<unknown, Errors.InvalidRequestError>,
     names: ReadonlySet<string>,
-    params: unknown,
+    given: unknown,
     stream: boolean
   ): Effect.Effect<Record<string, unknown>, Errors.InvalidRequestError> => {
-    if (isRecord(params)) {
-      const unknown = checkNames(name, names, params, endpoint.hints)
+    let params = given
+    if (isRecord(given)) {
+      // The caller's own fields, each read once (as JSON.stringify reads them): a getter asked
+      // again could answer otherwise, one that throws is a refusal.
+      try {
+        params = { ...given }
+      } catch {
+        return Either.left(
+          new Errors.InvalidRequestError({
+            message: `${name}: parameters could not be read (reading them threw)`,
+            endpoint: name
+          })
+        )
+      }
+      const unknown = checkNames(name, names, params as Record<string, unknown>, endpoint.hints)
       if (Either.isLeft(unknown)) return Either.left(unknown.left)
     }
     const model = modelOf(endpoint, params)
