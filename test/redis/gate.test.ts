@@ -336,6 +336,9 @@ describe.skipIf(redisServer === undefined)("the Redis generation gate", () => {
       /database must be a number/
     )
     expect(refused({ url: "redis://127.0.0.1:6379/?db=x", apiKey: API_KEY })).toMatch(/database/)
+    const malformed = refused({ url: "redis://:pass-word-1%zz@127.0.0.1:6379", apiKey: API_KEY })
+    expect(malformed).toMatch(/malformed %-escape/)
+    expect(malformed).not.toContain("pass-word-1")
   })
 
   it("a slot is given back without holding up the generation: a stalled Redis does not delay or fail it", async () => {
@@ -349,6 +352,25 @@ describe.skipIf(redisServer === undefined)("the Redis generation gate", () => {
     expect(Date.now() - pausedAt).toBeLessThan(1_000)
     // The slot is free once Redis answers again.
     await eventually("the slot free", async () => (await held(key)).length === 0, 5_000)
+  })
+
+  it("a slot given back and asked for again by the same fiber goes straight through (the ask does not overtake the release)", async () => {
+    const key = `test:${++n}`
+    // With a 30 s lease a waiter looks again only every 10 s: an ask that overtook its own
+    // release would wait that long.
+    const g = gate({ key, lease: "30 seconds" })
+    const took = await Effect.runPromise(
+      Effect.gen(function* () {
+        const first = yield* g.acquire("text")
+        yield* first.release("done")
+        const started = Date.now()
+        const second = yield* g.acquire("text")
+        const ms = Date.now() - started
+        yield* second.release("done")
+        return ms
+      })
+    )
+    expect(took).toBeLessThan(1_000)
   })
 
   it("closing a gate also fails the generations waiting for the process's own permit", async () => {

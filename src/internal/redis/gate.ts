@@ -11,6 +11,7 @@ import { randomUUID } from "node:crypto"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
+import * as Runtime from "effect/Runtime"
 import * as Scope from "effect/Scope"
 import type { GenerationGateError } from "../../Errors.js"
 import type { GenerationGate, GenerationLease, GenerationOutcome, GenerationSlot } from "../core/gate.js"
@@ -157,8 +158,9 @@ export const make = (options: Resolved, store: Store = makeStore(options)): Gene
           released = true
           const hold = outcome === "interrupted" ? holdMillis : 0
           // Given back in the background: a generation that has its result is not held up by a
-          // slow Redis (nor failed by its deadline). The process's next ticket goes on the same
-          // connection after this one, so Redis frees the slot before it sees the next ask.
+          // slow Redis (nor failed by its deadline). The fiber starts at once, so its command is
+          // on the connection before the permit below lets this process's next ticket ask: Redis
+          // frees the slot before it sees the next ask.
           const giveBack = leave(slot, ticket, hold).pipe(
             Effect.catchAll((error) =>
               Effect.logWarning(
@@ -168,7 +170,13 @@ export const make = (options: Resolved, store: Store = makeStore(options)): Gene
           )
           return Fiber.interrupt(renewal).pipe(
             // Closed: its connection is gone; the slot ends with its lease.
-            Effect.zipRight(closed ? Effect.void : Effect.forkIn(giveBack, scope)),
+            Effect.zipRight(
+              closed
+                ? Effect.void
+                : Effect.flatMap(Effect.runtime<never>(), (runtime) =>
+                    Effect.sync(() => Runtime.runFork(runtime)(giveBack, { scope, immediate: true }))
+                  )
+            ),
             Effect.ensuring(locals[slot].release(1))
           )
         })

@@ -91,6 +91,12 @@ const checkUrl = (url: string): void => {
     )
     return
   }
+  try {
+    decodeURIComponent(parsed.username)
+    decodeURIComponent(parsed.password)
+  } catch {
+    refuse("url's user or password has a malformed %-escape (the URL is not shown: it may carry a password)")
+  }
   const db = parsed.pathname.replace(/^\//, "")
   const queryDb = parsed.searchParams.get("db")
   if ((db !== "" && !/^\d+$/.test(db)) || (queryDb !== null && !/^\d+$/.test(queryDb))) {

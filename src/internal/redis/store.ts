@@ -38,7 +38,7 @@ const describe = (cause: unknown, secrets: ReadonlyArray<string>): Error => {
   return error
 }
 
-/** The password (and user) of the connection, in the forms an error could show them. */
+/** The password of the connection, in the forms an error could show it. */
 const secretsOf = (options: Resolved, client: Redis): ReadonlyArray<string> => {
   const found = new Set<string>()
   const add = (value: unknown) => {
@@ -47,7 +47,11 @@ const secretsOf = (options: Resolved, client: Redis): ReadonlyArray<string> => {
   if (options.connection._tag === "url") {
     const url = new URL(options.connection.url)
     add(url.password)
-    add(decodeURIComponent(url.password))
+    try {
+      add(decodeURIComponent(url.password))
+    } catch {
+      // options.ts refuses a password ioredis could not decode.
+    }
   }
   add((client.options as { password?: unknown }).password)
   return [...found]
