@@ -205,24 +205,15 @@ const plainField = (key: string, field: unknown): Field | undefined => {
   }
   if (!encodesToItself(type)) return undefined
   const is = guardOf(type) ?? Schema.is(Schema.make(type))
-  // The schema encodes an array into a new plain one; so does this, so that the wire never holds
-  // the caller's array (nor its subclass or extra properties).
-  // The copy is made first, each element read once by index (as the schema reads them), and the
-  // copy is what is checked and sent: an array's own iterator or getters cannot make them differ.
-  const encode = hasArray(type)
-    ? (value: unknown) => {
-        const copied = copy(value)
-        return is(copied) ? copied : undefined
-      }
-    : (value: unknown) => (is(value) ? value : undefined)
+  // As the schema does, arrays go on the wire as new plain ones (not the caller's, nor its
+  // subclass or extra fields), each element read once by index; the copy is what is checked and
+  // sent, so an array's own iterator or getters cannot make the two differ.
+  const encode = (value: unknown) => {
+    const copied = copy(value)
+    return is(copied) ? copied : undefined
+  }
   return { key, wire, required, encode }
 }
-
-/** Whether values of `ast` (one that encodes to itself) may be arrays. */
-const hasArray = (ast: SchemaAST.AST): boolean =>
-  ast._tag === "TupleType" ||
-  (ast._tag === "Refinement" && hasArray(ast.from)) ||
-  (ast._tag === "Union" && ast.types.some(hasArray))
 
 /** A value that encodes to itself, its arrays copied into plain ones. */
 const copy = (value: unknown): unknown => {

@@ -17,27 +17,19 @@ const messages = (value: unknown): unknown => {
     // An object literal's own fields, each read once (a getter is not asked twice).
     if (!isPlainObject(message)) return undefined
     const keys = Object.keys(message).length
-    if (keys === 2) {
-      if (!Object.hasOwn(message, "role") || !Object.hasOwn(message, "content")) return undefined
-      const role = message.role
-      const content = message.content
-      if (!isRole(role) || typeof content !== "string") return undefined
-      encoded[i] = { role, content }
-    } else if (keys === 3) {
-      if (
-        !Object.hasOwn(message, "role") ||
-        !Object.hasOwn(message, "content") ||
-        !Object.hasOwn(message, "name")
-      )
-        return undefined
-      const role = message.role
-      const content = message.content
-      const name = message.name
-      if (!isRole(role) || typeof content !== "string" || typeof name !== "string") return undefined
-      encoded[i] = { role, content, name }
-    } else {
+    const named = keys === 3
+    if (
+      (keys !== 2 && !named) ||
+      !Object.hasOwn(message, "role") ||
+      !Object.hasOwn(message, "content") ||
+      (named && !Object.hasOwn(message, "name"))
+    )
       return undefined
-    }
+    const role = message.role
+    const content = message.content
+    const name = named ? message.name : undefined
+    if (!isRole(role) || typeof content !== "string" || (named && typeof name !== "string")) return undefined
+    encoded[i] = named ? { role, content, name } : { role, content }
   }
   return encoded
 }

@@ -6,6 +6,7 @@
 import * as Effect from "effect/Effect"
 import { Redis } from "ioredis"
 import { GenerationGateError } from "../../Errors.js"
+import { makeScrub } from "../core/scrub.js"
 import type { Resolved } from "./options.js"
 import type { Script } from "./scripts.js"
 
@@ -26,35 +27,15 @@ export interface Store {
 }
 
 /**
- * What Redis or ioredis said, short and without the password: ioredis's errors name the host and
- * port at most, but a command's error carries the command's arguments (`AUTH`'s is the password),
- * so the cause kept is a plain error with the message alone.
+ * What Redis or ioredis said, short and scrubbed of the password: ioredis's errors name the host
+ * and port at most, but a command's error carries the command's arguments (`AUTH`'s is the
+ * password), so the cause kept is a plain error with the message alone.
  */
-const describe = (cause: unknown, secrets: ReadonlyArray<string>): Error => {
-  let message = cause instanceof Error ? cause.message : String(cause)
-  for (const secret of secrets) message = message.split(secret).join("<redacted>")
+const describe = (cause: unknown, scrub: (text: string) => string): Error => {
+  const message = scrub(cause instanceof Error ? cause.message : String(cause))
   const error = new Error(message.length > 200 ? `${message.slice(0, 200)}...` : message)
   if (cause instanceof Error) error.name = cause.name
   return error
-}
-
-/** The password of the connection, in the forms an error could show it. */
-const secretsOf = (options: Resolved, client: Redis): ReadonlyArray<string> => {
-  const found = new Set<string>()
-  const add = (value: unknown) => {
-    if (typeof value === "string" && value.length >= 4) found.add(value)
-  }
-  if (options.connection._tag === "url") {
-    const url = new URL(options.connection.url)
-    add(url.password)
-    try {
-      add(decodeURIComponent(url.password))
-    } catch {
-      // options.ts refuses a password ioredis could not decode.
-    }
-  }
-  add((client.options as { password?: unknown }).password)
-  return [...found]
 }
 
 export const gateError = (message: string, cause?: unknown): GenerationGateError =>
@@ -76,7 +57,8 @@ export const makeStore = (options: Resolved): Store => {
         })
   // Without a listener, ioredis prints every connection error; the gate reports them as
   // GenerationGateError where a call meets them.
-  const secrets = secretsOf(options, client)
+  // ioredis keeps the password decoded from the URL, or as given to a client of the caller's.
+  const scrub = makeScrub(client.options.password ?? "")
   const quiet = () => {}
   if (owned) client.on("error", quiet)
   let subscriber: Redis | undefined
@@ -124,7 +106,7 @@ export const makeStore = (options: Resolved): Store => {
                   gateError(
                     `the Redis generation gate could not reach Redis (${said.message}); nothing was sent`,
                     said
-                  ))(describe(cause, secrets))
+                  ))(describe(cause, scrub))
               )
             )
         )
