@@ -1,6 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Logger, LogLevel, Stream, type Tracer } from "effect"
 import { OpenAI } from "effect-novelai"
+import * as Telemetry from "../../src/internal/core/telemetry.js"
 import { API_KEY, chatChunk, json, makeTestClient, sse, traced } from "../support.js"
 
 const chatBody = {
@@ -156,6 +157,22 @@ describe("spans", () => {
       expect(lines.length).toBeGreaterThanOrEqual(LogLevel.allLevels.length)
       expect(lines.join("\n")).toContain("bad key")
       expect(lines.join("\n")).not.toContain(API_KEY)
+    })
+  )
+})
+
+describe("spans under Effect's default tracer", () => {
+  const named = Telemetry.withSpan("NovelAI.test", { kind: "client" })(
+    Effect.map(Effect.option(Effect.currentSpan), (span) => (span._tag === "Some" ? span.value.name : "none"))
+  )
+
+  it.effect("none is opened when nothing records it, one when a tracer does", () =>
+    Effect.gen(function* () {
+      expect(yield* named).toBe("none")
+      expect(yield* Effect.scoped(Telemetry.makeSpanScoped("NovelAI.test", {}))).toBeUndefined()
+      const { exit, spans } = yield* traced(named)
+      expect(exit._tag === "Success" && exit.value).toBe("NovelAI.test")
+      expect(spans.map((s) => s.name)).toEqual(["NovelAI.test"])
     })
   )
 })

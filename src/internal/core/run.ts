@@ -32,6 +32,7 @@ import type { Resolved } from "./options.js"
 import { checkNames, mergeExtra, namesOf } from "./params.js"
 import { type CallSettings, type Guard, makeSettings, retryCall, retryPull } from "./policy.js"
 import * as Pull from "./pull.js"
+import * as Telemetry from "./telemetry.js"
 import { requestSpan } from "./telemetry.js"
 import type { ZipEntry } from "./zip.js"
 
@@ -210,10 +211,10 @@ export const make = <S extends Resolved>(
   const spanned = <A>(
     name: string,
     spanOptions: Tracer.SpanOptions,
-    open: (span: Tracer.Span) => Pull.Open<A, Errors.NovelAIError>
+    open: (span: Tracer.Span | undefined) => Pull.Open<A, Errors.NovelAIError>
   ): Stream.Stream<A, Errors.NovelAIError> =>
     Pull.fromOpen(
-      Effect.flatMap(Effect.makeSpanScoped(`NovelAI.${name}`, spanOptions), open).pipe(
+      Effect.flatMap(Telemetry.makeSpanScoped(`NovelAI.${name}`, spanOptions), open).pipe(
         Effect.mapBoth({ onFailure: scrub, onSuccess: (pull) => Effect.mapError(pull, scrubEnd) })
       )
     )
@@ -253,10 +254,14 @@ export const make = <S extends Resolved>(
    */
   const streamAttempts = <P, A>(endpoint: StreamEndpoint<P, A, S>, name: string) => {
     const exchange = streamExchange(endpoint, name)
-    return (params: unknown, settings: CallSettings, span: Tracer.Span): Pull.Open<A, Errors.NovelAIError> =>
+    return (
+      params: unknown,
+      settings: CallSettings,
+      span: Tracer.Span | undefined
+    ): Pull.Open<A, Errors.NovelAIError> =>
       Effect.flatMap(exchange.prepare(params), ([request, spec]) =>
         retryPull(
-          Effect.withParentSpan(
+          Telemetry.withParentSpan(
             Transport.open(transport, exchange.of(request, settings), spec, settings),
             span
           ),
@@ -370,7 +375,7 @@ export const make = <S extends Resolved>(
                 endpoint.annotate!(Option.getOrUndefined(span), result)
               )
         ),
-        Effect.withSpan(`NovelAI.${endpoint.name}`, spanOptions)
+        Telemetry.withSpan(`NovelAI.${endpoint.name}`, spanOptions)
       )
     }
   }
@@ -443,7 +448,7 @@ export const make = <S extends Resolved>(
         })
       ).pipe(
         Effect.mapError(scrub),
-        Effect.withSpan(
+        Telemetry.withSpan(
           `NovelAI.${endpoint.name}`,
           requestSpan(endpoint.operation, modelOf(endpoint, params))
         )
@@ -464,7 +469,7 @@ export const make = <S extends Resolved>(
     const limit = limitOf(endpoint)
     return (params: unknown, callOptions: unknown): Stream.Stream<A, Errors.NovelAIError> =>
       spanned(endpoint.name, requestSpan(endpoint.operation, modelOf(endpoint, params)), (span) =>
-        Effect.withParentSpan(
+        Telemetry.withParentSpan(
           Effect.flatMap(settings(endpoint.name, callOptions), (settings) =>
             Effect.flatMap(wireOf(params, callOptions, settings), (wire) => {
               const bodyLimit = limit(settings)
@@ -484,7 +489,7 @@ export const make = <S extends Resolved>(
                 limit: bodyLimit
               }
               return retryPull(
-                Effect.withParentSpan(Binary.openFrames(transport, exchange, spec, settings), span),
+                Telemetry.withParentSpan(Binary.openFrames(transport, exchange, spec, settings), span),
                 settings.policy,
                 guard(exchangeContext)
               )

@@ -15,7 +15,7 @@ import { type CallEndpoint, refusal, type StreamEndpoint } from "../core/endpoin
 import { call, local, stream } from "../core/family.js"
 import type { Resolved } from "../core/options.js"
 import { COMMON_HINTS, checkNames, namesOf } from "../core/params.js"
-import { requestSpan } from "../core/telemetry.js"
+import { requestSpan, withSpan } from "../core/telemetry.js"
 import { models as openaiModels } from "../openai/models.js"
 import * as Native from "./body.js"
 import { textCollector } from "./collect.js"
@@ -111,7 +111,7 @@ const countTokens =
         "input"
       )
       return ids.length
-    }).pipe(Effect.withSpan("NovelAI.text.tokenCount", requestSpan("token_count", model)))
+    }).pipe(withSpan("NovelAI.text.tokenCount", requestSpan("token_count", model)))
   }
 
 /** NovelAI's native text API: its own storytelling models. Every failure is a `NovelAIError`. */
